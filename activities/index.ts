@@ -1,0 +1,111 @@
+/**
+ * Temporal activities: thin wrappers that add heartbeats, cancellation,
+ * progress signals and error classification around the plain functions in
+ * runtime/. Created per worker with its dependencies injected.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { ZodError } from 'zod';
+import { ConfigError } from '../config/errors.js';
+import type { StorageSpec } from '../config/spec.js';
+import { NAMES, type FanoutPlan, type PrepareRunRequest, type PreparedRun, type ShardOutcome, type StageOutcome, type StageProgressSignal, type StageRequest } from '../engine/protocol.js';
+import { openStorage, type Storage } from '../storage/index.js';
+import type { KindRegistry } from '../stages/registry.js';
+import { prepareRun } from '../runtime/prepare.js';
+import { commitFanout, planFanout, runShard, runSimpleStage, type RunnerEnv } from '../runtime/stageRunner.js';
+import { BadInputError } from '../runtime/errors.js';
+import { canonicalJson } from '../runtime/hash.js';
+
+export interface ActivityDeps {
+  registry: KindRegistry;
+  defaultSpecFile: string;
+  /** Used to signal live progress to the pipeline workflow; optional. */
+  client?: Client;
+  /** Minimum interval between progress signals per activity. */
+  progressIntervalMs?: number;
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+export function createActivities(deps: ActivityDeps) {
+  const storages = new Map<string, Storage>();
+  const storageFor = (spec: StorageSpec) => {
+    const id = canonicalJson(spec);
+    let s = storages.get(id);
+    if (!s) storages.set(id, (s = openStorage(spec)));
+    return s;
+  };
+
+  return {
+    async prepareRun(req: PrepareRunRequest): Promise<PreparedRun> {
+      return classify(() => prepareRun(req, { registry: deps.registry, defaultSpecFile: deps.defaultSpecFile }));
+    },
+    async runStage(req: StageRequest): Promise<StageOutcome> {
+      return withActivityEnv(req, deps, storageFor(req.storage), (env) => runSimpleStage(req, env));
+    },
+    async planFanout(req: StageRequest): Promise<{ cached: StageOutcome } | { plan: FanoutPlan }> {
+      return withActivityEnv(req, deps, storageFor(req.storage), (env) => planFanout(req, env));
+    },
+    async runShard(req: StageRequest, key: string, index: number): Promise<ShardOutcome> {
+      return withActivityEnv(req, deps, storageFor(req.storage), (env) => runShard(req, key, index, env));
+    },
+    async commitFanout(req: StageRequest, plan: FanoutPlan, startedAt: number): Promise<StageOutcome> {
+      return withActivityEnv(req, deps, storageFor(req.storage), (env) => commitFanout(req, plan, startedAt, env));
+    },
+  };
+}
+
+/** Heartbeats for the whole call (so a killed worker is noticed fast), progress, cancellation. */
+async function withActivityEnv<T>(req: StageRequest, deps: ActivityDeps, storage: Storage, fn: (env: RunnerEnv) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  let last: StageProgressSignal | undefined;
+  const beatEvery = Math.max(200, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 6_000) / 3));
+  const beat = setInterval(() => ctx.heartbeat(last), beatEvery);
+  const signalProgress = throttle(deps.progressIntervalMs ?? 2_000, (p: StageProgressSignal) => {
+    if (!deps.client) return;
+    deps.client.workflow.getHandle(req.runId).signal(NAMES.progressSignal, p).catch((err: unknown) => {
+      ctx.log.debug('progress signal failed', { error: String(err) });
+    });
+  });
+  try {
+    return await classify(() =>
+      fn({
+        registry: deps.registry,
+        storage,
+        signal: ctx.cancellationSignal,
+        log: (m) => ctx.log.info(m),
+        onProgress: (p) => {
+          last = p;
+          ctx.heartbeat(p);
+          signalProgress(p);
+        },
+      }),
+    );
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/** Bad input will not get better by retrying: fail non-retryably with a readable message. */
+async function classify<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ConfigError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidSpec');
+    if (err instanceof BadInputError) throw ApplicationFailure.nonRetryable(err.message, 'BadInput');
+    if (err instanceof ZodError) throw ApplicationFailure.nonRetryable(err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'BadInput');
+    throw err;
+  }
+}
+
+function throttle<A>(ms: number, fn: (a: A) => void): (a: A) => void {
+  let lastAt = 0;
+  return (a) => {
+    const now = Date.now();
+    if (now - lastAt >= ms) {
+      lastAt = now;
+      fn(a);
+    }
+  };
+}

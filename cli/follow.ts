@@ -1,0 +1,129 @@
+/**
+ * Follows a run until it ends or holds: live per-stage progress (bars on a
+ * terminal, plain lines otherwise), then the summary table or JSON.
+ */
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NAMES, type RunProgress, type RunResult, type StageState } from '../engine/protocol.js';
+
+export interface FollowOptions {
+  json: boolean;
+  /** Write live output here (stderr keeps stdout clean for --json). */
+  out: NodeJS.WriteStream;
+  pollMs?: number;
+}
+
+export type FollowEnd = { kind: 'closed'; status: 'completed' | 'failed' | 'aborted'; progress: RunProgress | null; error?: string } | { kind: 'held'; progress: RunProgress };
+
+/** Exit codes: 0 done, 1 failed/aborted, 3 held (waiting for an operator). */
+export function exitCodeOf(end: FollowEnd): number {
+  if (end.kind === 'held') return 3;
+  return end.status === 'completed' ? 0 : 1;
+}
+
+export async function followRun(client: Client, runId: string, opts: FollowOptions): Promise<FollowEnd> {
+  const handle = client.workflow.getHandle(runId);
+  const view = opts.out.isTTY && !opts.json ? new TtyView(opts.out) : new LineView(opts.json ? null : opts.out);
+  for (;;) {
+    const desc = await handle.describe();
+    const progress = await queryProgress(handle);
+    if (progress) view.update(progress);
+    if (desc.status.name !== 'RUNNING') return closed(handle, progress);
+    if (progress?.status === 'held') return { kind: 'held', progress };
+    await sleep(opts.pollMs ?? 500);
+  }
+}
+
+async function closed(handle: WorkflowHandle, progress: RunProgress | null): Promise<FollowEnd> {
+  try {
+    const result = (await handle.result()) as RunResult;
+    return { kind: 'closed', status: result.status, progress };
+  } catch (err) {
+    const error = err instanceof WorkflowFailedError ? innermost(err) : String(err);
+    return { kind: 'closed', status: /aborted/.test(error) ? 'aborted' : 'failed', progress, error };
+  }
+}
+
+export async function queryProgress(handle: WorkflowHandle): Promise<RunProgress | null> {
+  try {
+    return await handle.query<RunProgress>(NAMES.progressQuery);
+  } catch {
+    return null; // not started yet, or no worker to answer
+  }
+}
+
+function innermost(err: Error): string {
+  let e: unknown = err;
+  let msg = err.message;
+  while (e instanceof Error) {
+    if (e.message) msg = e.message;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return msg;
+}
+
+// --- rendering ---------------------------------------------------------------
+
+const ICON: Record<StageState['status'], string> = { pending: '·', running: '▶', held: '⏸', completed: '✔', cached: '⟳', skipped: '⤼', failed: '✖' };
+
+export function stageLine(id: string, s: StageState, width: number, now = Date.now()): string {
+  const secs = s.seconds ?? (s.startedAt ? (now - s.startedAt) / 1000 : 0);
+  let tail = s.reason ?? '';
+  if (s.status === 'held' || s.status === 'failed') tail = s.error ?? '';
+  if (s.status === 'running' && s.progress) {
+    const { done, total, unit, rate } = s.progress;
+    const frac = total ? Math.min(1, done / total) : undefined;
+    const bar = frac !== undefined ? `[${'#'.repeat(Math.round(frac * 20)).padEnd(20, '-')}] ` : '';
+    tail = `${bar}${done}${total !== undefined ? `/${total}` : ''} ${unit ?? ''}${rate !== undefined ? ` ${rate.toFixed(1)}/s` : ''}`;
+  }
+  return `${ICON[s.status]} ${id.padEnd(width)} ${s.status.padEnd(9)} ${secs.toFixed(1).padStart(7)} s  ${tail}`;
+}
+
+class TtyView {
+  private lines = 0;
+  constructor(private readonly out: NodeJS.WriteStream) {}
+  update(p: RunProgress): void {
+    const width = Math.max(5, ...p.order.map((id) => id.length));
+    const cols = this.out.columns ?? 120;
+    const rows = [`${p.pipeline} ${p.runId}: ${p.status}`, ...p.order.map((id) => stageLine(id, p.stages[id]!, width).slice(0, cols - 1))];
+    if (this.lines) this.out.write(`\x1b[${this.lines}A`);
+    for (const r of rows) this.out.write(`\x1b[2K${r}\n`);
+    this.lines = rows.length;
+  }
+}
+
+/** Non-terminal output: one line per stage status change. */
+class LineView {
+  private seen = new Map<string, string>();
+  constructor(private readonly out: NodeJS.WriteStream | null) {}
+  update(p: RunProgress): void {
+    const width = Math.max(5, ...p.order.map((id) => id.length));
+    for (const id of p.order) {
+      const s = p.stages[id]!;
+      const sig = `${s.status}`;
+      if (this.seen.get(id) === sig) continue;
+      this.seen.set(id, sig);
+      if (s.status !== 'pending') this.out?.write(`${stageLine(id, s, width)}\n`);
+    }
+  }
+}
+
+export function summaryTable(p: RunProgress): string {
+  const width = Math.max(5, ...p.order.map((id) => id.length));
+  const head = `${'stage'.padEnd(width + 2)} ${'status'.padEnd(9)} ${'time'.padStart(9)}  reason / outputs`;
+  const rows = p.order.map((id) => {
+    const s = p.stages[id]!;
+    const outs = s.outcome ? ` → ${s.outcome.outputCount} output(s), ${s.outcome.manifestUri}` : '';
+    return stageLine(id, s, width) + outs;
+  });
+  return [head, ...rows].join('\n');
+}
+
+export function jsonSummary(runId: string, end: FollowEnd): unknown {
+  const p = end.progress;
+  const stages = Object.fromEntries((p?.order ?? []).map((id) => {
+    const s = p!.stages[id]!;
+    return [id, { status: s.status, seconds: s.seconds ?? 0, ...(s.reason ? { reason: s.reason } : {}), ...(s.error ? { error: s.error } : {}), outputs: s.outcome?.outputs ?? [], ...(s.outcome ? { manifest: s.outcome.manifestUri, counts: s.outcome.counts } : {}) }];
+  }));
+  return { runId, status: end.kind === 'held' ? 'held' : end.status, ...(end.kind === 'closed' && end.error ? { error: end.error } : {}), stages };
+}

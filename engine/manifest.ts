@@ -1,0 +1,46 @@
+/**
+ * Stage manifests: the small, JSON-only results that stages exchange.
+ * Data stays in storage; a manifest names it (URI, bytes, sha256, rows).
+ * Pure types and schemas: safe to import from workflows.
+ */
+import { z } from 'zod';
+
+export const OutputEntry = z.object({
+  /** Name relative to the stage's data folder, e.g. `part-0000.parquet`. */
+  name: z.string(),
+  key: z.string(),
+  uri: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string(),
+  rows: z.number().int().nonnegative().optional(),
+});
+export type OutputEntry = z.infer<typeof OutputEntry>;
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
+export const JsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValue), z.record(z.string(), JsonValue)]),
+);
+
+export const StageManifest = z.object({
+  format: z.literal('topoflow.stage/1'),
+  stageId: z.string(),
+  kind: z.string(),
+  kindVersion: z.string(),
+  /** Cache key: hash of kind+version, resolved `with`, input manifest hashes. */
+  key: z.string(),
+  /** Hash of the outputs' contents (names + sha256), so unchanged outputs keep downstream cached. */
+  contentHash: z.string(),
+  with: z.record(z.string(), z.unknown()),
+  inputs: z.record(z.string(), z.string()),
+  outputs: z.array(OutputEntry),
+  counts: z.record(z.string(), z.number()).default({}),
+  summary: JsonValue.optional(),
+  createdAt: z.string(),
+  seconds: z.number(),
+});
+export type StageManifest = z.infer<typeof StageManifest>;
+
+/** Why a stage ran or was skipped; shown per stage in the CLI and the UI. */
+export type StageDecision =
+  | { action: 'cached'; reason: string }
+  | { action: 'run'; reason: string };

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's test command (`npm test`, CI's .ci/run): set-up, lint, then
+# every compiled test file dist/test/**/*.test.js, one file at a time.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash infra/setup.sh
+
+echo "lint: npx eslint ."
+npx eslint .
+
+# Node 20's runner, given a directory, would also run every other .js under
+# dist/test/ (helpers, fixtures), so the test files are listed explicitly.
+shopt -s globstar nullglob
+files=(dist/test/**/*.test.js)
+if ((${#files[@]} == 0)); then
+  echo "test: no test files found under dist/test/ (did the build run?)" >&2
+  exit 1
+fi
+echo "test: ${#files[@]} files"
+node --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"

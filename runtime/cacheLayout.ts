@@ -1,0 +1,26 @@
+/**
+ * Where a stage's objects live in storage. Everything under a stage's cache
+ * folder is derived from its cache key, so retries and re-runs write the same
+ * keys (idempotence), and a folder without `manifest.json` is uncommitted.
+ *
+ *   cache/<kind>/<key>/manifest.json          committed last
+ *   cache/<kind>/<key>/data/<name>            stage outputs
+ *   cache/<kind>/<key>/plan.json              fan-out shard list
+ *   cache/<kind>/<key>/shards/<i>/manifest.json, shards/<i>/data/<name>
+ *   runs/<pipeline>/<stageId>.json            last key per stage (for "why it ran")
+ *
+ * Folders are returned without a trailing '/'; `asPrefix` adds it for listing.
+ */
+import { joinKey } from '../storage/index.js';
+
+export const asPrefix = (folder: string) => `${folder}/`;
+export const stageFolder = (kind: string, key: string) => joinKey('cache', kind, key);
+export const manifestKey = (kind: string, key: string) => joinKey(stageFolder(kind, key), 'manifest.json');
+export const dataFolder = (kind: string, key: string) => joinKey(stageFolder(kind, key), 'data');
+export const planKey = (kind: string, key: string) => joinKey(stageFolder(kind, key), 'plan.json');
+export const shardFolder = (kind: string, key: string, index: number) =>
+  joinKey(stageFolder(kind, key), 'shards', String(index).padStart(5, '0'));
+export const shardManifestKey = (kind: string, key: string, index: number) =>
+  joinKey(shardFolder(kind, key, index), 'manifest.json');
+export const shardDataFolder = (kind: string, key: string, index: number) => joinKey(shardFolder(kind, key, index), 'data');
+export const lastRunKey = (pipeline: string, stageId: string) => joinKey('runs', pipeline, `${stageId}.json`);

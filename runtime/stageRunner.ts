@@ -1,0 +1,278 @@
+/**
+ * Runs one stage against storage, independent of Temporal: cache look-up,
+ * the stage kind's code, then the commit (data objects first, manifest last).
+ * Activities are thin wrappers over these functions.
+ */
+import { hostname } from 'node:os';
+import type { Storage } from '../storage/index.js';
+import { StorageNotFoundError } from '../storage/index.js';
+import { StageManifest, type JsonValue, type OutputEntry } from '../engine/manifest.js';
+import type { FanoutPlan, InputRef, ResolvedStage, ShardOutcome, StageOutcome, StageProgressSignal, StageRequest } from '../engine/protocol.js';
+import { MAX_OUTCOME_OUTPUTS } from '../engine/protocol.js';
+import type { FanoutStageKind, Progress, ShardResult, SimpleStageKind, StageContext, StageKind, StageResult } from '../stages/kind.js';
+import type { KindRegistry } from '../stages/registry.js';
+import { hashJson } from './hash.js';
+import * as layout from './cacheLayout.js';
+import { RecordingOutputWriter } from './outputWriter.js';
+import { explainRun, recordLastRun } from './decisions.js';
+import { BadInputError } from './errors.js';
+
+export interface RunnerEnv {
+  registry: KindRegistry;
+  storage: Storage;
+  /** Called with every progress report (heartbeats, live details). */
+  onProgress?: (p: StageProgressSignal) => void;
+  signal?: AbortSignal;
+  log?: (message: string) => void;
+}
+
+export const workerIdentity = () => `${hostname()}:${process.pid}`;
+
+/** Cache key: kind and code version, resolved params, and the content of every input. */
+export function stageKey(stage: ResolvedStage, inputs: Record<string, InputRef>): string {
+  const inputHashes = Object.fromEntries(Object.entries(inputs).map(([id, ref]) => [id, ref.contentHash]));
+  return hashJson({ kind: stage.uses, version: stage.kindVersion, with: stage.with, inputs: inputHashes });
+}
+
+/** A manifest counts only if it exists and parses; anything else is uncommitted. */
+export async function readCommittedManifest(storage: Storage, key: string): Promise<StageManifest | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await storage.get(key);
+  } catch (err) {
+    if (err instanceof StorageNotFoundError) return null;
+    throw err;
+  }
+  const parsed = StageManifest.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+  return parsed.success ? parsed.data : null;
+}
+
+export async function runSimpleStage(req: StageRequest, env: RunnerEnv): Promise<StageOutcome> {
+  const started = Date.now();
+  const kind = kindOf(env.registry, req.stage, 'simple');
+  const inputs = await loadInputs(env.storage, req.inputs);
+  const key = stageKey(req.stage, req.inputs);
+  const mKey = layout.manifestKey(req.stage.uses, key);
+
+  const cached = await cachedOutcome(req, env.storage, key);
+  if (cached) return cached;
+  const reason = await explainRun(env.storage, req, key);
+
+  await wipeUncommitted(env.storage, layout.stageFolder(req.stage.uses, key), mKey);
+  const writer = new RecordingOutputWriter(env.storage, layout.dataFolder(req.stage.uses, key));
+  const result = await kind.run(makeContext(req, kind, inputs, writer, env, started));
+  const manifest = buildManifest(req, key, writer.outputs(), result, inputs, started);
+  await commit(env.storage, mKey, manifest);
+  await recordLastRun(env.storage, req, key);
+  return outcomeOf(manifest, env.storage, mKey, 'completed', reason);
+}
+
+/** Fan-out step 1: cache check, then the shard list (kept in storage, reused on resume). */
+export async function planFanout(req: StageRequest, env: RunnerEnv): Promise<{ cached: StageOutcome } | { plan: FanoutPlan }> {
+  const kind = kindOf(env.registry, req.stage, 'fanout');
+  const key = stageKey(req.stage, req.inputs);
+  const cached = await cachedOutcome(req, env.storage, key);
+  if (cached) return { cached };
+  const reason = await explainRun(env.storage, req, key);
+  const folder = layout.stageFolder(req.stage.uses, key);
+  if (req.force) await wipeUncommitted(env.storage, folder, layout.manifestKey(req.stage.uses, key));
+
+  const pKey = layout.planKey(req.stage.uses, key);
+  let shards = await readJson<JsonValue[]>(env.storage, pKey);
+  if (!shards) {
+    const inputs = await loadInputs(env.storage, req.inputs);
+    const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, folder), env, Date.now());
+    shards = await kind.plan(ctx);
+    await env.storage.put(pKey, JSON.stringify(shards));
+  }
+  const w = parseWith(kind, req.stage);
+  const window = Math.max(1, kind.window ? kind.window(w) : defaultWindow(req.stage.with));
+  return { plan: { key, shardCount: shards.length, window, reason } };
+}
+
+/** Fan-out step 2: one shard; a committed shard manifest makes it a no-op (resume). */
+export async function runShard(req: StageRequest, key: string, index: number, env: RunnerEnv): Promise<ShardOutcome> {
+  const started = Date.now();
+  const kind = kindOf(env.registry, req.stage, 'fanout');
+  const smKey = layout.shardManifestKey(req.stage.uses, key, index);
+  const existing = await readJson<ShardResult>(env.storage, smKey);
+  if (existing) return { index, worker: existing.worker, cached: true };
+
+  const shards = await readJson<JsonValue[]>(env.storage, layout.planKey(req.stage.uses, key));
+  if (!shards || index >= shards.length) throw new Error(`fan-out plan for stage "${req.stage.id}" is missing shard ${index}`);
+  await wipeUncommitted(env.storage, layout.shardFolder(req.stage.uses, key, index), smKey);
+  const inputs = await loadInputs(env.storage, req.inputs);
+  const writer = new RecordingOutputWriter(env.storage, layout.shardDataFolder(req.stage.uses, key, index));
+  const ctx = makeContext(req, kind, inputs, writer, env, started);
+  const result = await kind.runShard(ctx, shards[index] as JsonValue, index);
+  const shard: ShardResult = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}) };
+  await env.storage.put(smKey, JSON.stringify(shard));
+  return { index, worker: shard.worker, cached: false };
+}
+
+/** Fan-out step 3: gather shard manifests, optionally combine, commit the stage manifest. */
+export async function commitFanout(req: StageRequest, plan: FanoutPlan, startedAt: number, env: RunnerEnv): Promise<StageOutcome> {
+  const kind = kindOf(env.registry, req.stage, 'fanout');
+  const { key } = plan;
+  const mKey = layout.manifestKey(req.stage.uses, key);
+  const existing = await readCommittedManifest(env.storage, mKey);
+  if (existing) return outcomeOf(existing, env.storage, mKey, 'completed', plan.reason);
+
+  const shards: ShardResult[] = [];
+  for (let i = 0; i < plan.shardCount; i++) {
+    const shard = await readJson<ShardResult>(env.storage, layout.shardManifestKey(req.stage.uses, key, i));
+    if (!shard) throw new Error(`stage "${req.stage.id}": shard ${i} has no committed manifest`);
+    shards.push(shard);
+  }
+  const inputs = await loadInputs(env.storage, req.inputs);
+  const writer = new RecordingOutputWriter(env.storage, layout.dataFolder(req.stage.uses, key));
+  let combined: StageResult = {};
+  if (kind.combine) {
+    await env.storage.deletePrefix(layout.asPrefix(layout.dataFolder(req.stage.uses, key)));
+    combined = await kind.combine(makeContext(req, kind, inputs, writer, env, startedAt), shards);
+  }
+  const outputs = [...shards.flatMap((s) => s.outputs), ...writer.outputs()];
+  const counts = sumCounts([...shards.map((s) => s.counts), combined.counts ?? {}]);
+  const manifest = buildManifest(req, key, outputs, { counts, ...(combined.summary !== undefined ? { summary: combined.summary } : {}) }, inputs, startedAt);
+  await commit(env.storage, mKey, manifest);
+  await recordLastRun(env.storage, req, key);
+  return outcomeOf(manifest, env.storage, mKey, 'completed', plan.reason);
+}
+
+// ---------------------------------------------------------------------------
+
+async function cachedOutcome(req: StageRequest, storage: Storage, key: string): Promise<StageOutcome | null> {
+  if (req.force) return null;
+  const mKey = layout.manifestKey(req.stage.uses, key);
+  const manifest = await readCommittedManifest(storage, mKey);
+  if (!manifest) return null;
+  await recordLastRun(storage, req, key);
+  const reason = `cached: same kind version, params and inputs as the run of ${manifest.createdAt} (key ${key.slice(0, 12)})`;
+  return outcomeOf(manifest, storage, mKey, 'cached', reason);
+}
+
+/**
+ * Removes what an interrupted writer left under an uncommitted folder. With
+ * --force the old manifest goes first, so no reader trusts data being rewritten.
+ */
+async function wipeUncommitted(storage: Storage, folder: string, mKey: string): Promise<void> {
+  await storage.delete(mKey);
+  await storage.deletePrefix(layout.asPrefix(folder));
+}
+
+async function commit(storage: Storage, mKey: string, manifest: StageManifest): Promise<void> {
+  await storage.put(mKey, JSON.stringify(manifest, null, 1));
+}
+
+function kindOf(registry: KindRegistry, stage: ResolvedStage, type: 'simple'): SimpleStageKind;
+function kindOf(registry: KindRegistry, stage: ResolvedStage, type: 'fanout'): FanoutStageKind;
+function kindOf(registry: KindRegistry, stage: ResolvedStage, type: StageKind['type']): StageKind {
+  const kind = registry.get(stage.uses);
+  if (!kind) throw new BadInputError(`stage "${stage.id}": this worker does not know stage kind "${stage.uses}" (known: ${registry.names().join(', ')})`);
+  if (kind.type !== type) throw new BadInputError(`stage "${stage.id}": kind "${stage.uses}" is a ${kind.type} kind, not ${type}`);
+  if (kind.version !== stage.kindVersion) {
+    throw new BadInputError(`stage "${stage.id}": kind "${stage.uses}" is version ${kind.version} on this worker but the run was planned with ${stage.kindVersion}; upgrade or restart workers so they agree`);
+  }
+  return kind;
+}
+
+function parseWith<W>(kind: StageKind<W>, stage: ResolvedStage): W {
+  const parsed = kind.withSchema.safeParse(stage.with);
+  if (!parsed.success) throw new BadInputError(`stage "${stage.id}": invalid "with": ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+function defaultWindow(w: Record<string, unknown>): number {
+  return typeof w.window === 'number' ? w.window : 8;
+}
+
+async function loadInputs(storage: Storage, refs: Record<string, InputRef>): Promise<Record<string, StageManifest>> {
+  const out: Record<string, StageManifest> = {};
+  for (const [id, ref] of Object.entries(refs)) {
+    const manifest = await readCommittedManifest(storage, ref.manifestKey);
+    if (!manifest) throw new Error(`input "${id}": no committed manifest at ${storage.uri(ref.manifestKey)} (was it deleted?)`);
+    out[id] = manifest;
+  }
+  return out;
+}
+
+async function readJson<T>(storage: Storage, key: string): Promise<T | null> {
+  try {
+    return JSON.parse(Buffer.from(await storage.get(key)).toString('utf8')) as T;
+  } catch (err) {
+    if (err instanceof StorageNotFoundError) return null;
+    throw err;
+  }
+}
+
+function makeContext<W>(
+  req: StageRequest,
+  kind: StageKind<W>,
+  inputs: Record<string, StageManifest>,
+  output: RecordingOutputWriter,
+  env: RunnerEnv,
+  started: number,
+): StageContext<W> {
+  return {
+    stageId: req.stage.id,
+    with: parseWith(kind, req.stage),
+    inputs,
+    storage: env.storage,
+    output,
+    progress: (p: Progress) => env.onProgress?.(withRate(req.stage.id, p, started)),
+    signal: env.signal ?? new AbortController().signal,
+    log: (m) => env.log?.(`[${req.stage.id}] ${m}`),
+  };
+}
+
+function withRate(stageId: string, p: Progress, started: number): StageProgressSignal {
+  const secs = (Date.now() - started) / 1000;
+  return { stageId, ...p, ...(secs > 0.5 ? { rate: p.done / secs } : {}) };
+}
+
+function buildManifest(
+  req: StageRequest,
+  key: string,
+  outputs: OutputEntry[],
+  result: StageResult,
+  inputs: Record<string, StageManifest>,
+  started: number,
+): StageManifest {
+  const counts = result.counts ?? {};
+  return {
+    format: 'topoflow.stage/1',
+    stageId: req.stage.id,
+    kind: req.stage.uses,
+    kindVersion: req.stage.kindVersion,
+    key,
+    contentHash: hashJson({ outputs: outputs.map((o) => [o.name, o.sha256]), counts, summary: result.summary ?? null }),
+    with: req.stage.with,
+    inputs: Object.fromEntries(Object.entries(inputs).map(([id, m]) => [id, m.contentHash])),
+    outputs,
+    counts,
+    ...(result.summary !== undefined ? { summary: result.summary } : {}),
+    createdAt: new Date().toISOString(),
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+function outcomeOf(m: StageManifest, storage: Storage, mKey: string, status: StageOutcome['status'], reason: string): StageOutcome {
+  return {
+    status,
+    reason,
+    key: m.key,
+    manifestKey: mKey,
+    manifestUri: storage.uri(mKey),
+    contentHash: m.contentHash,
+    outputs: m.outputs.slice(0, MAX_OUTCOME_OUTPUTS),
+    outputCount: m.outputs.length,
+    counts: m.counts,
+    seconds: m.seconds,
+  };
+}
+
+function sumCounts(all: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}

@@ -1,0 +1,80 @@
+/**
+ * Stage kinds: the plug-in point of the engine. A stage kind is a plain,
+ * unit-testable object: a zod schema for its `with`, a code version (bump it
+ * whenever outputs for the same inputs would change: it invalidates caches),
+ * and either a `run` function or, for fan-out kinds, plan/runShard/combine.
+ */
+import type { z } from 'zod';
+import type { Storage } from '../storage/storage.js';
+import type { JsonValue, OutputEntry, StageManifest } from '../engine/manifest.js';
+
+export interface Progress {
+  done: number;
+  total?: number;
+  /** What `done` counts: "events", "files", "epochs"... */
+  unit?: string;
+  message?: string;
+}
+
+export interface OutputWriter {
+  /** Writes `<stage data folder>/<name>` atomically and records it in the manifest. */
+  write(name: string, body: Uint8Array | string | AsyncIterable<Uint8Array>, info?: { rows?: number }): Promise<OutputEntry>;
+  /** Storage key for `name`, for libraries that write through their own code. */
+  keyFor(name: string): string;
+}
+
+export interface StageContext<W> {
+  stageId: string;
+  with: W;
+  /** Manifests of the stages in `needs`, by stage id. */
+  inputs: Record<string, StageManifest>;
+  storage: Storage;
+  output: OutputWriter;
+  /** Throttled internally; call as often as convenient. */
+  progress(p: Progress): void;
+  /** Aborted when the activity is cancelled (run aborted, stage timed out). */
+  signal: AbortSignal;
+  log(message: string): void;
+}
+
+export interface StageResult {
+  counts?: Record<string, number>;
+  summary?: JsonValue;
+}
+
+interface KindBase<W> {
+  name: string;
+  version: string;
+  description: string;
+  withSchema: z.ZodType<W>;
+  /** Default task queue (e.g. `train`); the stage's `queue` overrides it. */
+  queue?: string;
+}
+
+export interface SimpleStageKind<W = unknown> extends KindBase<W> {
+  type: 'simple';
+  run(ctx: StageContext<W>): Promise<StageResult>;
+}
+
+/** Shards are small JSON descriptions (a file, an entry range, a trial). */
+export interface FanoutStageKind<W = unknown, S extends JsonValue = JsonValue> extends KindBase<W> {
+  type: 'fanout';
+  plan(ctx: Omit<StageContext<W>, 'output'>): Promise<S[]>;
+  /** Writes its outputs under its own shard folder; must be idempotent. */
+  runShard(ctx: StageContext<W>, shard: S, index: number): Promise<StageResult>;
+  /** Max shards in flight (default: stage `with.window` if numeric, else 8). */
+  window?(w: W): number;
+  /** Optional: reduce shard results into the stage's own outputs. */
+  combine?(ctx: StageContext<W>, shards: ShardResult[]): Promise<StageResult>;
+}
+
+export interface ShardResult {
+  index: number;
+  outputs: OutputEntry[];
+  counts: Record<string, number>;
+  summary?: JsonValue;
+  /** Worker identity that ran the shard (diagnostics only; not part of content). */
+  worker: string;
+}
+
+export type StageKind<W = any> = SimpleStageKind<W> | FanoutStageKind<W, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

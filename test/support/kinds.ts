@@ -1,0 +1,111 @@
+/**
+ * Test-only stage kinds, loaded by workers through TOPOFLOW_PLUGINS.
+ * Deterministic outputs (so interrupted and uninterrupted runs can be
+ * compared byte for byte), optional slowness (to kill things mid-stage).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import type { FanoutStageKind, SimpleStageKind, StageKind } from '../../stages/kind.js';
+
+const Emit = z.strictObject({
+  rows: z.number().int().nonnegative(),
+  seed: z.number().int().default(1),
+  /** Spread over the chunks of a streamed write, so a kill lands mid-object. */
+  delayMs: z.number().int().nonnegative().default(0),
+  chunks: z.number().int().positive().default(4),
+});
+
+/** Writes `rows.jsonl`: one {i, value} per row, streamed in chunks. */
+export const testEmit: SimpleStageKind<z.infer<typeof Emit>> = {
+  type: 'simple',
+  name: 'test-emit',
+  version: '1',
+  description: 'test: deterministic rows, optionally slow',
+  withSchema: Emit,
+  async run(ctx) {
+    const { rows, seed, delayMs, chunks } = ctx.with;
+    const perChunk = Math.ceil(rows / chunks) || 1;
+    async function* body() {
+      for (let c = 0; c * perChunk < Math.max(rows, 1); c++) {
+        const lines: string[] = [];
+        for (let i = c * perChunk; i < Math.min(rows, (c + 1) * perChunk); i++) lines.push(JSON.stringify({ i, value: (i * 7919 + seed * 104729) % 1000 }));
+        yield new TextEncoder().encode(lines.map((l) => `${l}\n`).join(''));
+        ctx.progress({ done: Math.min(rows, (c + 1) * perChunk), total: rows, unit: 'rows' });
+        if (delayMs) await sleep(delayMs / chunks, undefined, { signal: ctx.signal });
+      }
+    }
+    await ctx.output.write('rows.jsonl', body(), { rows });
+    return { counts: { rows } };
+  },
+};
+
+/** Sums `value` over every input's jsonl outputs; writes `sum.json`. */
+export const testSum: SimpleStageKind<Record<string, never>> = {
+  type: 'simple',
+  name: 'test-sum',
+  version: '1',
+  description: 'test: sums the rows of its inputs',
+  withSchema: z.strictObject({}),
+  async run(ctx) {
+    let sum = 0;
+    let rows = 0;
+    for (const id of Object.keys(ctx.inputs).sort()) {
+      for (const out of ctx.inputs[id]!.outputs.filter((o) => o.name.endsWith('.jsonl'))) {
+        const text = Buffer.from(await ctx.storage.get(out.key)).toString('utf8');
+        for (const line of text.split('\n').filter(Boolean)) {
+          sum += (JSON.parse(line) as { value: number }).value;
+          rows++;
+        }
+      }
+    }
+    await ctx.output.write('sum.json', JSON.stringify({ sum, rows }));
+    return { counts: { rows }, summary: { sum } };
+  },
+};
+
+const Flaky = z.strictObject({ succeed: z.boolean(), message: z.string().default('') });
+
+/** Fails unless `succeed` is true: for holds, operator retries and aborts. */
+export const testFlaky: SimpleStageKind<z.infer<typeof Flaky>> = {
+  type: 'simple',
+  name: 'test-flaky',
+  version: '1',
+  description: 'test: fails unless succeed=true',
+  withSchema: Flaky,
+  async run(ctx) {
+    if (!ctx.with.succeed) throw new Error(`test-flaky told to fail${ctx.with.message ? `: ${ctx.with.message}` : ''}`);
+    await ctx.output.write('ok.txt', 'ok\n');
+    return {};
+  },
+};
+
+const Fan = z.strictObject({
+  shards: z.number().int().positive(),
+  delayMs: z.number().int().nonnegative().default(0),
+  window: z.number().int().positive().default(4),
+});
+
+/** N shards, each writing one small file; combine writes the total. */
+export const testFanout: FanoutStageKind<z.infer<typeof Fan>, { shard: number }> = {
+  type: 'fanout',
+  name: 'test-fanout',
+  version: '1',
+  description: 'test: fan-out over N shards',
+  withSchema: Fan,
+  window: (w) => w.window,
+  async plan(ctx) {
+    return Array.from({ length: ctx.with.shards }, (_, shard) => ({ shard }));
+  },
+  async runShard(ctx, shard) {
+    if (ctx.with.delayMs) await sleep(ctx.with.delayMs, undefined, { signal: ctx.signal });
+    await ctx.output.write(`shard-${shard.shard}.txt`, `shard ${shard.shard}\n`);
+    ctx.progress({ done: 1, total: 1, unit: 'shards' });
+    return { counts: { shards: 1 } };
+  },
+  async combine(ctx, shards) {
+    await ctx.output.write('total.json', JSON.stringify({ shards: shards.length }));
+    return { summary: { shards: shards.length } };
+  },
+};
+
+export const stageKinds: StageKind[] = [testEmit, testSum, testFlaky, testFanout];

@@ -1,0 +1,79 @@
+/**
+ * Worker processes. The main queue (`topoflow`) runs workflows and CPU
+ * activities; other queues (e.g. `train`) run activities only, so they can live
+ * on bigger machines. Start any number of them, anywhere: they share the work.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { createActivities } from '../activities/index.js';
+import { DEFAULT_TASK_QUEUE } from '../engine/protocol.js';
+import { loadRegistry } from '../stages/index.js';
+import { projectRoot } from '../infra/tools.js';
+import type { TemporalTarget } from '../cli/target.js';
+
+export interface WorkerProcessOptions {
+  target: TemporalTarget;
+  /** Task queues to poll; the default queue also hosts the workflows. */
+  queues: string[];
+  /** pipelines.yaml for runs started by pipeline name (e.g. from the Web UI). */
+  specFile: string;
+  /** Concurrent activities per queue (CPU-bound work: about one per core). */
+  activitySlots?: number;
+  /** Progress signal interval (ms). */
+  progressIntervalMs?: number;
+}
+
+export const workflowBundlePath = join(projectRoot, 'dist', 'workflow-bundle.js');
+const workflowsSource = join(projectRoot, 'dist', 'workflows', 'index.js');
+
+let runtimeInstalled = false;
+
+export async function createWorkers(opts: WorkerProcessOptions): Promise<{ workers: Worker[]; close(): Promise<void> }> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger((process.env.TOPOFLOW_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+    runtimeInstalled = true;
+  }
+  const registry = await loadRegistry();
+  const nativeConnection = await NativeConnection.connect(opts.target.connection);
+  const clientConnection = await Connection.connect(opts.target.connection);
+  const client = new Client({ connection: clientConnection, namespace: opts.target.namespace });
+  const activities = createActivities({ registry, defaultSpecFile: resolve(opts.specFile), client, ...(opts.progressIntervalMs ? { progressIntervalMs: opts.progressIntervalMs } : {}) });
+  const identity = `${process.pid}@${hostname()}`;
+
+  const workers = await Promise.all(opts.queues.map((taskQueue) => {
+    const options: WorkerOptions = {
+      connection: nativeConnection,
+      namespace: opts.target.namespace,
+      taskQueue,
+      identity,
+      activities,
+      maxConcurrentActivityTaskExecutions: opts.activitySlots ?? 2,
+    };
+    if (taskQueue === DEFAULT_TASK_QUEUE) {
+      if (existsSync(workflowBundlePath)) options.workflowBundle = { codePath: workflowBundlePath };
+      else options.workflowsPath = workflowsSource;
+    }
+    return Worker.create(options);
+  }));
+  return {
+    workers,
+    async close() {
+      await clientConnection.close();
+      await nativeConnection.close();
+    },
+  };
+}
+
+/** Runs until SIGINT/SIGTERM (the SDK's default shutdown signals), then drains. */
+export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void> {
+  const { workers, close } = await createWorkers(opts);
+  console.log(`topoflow worker ${process.pid}: polling ${opts.queues.join(', ')} on ${opts.target.connection.address} (namespace ${opts.target.namespace})`);
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await close();
+  }
+}

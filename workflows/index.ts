@@ -1,0 +1,3 @@
+/** Workflow entry points registered by the worker (bundled for Temporal's sandbox). */
+export { pipelineRun } from './pipelineRun.js';
+export { stageFanout } from './fanout.js';
