@@ -146,8 +146,15 @@ export async function main(argv = process.argv): Promise<number> {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`error: ${describeError(err)}\n`);
     if (process.env.TOPOFLOW_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return 1;
   }
+}
+
+/** Temporal wraps the useful message in causes ("Workflow Update failed" → validator message). */
+function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) parts.push(e.message);
+  return parts.length ? parts.join(': ') : String(err);
 }

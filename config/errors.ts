@@ -74,9 +74,9 @@ export function expectedOneOf(choices: readonly string[], found?: string): strin
   return `expected one of: ${choices.join(', ')}${guess === undefined ? '' : ` (did you mean "${guess}"?)`}`;
 }
 
-/** The closest choice within a small edit distance (typos, transpositions, case). */
+/** The closest choice within a small edit distance (typos, transpositions, case); none for one-letter words. */
 export function didYouMean(found: string, choices: readonly string[]): string | undefined {
-  const limit = found.length <= 3 ? 1 : 2;
+  const limit = Math.min(found.length <= 3 ? 1 : 2, found.length - 1);
   let best: string | undefined;
   let bestDistance = limit + 1;
   for (const choice of choices) {
@@ -108,7 +108,8 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return `a list ${truncate(JSON.stringify(value))}`;
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `string ${truncate(JSON.stringify(value))}`;
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  return `a ${typeof value}`;
 }
 
 function truncate(s: string): string {

@@ -289,7 +289,7 @@ function fromZod(issue: z.core.$ZodIssue, ctx: ZodContext): Found[] {
  * otherwise list the types the options accept.
  */
 function unionFindings(issue: z.core.$ZodIssueInvalidUnion, ctx: ZodContext): Found[] {
-  const options = (def(ctx.schema).options ?? []) as z.core.$ZodType[];
+  const options = def(ctx.schema).options ?? [];
   const typeMismatch = (issues: z.core.$ZodIssue[]) => issues.every((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_union'));
   const closest = issue.errors.findIndex((issues) => !typeMismatch(issues));
   if (closest >= 0) {
@@ -325,7 +325,7 @@ function listHint(expected: string, value: unknown): string {
 
 function rangeMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
   const small = issue.code === 'too_small';
-  const limit = small ? (issue as z.core.$ZodIssueTooSmall).minimum : (issue as z.core.$ZodIssueTooBig).maximum;
+  const limit = 'minimum' in issue ? issue.minimum : issue.maximum;
   const op = small ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
   switch (issue.origin) {
     case 'number':
@@ -364,7 +364,7 @@ interface SchemaDef {
 }
 
 function def(schema: z.core.$ZodType): SchemaDef {
-  return schema._zod.def as SchemaDef;
+  return schema._zod.def;
 }
 
 /** Sees through optional/default/nullable/... wrappers and pipes. */

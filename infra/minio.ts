@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { freePort } from './ports.js';
 import { toolPath } from './tools.js';
 
@@ -54,7 +54,8 @@ export async function startMinio(options: StartMinioOptions): Promise<MinioServe
 async function startOnce(bin: string, dataDir: string, port: number, consolePort: number): Promise<MinioServer> {
   const accessKey = `topoflow-${randomBytes(4).toString('hex')}`;
   const secretKey = randomBytes(20).toString('hex');
-  const args = ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'];
+  const args = ['server', dataDir, '--quiet'];
+  args.push('--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`);
   const child = spawn(bin, args, { env: minioEnv(accessKey, secretKey), stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = captureTail(child);
   const proc = trackExit(child);
@@ -71,7 +72,7 @@ async function startOnce(bin: string, dataDir: string, port: number, consolePort
     secretKey,
     pid: child.pid ?? -1,
     stop: () => proc.stop(),
-    createBucket: (name) => createBucket(endpoint, accessKey, secretKey, name),
+    createBucket: (name) => createBucket(endpoint, { accessKeyId: accessKey, secretAccessKey: secretKey }, name),
   };
 }
 
@@ -149,13 +150,8 @@ async function isLive(endpoint: string): Promise<boolean> {
   }
 }
 
-async function createBucket(endpoint: string, accessKeyId: string, secretAccessKey: string, name: string): Promise<void> {
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
-  });
+async function createBucket(endpoint: string, credentials: S3ClientConfig['credentials'], name: string): Promise<void> {
+  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
   try {
     await client.send(new CreateBucketCommand({ Bucket: name }));
   } catch (err) {

@@ -32,7 +32,9 @@ export function storageRootFromString(input: string, baseDir: string): string {
     return `s3://${bucket}${prefix === '' ? '' : `/${prefix}`}`;
   }
   if (s.startsWith('file:')) return localRootUri(decodeFilePath(s), baseDir);
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(s)) throw new Error(`unsupported storage root ${JSON.stringify(input)}: use a path, file:// or s3://`);
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(s)) {
+    throw new Error(`unsupported storage root ${JSON.stringify(input)}: use a path, file:// or s3://`);
+  }
   return localRootUri(s, baseDir);
 }
 

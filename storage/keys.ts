@@ -13,7 +13,6 @@ export const MAX_KEY_BYTES = 1024;
  */
 export const PARTIAL_MARKER = '.partial-';
 
-// eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /** Throws UnsafeKeyError unless `key` is a safe object key. */

@@ -101,9 +101,8 @@ export class S3Storage implements Storage {
   async put(key: string, body: Body): Promise<PutResult> {
     const Key = this.objectKey(key);
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    await this.call('put', this.uri(key), () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.byteLength })),
-    );
+    const request = { Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.byteLength };
+    await this.call('put', this.uri(key), () => this.client.send(new PutObjectCommand(request)));
     return { key, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
@@ -112,7 +111,7 @@ export class S3Storage implements Storage {
     const Key = this.objectKey(key);
     const hash = createHash('sha256');
     let bytes = 0;
-    let sourceError: unknown;
+    let sourceFailure: { error: unknown } | undefined;
     const tapped = Readable.from(
       (async function* () {
         try {
@@ -123,7 +122,7 @@ export class S3Storage implements Storage {
             yield buf;
           }
         } catch (err) {
-          sourceError = err;
+          sourceFailure = { error: err };
           throw err;
         }
       })(),
@@ -139,7 +138,7 @@ export class S3Storage implements Storage {
       await upload.done();
     } catch (err) {
       tapped.destroy(); // releases the caller's stream when S3 failed first
-      if (sourceError !== undefined) throw sourceError;
+      if (sourceFailure !== undefined) throw sourceFailure.error;
       throw await this.toError(err, 'putStream', this.uri(key));
     }
     return { key, bytes, sha256: hash.digest('hex') };
@@ -178,7 +177,9 @@ export class S3Storage implements Storage {
     const out = await this.call('getStream', this.uri(key), () =>
       this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key })),
     );
-    if (!(out.Body instanceof Readable)) throw new Error(`S3 getStream ${this.uri(key)}: the response has no Node stream body`);
+    if (!(out.Body instanceof Readable)) {
+      throw new Error(`S3 getStream ${this.uri(key)}: the response has no Node stream body`);
+    }
     return out.Body;
   }
 
@@ -286,7 +287,7 @@ export class S3Storage implements Storage {
 
   /** A new error without `cause`: SDK errors carry request/response details we do not want logged. */
   private async toError(err: unknown, op: string, uri: string): Promise<Error> {
-    const e = (err ?? {}) as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const e = (err ?? {}) as SdkErrorFields;
     const code = e.Code ?? e.code ?? e.name ?? 'Error';
     const status = e.$metadata?.httpStatusCode;
     if (code === 'NoSuchKey' || code === 'NotFound' || (status === 404 && code !== 'NoSuchBucket')) {
@@ -311,6 +312,15 @@ export class S3Storage implements Storage {
     }
     return text;
   }
+}
+
+/** What SDK (and Node network) errors may carry. */
+interface SdkErrorFields {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
 }
 
 function assertBucketName(bucket: string): void {

@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { setImmediate as tick } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -38,7 +39,10 @@ const text = (data: Uint8Array) => Buffer.from(data).toString('utf8');
 
 /** `count` chunks of 1 MiB, chunk i filled with byte i. */
 async function* mibChunks(count: number): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < count; i++) yield Buffer.alloc(MiB, i);
+  for (let i = 0; i < count; i++) {
+    await tick(); // a producer that really is asynchronous
+    yield Buffer.alloc(MiB, i);
+  }
 }
 
 /** `mib` MiB of data, then an error: a writer that dies mid-stream. */
@@ -72,7 +76,12 @@ async function exists(path: string): Promise<boolean> {
  * The contract every backend meets. `offline()` is a storage of the same kind
  * on which any I/O would fail or leave a trace (checked by `assertNoIo`).
  */
-function storageContract(get: () => Storage, offline: () => { storage: Storage; assertNoIo(): Promise<void> }): void {
+interface Offline {
+  storage: Storage;
+  assertNoIo: () => Promise<void>;
+}
+
+function storageContract(get: () => Storage, offline: () => Offline): void {
   test('put/get round trip with sha256 and byte count', async () => {
     const s = get();
     const body = 'hello, calorimeter\n';
@@ -216,6 +225,7 @@ function storageContract(get: () => Storage, offline: () => { storage: Storage; 
     let streamStarted = false;
     const body = (async function* () {
       streamStarted = true;
+      await tick();
       yield Buffer.from('x');
     })();
     for (const key of UNSAFE_KEYS) {
@@ -227,7 +237,7 @@ function storageContract(get: () => Storage, offline: () => { storage: Storage; 
         ['getStream', () => s.getStream(key)],
         ['stat', () => s.stat(key)],
         ['delete', () => s.delete(key)],
-        ['uri', async () => s.uri(key)],
+        ['uri', () => Promise.resolve().then(() => s.uri(key))],
       ];
       for (const [name, call] of calls) await assert.rejects(call, UnsafeKeyError, `${name}(${JSON.stringify(key)})`);
     }
@@ -242,7 +252,8 @@ function storageContract(get: () => Storage, offline: () => { storage: Storage; 
 
 describe('keys', () => {
   test('assertSafeKey accepts ordinary keys', () => {
-    for (const key of ['a', 'a/b.c', 'runs/2024-01-01/x_y.parquet', 'données/é', 'a'.repeat(1024)]) assertSafeKey(key);
+    const keys = ['a', 'a/b.c', 'runs/2024-01-01/x_y.parquet', 'données/é', 'a'.repeat(1024)];
+    for (const key of keys) assertSafeKey(key);
   });
 
   test('assertSafeKey rejects unsafe keys', () => {
@@ -285,7 +296,8 @@ describe('storageRootFromString and openStorage', () => {
     });
   }
 
-  for (const bad of ['', 's3://Bucket/x', 's3://b/../x', 's3://bucket/a//b', 'http://host/x', 'file://host/x', '/', 'file:///']) {
+  const badRoots = ['', 's3://Bucket/x', 's3://b/../x', 's3://bucket/a//b', 'http://host/x', 'file://host/x', '/', 'file:///'];
+  for (const bad of badRoots) {
     test(`rejects ${JSON.stringify(bad)}`, () => {
       assert.throws(() => storageRootFromString(bad, base));
     });
@@ -438,7 +450,8 @@ describe('S3Storage on MinIO', () => {
 
   test('the root prefix isolates: siblings and directory markers are left alone', async () => {
     await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'ci/run2/sibling', Body: 's' }));
-    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'ci/run/marker/', Body: '' }));
+    const marker = { Bucket: bucket, Key: 'ci/run/marker/', Body: new Uint8Array(0), ContentLength: 0 };
+    await raw.send(new PutObjectCommand(marker));
     await storage.put('iso/x', 'x');
     const keys = (await storage.list('')).map((o) => o.key);
     assert.ok(keys.includes('iso/x'));

@@ -39,6 +39,13 @@ export class Harness {
     this.client = new Client({ connection: this.connection, namespace: this.server.namespace });
   }
 
+  /** Stops the server and starts it again on the same port and SQLite file. */
+  async restartServer(): Promise<void> {
+    const { port, dbFile } = this.server;
+    await this.server.stop();
+    this.server = await startTemporalDevServer({ dbFile, port, headless: true });
+  }
+
   /** Environment for child processes (CLI, workers) pointing at this server. */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return { ...process.env, TEMPORAL_ADDRESS: this.server.address, TEMPORAL_NAMESPACE: this.server.namespace, TOPOFLOW_PLUGINS: testPlugins, ...extra };
