@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { dagIssues } from './dag.js';
 import { ConfigError, describeValue, expectedOneOf, formatReport, type ConfigIssue, type ConfigPath } from './errors.js';
 import { referencedParams, resolveWith } from './params.js';
-import { Identifier, Params, PipelineSpec, StageSpec, StorageSpec } from './spec.js';
+import { Duration, Identifier, Params, ParamValue, PipelineSpec, StageSpec, StorageSpec } from './spec.js';
 import { canonicalStorageRoot, DEFAULT_STORAGE_ROOT } from './storageRoot.js';
 import type { StageKind } from '../stages/kind.js';
 import type { KindRegistry } from '../stages/registry.js';
@@ -298,8 +298,14 @@ function unionFindings(issue: z.core.$ZodIssueInvalidUnion, ctx: ZodContext): Fo
   }
   const types = [...new Set(issue.errors.flatMap(expectedTypes))];
   const list = types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types[types.length - 1]}` : (types[0] ?? 'a valid value');
-  return [{ path: ctx.at, message: `expected ${list}, got ${describeValue(ctx.data)}` }];
+  return [{ path: ctx.at, message: `expected ${UNION_NAMES.get(ctx.schema) ?? list}, got ${describeValue(ctx.data)}` }];
 }
+
+/** Unions whose option types alone would read poorly ("a number or a string"). */
+const UNION_NAMES = new Map<z.core.$ZodType, string>([
+  [Duration, 'a duration such as "500ms", "30s", "5m", "2h", or a number of milliseconds'],
+  [ParamValue, 'a string, a number, a boolean (true/false) or a list of those'],
+]);
 
 function expectedTypes(issues: z.core.$ZodIssue[]): string[] {
   return issues.flatMap((i) => (i.code === 'invalid_type' ? [typeWord(i.expected)] : i.code === 'invalid_union' ? i.errors.flatMap(expectedTypes) : []));
@@ -409,7 +415,10 @@ function syntaxIssues(doc: Document, position: Position): Found[] {
     const line = position(offset).line;
     if (lines.has(line)) continue;
     lines.add(line);
-    const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const message =
+      error.code === 'MULTIPLE_DOCS'
+        ? 'a second YAML document starts here; pipelines.yaml must hold exactly one'
+        : error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     const detail = quoteStart === undefined ? message : `${message}: the string that starts here is never closed`;
     found.push({ path: [], offset, message: `YAML syntax error: ${detail}` });
   }

@@ -94,7 +94,7 @@ const malformed: Record<string, Expected[]> = {
   ],
   'needs-string.yaml': [{ line: 7, column: 16, path: 'pipelines.demo.stages.ingest.needs', says: ['expected a list, got string "generate"', '[generate]'] }],
   'missing-uses.yaml': [{ line: 4, column: 7, path: 'pipelines.demo.stages.a', says: ['missing required key "uses"'] }],
-  'bad-param-value.yaml': [{ line: 5, column: 13, path: 'pipelines.demo.params.cuts', says: ['expected a string, a number, a boolean (true/false) or a list', 'got a mapping'] }],
+  'bad-param-value.yaml': [{ line: 5, column: 13, path: 'pipelines.demo.params.cuts', says: ['expected a string, a number, a boolean (true/false) or a list of those', 'got a mapping'] }],
   'empty-file.yaml': [{ path: '', says: ['the file is empty', 'version, storage, pipelines'] }],
   'many-problems.yaml': [
     { line: 2, column: 9, path: 'storage.root', says: ['unsupported storage root'] },
@@ -172,6 +172,17 @@ describe('malformed pipelines.yaml files', () => {
     const text = 'pipelines:\n  demo:\n    stages:\n      a:\n';
     const [issue] = issuesOf(() => parsePipelinesText(text, 'p.yaml', '/tmp', kinds));
     assert.equal(formatIssue(issue!), 'p.yaml:4:7: pipelines.demo.stages.a: expected a mapping, got an empty value (null)');
+  });
+
+  test('a value of the wrong type for a duration says what a duration is', () => {
+    const text = 'pipelines:\n  demo:\n    stages:\n      a: { uses: noop, timeout: true }\n';
+    const [issue] = issuesOf(() => parsePipelinesText(text, 'p.yaml', '/tmp', kinds));
+    assert.equal(formatIssue(issue!), 'p.yaml:4:33: pipelines.demo.stages.a.timeout: expected a duration such as "500ms", "30s", "5m", "2h", or a number of milliseconds, got boolean true');
+  });
+
+  test('a second YAML document is a syntax error at its start', () => {
+    const [issue] = issuesOf(() => parsePipelinesText('pipelines: {}\n---\nx: 1\n', 'p.yaml', '/tmp', kinds));
+    assert.equal(formatIssue(issue!), 'p.yaml:2:1: YAML syntax error: a second YAML document starts here; pipelines.yaml must hold exactly one');
   });
 
   test('param names must be identifiers', () => {

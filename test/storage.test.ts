@@ -488,6 +488,21 @@ describe('S3Storage on MinIO', () => {
   });
 });
 
+describe('startMinio', () => {
+  test("a failed start says why, with minio's own output", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'topoflow-minio-fail-'));
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      await assert.rejects(startMinio({ dataDir: join(dir, 'data'), port }), /stopped before it was ready[^]*already in use/);
+    } finally {
+      taken.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('S3Storage error redaction', () => {
   test('credentials echoed by a service are masked', async () => {
     const accessKeyId = `AKIA${randomBytes(8).toString('hex')}`;
