@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type TLSConfig } from '@temporalio/client';
 import { freePort } from './ports.js';
@@ -139,6 +140,21 @@ async function ping(address: string, namespace: string, deadlineMs: number): Pro
   }
 }
 
+/** Throws a StartError when something already listens on 127.0.0.1:port. */
+async function checkPortFree(port: number, what: string): Promise<void> {
+  await new Promise<void>((res, rej) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      rej(
+        err.code === 'EADDRINUSE'
+          ? new StartError(`cannot start the temporal dev server: ${what} 127.0.0.1:${port} is already in use`, true)
+          : err,
+      ),
+    );
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => res()));
+  });
+}
+
 class StartError extends Error {
   constructor(
     message: string,
@@ -182,6 +198,9 @@ async function startOnce(opts: TemporalDevServerOptions): Promise<TemporalDevSer
   const uiPort = opts.headless ? undefined : (opts.uiPort ?? (await freePort()));
   const address = `127.0.0.1:${port}`;
   const binary = toolPath('temporal');
+  // A server already on that port would answer our readiness checks for us.
+  await checkPortFree(port, 'gRPC port');
+  if (uiPort !== undefined) await checkPortFree(uiPort, 'UI port');
 
   const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port)];
   args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
@@ -257,7 +276,7 @@ async function startOnce(opts: TemporalDevServerOptions): Promise<TemporalDevSer
       ),
       failed.then(() => 'failed' as const),
     ]);
-    if (outcome === 'ready') ready = true;
+    if (outcome === 'ready') ready = !exited(child);
     else if (outcome === 'retry') await Promise.race([sleep(250), failed]);
   }
 

@@ -39,10 +39,9 @@ async function withClient<T>(server: TemporalDevServer, fn: (client: Client, con
   }
 }
 
-test('freePort gives distinct usable ports', async () => {
-  const [a, b] = await Promise.all([freePort(), freePort()]);
-  assert.ok(a! > 0 && a! < 65536);
-  assert.ok(b! > 0 && b! < 65536);
+test('freePort gives a port in range', async () => {
+  const port = await freePort();
+  assert.ok(Number.isInteger(port) && port > 0 && port < 65536, `port ${port}`);
 });
 
 test('dev server: search attributes, UI, persistence across stop and crash', async () => {

@@ -1,0 +1,142 @@
+/**
+ * The `topoflow` command as a user types it: the embedded stack (`up`, or
+ * started by `run` itself), exit codes, --json, holds and operator commands.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { projectRoot } from '../infra/tools.js';
+import { freePort } from '../infra/ports.js';
+import { cliEntry, testPlugins } from './support/harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'topoflow-cli-'));
+const yaml = join(dir, 'pipelines.yaml');
+copyFileSync(join(projectRoot, 'test', 'fixtures', 'engine', 'pipelines.yaml'), yaml);
+let env: NodeJS.ProcessEnv;
+
+interface Out { code: number | null; stdout: string; stderr: string }
+function cli(...args: string[]): Out {
+  const r = spawnSync(process.execPath, [cliEntry, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 180_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const json = <T = { runId: string; status: string; stages: Record<string, { status: string; outputs: unknown[] }> }>(o: Out): T => {
+  assert.ok(o.stdout.trim(), `stdout has JSON (stderr: ${o.stderr})`);
+  return JSON.parse(o.stdout) as T;
+};
+const stageStatuses = (o: { stages: Record<string, { status: string }> }) => Object.fromEntries(Object.entries(o.stages).map(([k, v]) => [k, v.status]));
+
+before(async () => {
+  const port = await freePort();
+  env = { ...process.env, TOPOFLOW_TEMPORAL_PORT: String(port), TOPOFLOW_UI_PORT: String(await freePort()), TOPOFLOW_PLUGINS: testPlugins };
+  delete env.TEMPORAL_ADDRESS;
+});
+
+describe('topoflow CLI', () => {
+  test('--help works for every command', () => {
+    for (const args of [[], ['run'], ['status'], ['list'], ['resume'], ['retry'], ['skip'], ['abort'], ['schedule'], ['schedule', 'create'], ['schedule', 'list'], ['schedule', 'delete'], ['validate'], ['up'], ['worker']]) {
+      const out = cli(...args, '--help');
+      assert.equal(out.code, 0, `${args.join(' ')} --help`);
+      assert.match(out.stdout, /Usage: topoflow/);
+    }
+  });
+
+  test('validate: exit 0 on the project file, 2 with file:line:column and key on a bad one', () => {
+    const ok = cli('validate', join(projectRoot, 'pipelines.yaml'));
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /OK — pipelines: demo/);
+    const bad = cli('validate', join(projectRoot, 'test', 'fixtures', 'config', 'bad', 'unknown-kind.yaml'));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown-kind\.yaml:\d+:\d+: pipelines\.demo\.stages\.train\.uses: unknown stage kind "trian"; expected one of: /);
+  });
+
+  test('run starts its own stack when none is up, and stops it afterwards', () => {
+    const out = cli('run', 'diamond', '--json');
+    assert.equal(out.code, 0, out.stderr);
+    const res = json(out);
+    assert.equal(res.status, 'completed');
+    assert.deepEqual(stageStatuses(res), { a: 'completed', b: 'completed', sum: 'completed' });
+    assert.match(out.stderr, /starting Temporal dev server/);
+    assert.ok(!existsSync(join(dir, 'data', 'stack.json')), 'the stack was stopped');
+  });
+
+  describe('with `topoflow up` running', () => {
+    let up: ChildProcess;
+    let upOut = '';
+    before(async () => {
+      up = spawn(process.execPath, [cliEntry, 'up'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      up.stdout!.on('data', (d: Buffer) => (upOut += d.toString()));
+      up.stderr!.on('data', (d: Buffer) => (upOut += d.toString()));
+      const deadline = Date.now() + 90_000;
+      while (!upOut.includes('Ctrl-C')) {
+        assert.ok(Date.now() < deadline && up.exitCode === null, `up did not start: ${upOut}`);
+        await sleep(100);
+      }
+    });
+    after(async () => {
+      if (up.exitCode === null) up.kill('SIGINT');
+      await new Promise((r) => (up.exitCode === null ? up.once('exit', r) : r(null)));
+    });
+
+    test('up prints the Web UI URL; the SQLite state lives in the data folder', () => {
+      assert.match(upOut, /Web UI: +http:\/\/127\.0\.0\.1:\d+/);
+      assert.ok(existsSync(join(dir, 'data', 'temporal.db')));
+    });
+
+    test('rerun is fully cached; --set changes exactly one branch; bad --set is exit 2', () => {
+      const again = json(cli('run', 'diamond', '--json'));
+      assert.deepEqual(stageStatuses(again), { a: 'cached', b: 'cached', sum: 'cached' });
+      assert.doesNotMatch(cli('run', 'diamond').stderr, /starting Temporal dev server/, 'reuses the running stack');
+      const changed = json(cli('run', 'diamond', '--set', 'rowsB=7', '--json'));
+      assert.deepEqual(stageStatuses(changed), { a: 'cached', b: 'completed', sum: 'completed' });
+      const bad = cli('run', 'diamond', '--set', 'rowsB=lots');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /params\.rowsB: expected number/);
+      const unknown = cli('run', 'nope');
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /no pipeline named "nope"; expected one of: diamond, flaky/);
+    });
+
+    test('a held run: exit 3, then retry --set fixes it; status and list show it', () => {
+      const held = cli('run', 'flaky', '--json');
+      assert.equal(held.code, 3, held.stderr);
+      const h = json(held);
+      assert.equal(h.status, 'held');
+      assert.equal(h.stages.flaky!.status, 'held');
+      const retried = cli('retry', h.runId, '--set', 'ok=true', '--json');
+      assert.equal(retried.code, 0, retried.stderr);
+      assert.deepEqual(stageStatuses(json(retried)), { first: 'completed', flaky: 'completed', after: 'completed' });
+      const status = cli('status', h.runId);
+      assert.equal(status.code, 0);
+      assert.match(status.stdout, /flaky +completed/);
+      const list = json<Array<{ runId: string; status: string; kind: string }>>(cli('list', '--json'));
+      assert.ok(list.some((r) => r.runId === h.runId && r.status === 'completed' && r.kind === 'manual'));
+    });
+
+    test('abort ends a held run; resume restarts it from the cache; skip completes it', () => {
+      const h = json(cli('run', 'flaky', '--set', 'ok=false', '--json'));
+      assert.equal(h.status, 'held');
+      const aborted = cli('abort', h.runId, '--reason', 'testing');
+      assert.equal(aborted.code, 0, aborted.stderr);
+      assert.match(aborted.stdout, /aborted/);
+      const resumed = cli('resume', h.runId, '--json');
+      assert.equal(resumed.code, 3, 'the restarted run holds again at the same stage');
+      const r = json(resumed);
+      assert.equal(r.stages.first!.status, 'cached', 'completed stages come from the cache');
+      const skipped = cli('skip', h.runId, '--json');
+      assert.equal(skipped.code, 0, skipped.stderr);
+      assert.deepEqual(stageStatuses(json(skipped)), { first: 'cached', flaky: 'skipped', after: 'skipped' });
+    });
+
+    test('Ctrl-C stops up cleanly', async () => {
+      up.kill('SIGINT');
+      await new Promise((r) => up.once('exit', r));
+      assert.equal(up.exitCode, 0, upOut);
+      assert.ok(!existsSync(join(dir, 'data', 'stack.json')));
+      assert.match(readFileSync(join(dir, 'data', 'logs', 'worker.log'), 'utf8'), /polling/);
+    });
+  });
+});
