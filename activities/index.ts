@@ -74,7 +74,9 @@ async function withActivityEnv<T>(req: StageRequest, deps: ActivityDeps, storage
         registry: deps.registry,
         storage,
         signal: ctx.cancellationSignal,
-        log: (m) => ctx.log.info(m),
+        log: (m: string) => {
+          ctx.log.info(m);
+        },
         onProgress: (p) => {
           last = p;
           ctx.heartbeat(p);

@@ -33,7 +33,7 @@ const cli = join(projectRoot, 'bin', 'topoflow.js');
 const server = await startTemporalDevServer({ dbFile: join(tmp, 'temporal.db'), headless: true, extraArgs: (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean) });
 const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace };
 const worker = spawn(process.execPath, [cli, 'worker', '--file', specFile], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-await new Promise<void>((resolve) => worker.stdout!.on('data', (d: Buffer) => d.toString().includes('polling') && resolve()));
+await new Promise<void>((resolve) => worker.stdout.on('data', (d: Buffer) => d.toString().includes('polling') && resolve()));
 const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection, namespace: server.namespace });
 

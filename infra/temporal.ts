@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createServer } from 'node:net';
+import { connect as tcpConnect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type TLSConfig } from '@temporalio/client';
 import { freePort } from './ports.js';
@@ -125,7 +125,23 @@ function waitExit(child: ChildProcess, ms?: number): Promise<boolean> {
   });
 }
 
-async function ping(address: string, namespace: string, deadlineMs: number): Promise<void> {
+/** Whether something accepts TCP connections on 127.0.0.1:port (cheap, unlike a gRPC connection). */
+function tcpListening(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((res) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      res(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function ping(address: string, port: number, namespace: string, deadlineMs: number): Promise<void> {
+  // Until the front end listens, don't build gRPC connections (they linger until their timeout).
+  if (!(await tcpListening(port, deadlineMs))) throw new Error(`nothing listens on ${address} yet`);
   const connection = await Connection.connect({ address, connectTimeout: deadlineMs });
   try {
     await connection.withDeadline(Date.now() + deadlineMs, async () => {
@@ -267,7 +283,7 @@ async function startOnce(opts: TemporalDevServerOptions): Promise<TemporalDevSer
     const left = deadline - Date.now();
     if (left <= 0) return fail(`was not ready within ${opts.readyTimeoutMs ?? READY_TIMEOUT_MS} ms (last error: ${lastError})`);
     const outcome = await Promise.race([
-      ping(address, namespace, Math.min(2_000, Math.max(left, 100))).then(
+      ping(address, port, namespace, Math.min(2_000, Math.max(left, 100))).then(
         () => 'ready' as const,
         (err: unknown) => {
           lastError = err instanceof Error ? err.message : String(err);
@@ -277,7 +293,7 @@ async function startOnce(opts: TemporalDevServerOptions): Promise<TemporalDevSer
       failed.then(() => 'failed' as const),
     ]);
     if (outcome === 'ready') ready = !exited(child);
-    else if (outcome === 'retry') await Promise.race([sleep(250), failed]);
+    else if (outcome === 'retry') await Promise.race([sleep(100), failed]);
   }
 
   const pid = child.pid!;

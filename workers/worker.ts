@@ -69,11 +69,12 @@ export async function createWorkers(opts: WorkerProcessOptions): Promise<{ worke
 
 /** Runs until SIGINT/SIGTERM (the SDK's default shutdown signals), then drains. */
 export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void> {
-  const { workers, close } = await createWorkers(opts);
+  const created = await createWorkers(opts);
+  const { workers } = created;
   console.log(`topoflow worker ${process.pid}: polling ${opts.queues.join(', ')} on ${opts.target.connection.address} (namespace ${opts.target.namespace})`);
   try {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
-    await close();
+    await created.close();
   }
 }

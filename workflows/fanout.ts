@@ -45,6 +45,6 @@ export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome
     }
   }
   await Promise.all(running.values());
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw failure instanceof Error ? failure : new Error('a shard failed');
   return acts.commitFanout(input.req, plan, input.startedAt);
 }

@@ -91,7 +91,7 @@ export async function pipelineRun(rawInput: unknown): Promise<RunResult> {
       throw new Error(stage ? `stage "${stage}" is not held (held: ${heldIds().join(', ') || 'none'})` : 'no stage is held');
     }
   };
-  wf.setHandler(retryUpdate, (req) => {
+  wf.setHandler(retryUpdate, (req: RetryUpdateInput) => {
     if (req.params) paramOverrides = { ...paramOverrides, ...req.params };
     const ids = heldIds(req.stage);
     for (const id of ids) {
@@ -101,7 +101,7 @@ export async function pipelineRun(rawInput: unknown): Promise<RunResult> {
     changed();
     return `retrying ${ids.join(', ')}`;
   }, {
-    validator: (req) => {
+    validator: (req: RetryUpdateInput) => {
       RetryUpdateInput.parse(req);
       requireHeld(req.stage);
       if (req.params) {
@@ -110,7 +110,7 @@ export async function pipelineRun(rawInput: unknown): Promise<RunResult> {
       }
     },
   });
-  wf.setHandler(skipUpdate, (req) => {
+  wf.setHandler(skipUpdate, (req: SkipUpdateInput) => {
     const ids = heldIds(req.stage);
     for (const id of ids) {
       actions.set(id, { type: 'skip' });
@@ -118,7 +118,7 @@ export async function pipelineRun(rawInput: unknown): Promise<RunResult> {
     }
     changed();
     return `skipping ${ids.join(', ')}`;
-  }, { validator: (req) => { SkipUpdateInput.parse(req); requireHeld(req.stage); } });
+  }, { validator: (req: SkipUpdateInput) => { SkipUpdateInput.parse(req); requireHeld(req.stage); } });
   wf.setHandler(abortUpdate, (req) => {
     abortReason = req.reason ?? 'aborted by operator';
     stagesScope.cancel();

@@ -54,8 +54,8 @@ export class Harness {
   async startWorker(args: string[] = []): Promise<WorkerProc> {
     const child = spawn(process.execPath, [cliEntry, 'worker', '--file', join(projectRoot, 'test', 'fixtures', 'engine', 'pipelines.yaml'), ...args], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 60_000;
     while (!out.includes('polling')) {
       if (child.exitCode !== null) throw new Error(`worker exited (${child.exitCode}):\n${out}`);
