@@ -13,7 +13,7 @@ import { NAMES, type FanoutPlan, type PrepareRunRequest, type PreparedRun, type 
 import { openStorage, type Storage } from '../storage/index.js';
 import type { KindRegistry } from '../stages/registry.js';
 import { prepareRun } from '../runtime/prepare.js';
-import { commitFanout, planFanout, runShard, runSimpleStage, type RunnerEnv } from '../runtime/stageRunner.js';
+import { commitFanout, lookupCached, planFanout, runShard, runSimpleStage, type RunnerEnv } from '../runtime/stageRunner.js';
 import { BadInputError } from '../runtime/errors.js';
 import { canonicalJson } from '../runtime/hash.js';
 
@@ -40,6 +40,10 @@ export function createActivities(deps: ActivityDeps) {
   return {
     async prepareRun(req: PrepareRunRequest): Promise<PreparedRun> {
       return classify(() => prepareRun(req, { registry: deps.registry, defaultSpecFile: deps.defaultSpecFile }));
+    },
+    /** Runs as a local activity on the workflow's worker: a cached stage never waits for a stage worker. */
+    async checkCache(req: StageRequest): Promise<StageOutcome | null> {
+      return classify(() => lookupCached(req, { storage: storageFor(req.storage) }));
     },
     async runStage(req: StageRequest): Promise<StageOutcome> {
       return withActivityEnv(req, deps, storageFor(req.storage), (env) => runSimpleStage(req, env));

@@ -24,13 +24,15 @@ export function exitCodeOf(end: FollowEnd): number {
 export async function followRun(client: Client, runId: string, opts: FollowOptions): Promise<FollowEnd> {
   const handle = client.workflow.getHandle(runId);
   const view = opts.out.isTTY && !opts.json ? new TtyView(opts.out) : new LineView(opts.json ? null : opts.out);
+  // Wake up as soon as the run closes instead of at the next poll.
+  const closedSignal = handle.result().then(() => undefined, () => undefined);
   for (;;) {
     const desc = await handle.describe();
     const progress = await queryProgress(handle);
     if (progress) view.update(progress);
     if (desc.status.name !== 'RUNNING') return closed(handle, progress);
     if (progress?.status === 'held') return { kind: 'held', progress };
-    await sleep(opts.pollMs ?? 500);
+    await Promise.race([sleep(opts.pollMs ?? 500), closedSignal]);
   }
 }
 

@@ -4,7 +4,6 @@ import { ConfigError, formatReport } from '../config/errors.js';
 import { validatePipelinesFile } from '../config/load.js';
 import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../engine/protocol.js';
 import { loadRegistry } from '../stages/index.js';
-import { runWorkerProcess } from '../workers/worker.js';
 import { globalsFrom, UsageError, type Globals } from './globals.js';
 import { abortCommand, listCommand, resumeCommand, retryCommand, runCommand, skipCommand, statusCommand } from './runs.js';
 import { scheduleCreate, scheduleDelete, scheduleList } from './schedules.js';
@@ -124,6 +123,8 @@ function program(): Command {
     .action(async (o: { queues: string; slots: number }, cmd: Command) => {
       const target = clusterFromEnv();
       if (!target) throw new UsageError('worker: set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE) to the Temporal service; `topoflow up` starts a local one with its own worker');
+      // Loaded on demand: the worker SDK is heavy and other commands never need it.
+      const { runWorkerProcess } = await import('../workers/worker.js');
       await runWorkerProcess({ target, queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean), specFile: g(cmd).file, activitySlots: o.slots });
       return done(0);
     });

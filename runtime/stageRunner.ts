@@ -47,6 +47,11 @@ export async function readCommittedManifest(storage: Storage, key: string): Prom
   return parsed.success ? parsed.data : null;
 }
 
+/** The committed outcome for this request's key, or null: lets the workflow skip dispatching cached stages. */
+export async function lookupCached(req: StageRequest, env: Pick<RunnerEnv, 'storage'>): Promise<StageOutcome | null> {
+  return cachedOutcome(req, env.storage, stageKey(req.stage, req.inputs));
+}
+
 export async function runSimpleStage(req: StageRequest, env: RunnerEnv): Promise<StageOutcome> {
   const started = Date.now();
   const kind = kindOf(env.registry, req.stage, 'simple');

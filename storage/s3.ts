@@ -26,6 +26,10 @@ const UPLOAD_QUEUE_SIZE = 2;
 const DELETE_BATCH = 1000;
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+// The SDK release is pinned (package.json) to one that supports Node 20, so its
+// "future releases will need Node 22" notice is noise in every worker log.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface S3StorageOptions {
   bucket: string;
   /** Key prefix inside the bucket ('' or omitted: the bucket root); trailing '/' ignored. */

@@ -20,6 +20,13 @@ export function stageActivities(stage: ResolvedStage) {
   });
 }
 
+/** Cache look-ups: local activities, no task-queue round trip. */
+export const cacheActivities = () =>
+  wf.proxyLocalActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 3, initialInterval: '500ms', nonRetryableErrorTypes: ['InvalidSpec', 'BadInput'] },
+  });
+
 /** Planning runs on the workflow's own queue: short, cheap, retried a few times. */
 export const controlActivities = () =>
   wf.proxyActivities<Activities>({

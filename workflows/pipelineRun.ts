@@ -17,7 +17,7 @@ import {
   AbortUpdateInput, NAMES, PipelineRunInput, RetryUpdateInput, SA_CURRENT_STAGE, SA_PIPELINE_NAME, SA_RUN_KIND, SkipUpdateInput,
   type PreparedRun, type ResolvedStage, type RunProgress, type RunResult, type StageOutcome, type StageProgressSignal, type StageRequest, type StageState,
 } from '../engine/protocol.js';
-import { controlActivities, stageActivities } from './activityOptions.js';
+import { cacheActivities, controlActivities, stageActivities } from './activityOptions.js';
 import { renderDetails } from './details.js';
 import { stageFanout } from './fanout.js';
 
@@ -152,6 +152,10 @@ export async function pipelineRun(rawInput: unknown): Promise<RunResult> {
 
   const executeOnce = async (stage: ResolvedStage, attempt: number): Promise<StageOutcome> => {
     const req: StageRequest = { runId, pipeline: plan.pipeline, stage, storage: plan.storage, inputs: inputsOf(stage), force: forced.has(stage.id) && attempt === 0 };
+    if (!req.force) {
+      const cached = await cacheActivities().checkCache(req);
+      if (cached) return cached;
+    }
     if (stage.kindType === 'simple') return stageActivities(stage).runStage(req);
     return wf.executeChild(stageFanout, {
       args: [{ req, startedAt: Date.now() }],
