@@ -6,7 +6,8 @@
  *   node dist/bench/orchestration.js [--runs N]
  *
  * Reports (median of N runs):
- *   - fresh run of `noop6` (6 chained stages, all executed): wall / 6 = per-stage overhead
+ *   - fresh run of `noop6` (6 chained stages, all executed): wall / 6 = per-stage overhead,
+ *     back to back and after 3 s of idle server
  *   - fully cached rerun of `noop6`: workflow wall time, and the whole
  *     `topoflow run noop6` command (process start, validation, connect, follow)
  */
@@ -63,6 +64,13 @@ try {
     cached.push(c.ms);
   }
 
+  // Runs are rarely back to back: the same fresh run after the server has been idle for 3 s.
+  const idleFresh: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await sleep(3000);
+    idleFresh.push((await timedRun(`idle-${i}`)).ms);
+  }
+
   // The whole command a user types, against the running server (no embedded start).
   const cliMs: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -80,13 +88,15 @@ try {
   const rows = [
     ['fresh run, 6 no-op stages (workflow wall)', med(fresh)],
     ['  per stage', med(fresh) / stages],
+    ['fresh run after 3 s idle, 6 no-op stages (workflow wall)', med(idleFresh)],
+    ['  per stage', med(idleFresh) / stages],
     ['fully cached rerun, 6 stages (workflow wall)', med(cached)],
     ['  per stage', med(cached) / stages],
     ['fully cached rerun, whole `topoflow run noop6 --json` command', med(cliMs)],
   ] as const;
   console.log(`\n| measurement (median of ${runs}) | ms |\n|---|---:|`);
   for (const [what, ms] of rows) console.log(`| ${what} | ${ms.toFixed(0)} |`);
-  console.log(`\nraw fresh: ${fresh.map((x) => x.toFixed(0)).join(', ')}\nraw cached: ${cached.map((x) => x.toFixed(0)).join(', ')}\nraw cli: ${cliMs.map((x) => x.toFixed(0)).join(', ')}`);
+  console.log(`\nraw fresh: ${fresh.map((x) => x.toFixed(0)).join(', ')}\nraw idle fresh: ${idleFresh.map((x) => x.toFixed(0)).join(', ')}\nraw cached: ${cached.map((x) => x.toFixed(0)).join(', ')}\nraw cli: ${cliMs.map((x) => x.toFixed(0)).join(', ')}`);
 } finally {
   await connection.close();
   worker.kill('SIGTERM');
