@@ -4,6 +4,7 @@
  */
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { innermostMessage } from '../engine/errors.js';
 import { NAMES, type RunProgress, type RunResult, type StageState } from '../engine/protocol.js';
 
 export interface FollowOptions {
@@ -41,7 +42,7 @@ async function closed(handle: WorkflowHandle, progress: RunProgress | null): Pro
     const result = (await handle.result()) as RunResult;
     return { kind: 'closed', status: result.status, progress };
   } catch (err) {
-    const error = err instanceof WorkflowFailedError ? innermost(err) : String(err);
+    const error = err instanceof WorkflowFailedError ? innermostMessage(err) : String(err);
     return { kind: 'closed', status: /aborted/.test(error) ? 'aborted' : 'failed', progress, error };
   }
 }
@@ -54,15 +55,6 @@ export async function queryProgress(handle: WorkflowHandle): Promise<RunProgress
   }
 }
 
-function innermost(err: Error): string {
-  let e: unknown = err;
-  let msg = err.message;
-  while (e instanceof Error) {
-    if (e.message) msg = e.message;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return msg;
-}
 
 // --- rendering ---------------------------------------------------------------
 

@@ -30,7 +30,10 @@ fi
 
 # npm packages: only when missing or when package-lock.json changed since the last install.
 if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  step 'npm ci' npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: npm 11 writes lock files without the other platforms'
+  # optional packages (@swc/core-*), which `npm ci` then rejects as out of sync. With
+  # exact versions in package.json and the lock file present, install is just as pinned.
+  step 'npm install' npm install --no-audit --no-fund --loglevel=error
 fi
 
 bash infra/install-tools.sh --quiet

@@ -17,6 +17,7 @@ import { openStorage } from '../storage/index.js';
 import type { StorageSpec } from '../config/spec.js';
 import { NAMES, SA_RUN_KIND, type PipelineRunInput, type RunResult } from '../engine/protocol.js';
 import { StageManifest } from '../engine/manifest.js';
+import { innermostMessage } from '../engine/errors.js';
 import { Harness, cliEntry } from './support/harness.js';
 import { projectRoot } from '../infra/tools.js';
 
@@ -129,16 +130,16 @@ describe('pipelineRun on a real Temporal dev server', () => {
     const bad = spec('bad', { x: { uses: 'no-such-kind' }, y: { uses: 'noop', needs: ['x', 'zz'] } });
     await assert.rejects(h.result(await h.run({ pipeline: bad, storage: freshRoot() })), (err: unknown) => {
       assert.ok(err instanceof WorkflowFailedError);
-      const msg = innermost(err);
+      const msg = innermostMessage(err);
       assert.match(msg, /no-such-kind/);
       assert.match(msg, /expected one of: .*noop/);
       return true;
     });
     const handle = h.client.workflow.getHandle(await h.run({ pipeline: 'diamond', storage: freshRoot(), force: ['nope'] }));
-    await assert.rejects(handle.result(), (err: unknown) => /unknown stage\(s\) nope/.test(innermost(err as Error)));
+    await assert.rejects(handle.result(), (err: unknown) => /unknown stage\(s\) nope/.test(innermostMessage(err)));
     // Garbage input, as someone could type it into the Web UI form.
     const raw = await h.client.workflow.start(NAMES.workflow, { taskQueue: 'topoflow', workflowId: `raw-${Date.now()}`, args: [{ pipelin: 'x' }] });
-    await assert.rejects(raw.result(), (err: unknown) => /invalid pipelineRun input/.test(innermost(err as Error)));
+    await assert.rejects(raw.result(), (err: unknown) => /invalid pipelineRun input/.test(innermostMessage(err)));
   });
 
   test('a failing stage holds the run; a retry update with a fixed param completes it', async () => {
@@ -156,7 +157,7 @@ describe('pipelineRun on a real Temporal dev server', () => {
     const handle = h.client.workflow.getHandle(runId);
     const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     assert.match(meta.currentDetails ?? '', /\| flaky \| test-flaky \| ⏸ held \|.*told to fail/, 'the live details show the held stage and its error');
-    await assert.rejects(handle.executeUpdate(NAMES.retryUpdate, { args: [{ params: { nope: 1 } }] }), (err: Error) => /unknown param\(s\) nope; params of "flaky": ok/.test(innermost(err)));
+    await assert.rejects(handle.executeUpdate(NAMES.retryUpdate, { args: [{ params: { nope: 1 } }] }), (err: Error) => /unknown param\(s\) nope; params of "flaky": ok/.test(innermostMessage(err)));
     assert.equal(await handle.executeUpdate(NAMES.retryUpdate, { args: [{ params: { ok: true } }] }), 'retrying flaky');
     const result = await h.result(runId);
     assert.deepEqual(statuses(result), { first: 'completed', flaky: 'completed', after: 'completed' });
@@ -172,7 +173,7 @@ describe('pipelineRun on a real Temporal dev server', () => {
     await h.waitFor(runId, (p) => p.stages.bad?.status === 'held' && p.stages.slow?.status === 'running', 'hold + running');
     const handle = h.client.workflow.getHandle(runId);
     await handle.executeUpdate(NAMES.abortUpdate, { args: [{ reason: 'operator said so' }] });
-    await assert.rejects(handle.result(), (err: unknown) => /run aborted: operator said so/.test(innermost(err as Error)));
+    await assert.rejects(handle.result(), (err: unknown) => /run aborted: operator said so/.test(innermostMessage(err)));
     const p = await h.progress(runId);
     assert.equal(p!.status, 'aborted');
     assert.deepEqual(Object.fromEntries(p!.order.map((id) => [id, p!.stages[id]!.status])), { bad: 'failed', slow: 'failed', after: 'skipped' });
@@ -280,12 +281,3 @@ function freshRootOf(result: RunResult): StorageSpec {
   return { root: uri.slice(0, uri.indexOf('/cache/')) };
 }
 
-function innermost(err: Error): string {
-  let e: unknown = err;
-  let msg = err.message;
-  while (e instanceof Error) {
-    if (e.message) msg = e.message;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return msg;
-}

@@ -19,6 +19,7 @@ import {
 } from '../engine/protocol.js';
 import { cacheActivities, controlActivities, stageActivities } from './activityOptions.js';
 import { renderDetails } from './details.js';
+import { innermostMessage } from '../engine/errors.js';
 import { stageFanout } from './fanout.js';
 
 export const progressQuery = wf.defineQuery<RunProgress>(NAMES.progressQuery);
@@ -58,7 +59,7 @@ export async function pipelineRun(rawInput: unknown): Promise<RunResult> {
     controlActivities()
       .prepareRun({ pipeline: input.pipeline, params: paramOverrides, ...(input.specFile ? { specFile: input.specFile } : {}), ...(input.storage ? { storage: input.storage } : {}) })
       .catch((err: unknown) => {
-        throw ApplicationFailure.nonRetryable(failureMessage(err), 'InvalidSpec');
+        throw ApplicationFailure.nonRetryable(innermostMessage(err), 'InvalidSpec');
       });
   let plan: PreparedRun = await prepare();
   const stageById = (id: string) => plan.stages.find((s) => s.id === id)!;
@@ -177,7 +178,7 @@ export async function pipelineRun(rawInput: unknown): Promise<RunResult> {
           setStage(id, { status: 'failed', error: abortReason ?? 'cancelled', seconds: (Date.now() - startedAt) / 1000 });
           return;
         }
-        setStage(id, { status: 'held', error: failureMessage(err) });
+        setStage(id, { status: 'held', error: innermostMessage(err) });
         await wf.CancellationScope.nonCancellable(() => wf.condition(() => actions.has(id) || abortReason !== undefined));
         const action = actions.get(id);
         actions.delete(id);
@@ -245,14 +246,3 @@ export async function pipelineRun(rawInput: unknown): Promise<RunResult> {
   return result;
 }
 
-/** The innermost message of a failure chain (activity → child workflow → application error). */
-function failureMessage(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  while (e instanceof Error) {
-    parts.push(e.message);
-    e = (e as { cause?: unknown }).cause;
-  }
-  const inner = parts.filter((m) => m && !/^(Activity task failed|Child Workflow execution failed|Activity task timed out)$/.test(m));
-  return inner.at(-1) ?? parts.at(-1) ?? String(err);
-}
