@@ -219,7 +219,9 @@ describe('pipelineRun on a real Temporal dev server', () => {
       b: { uses: 'test-sum', needs: ['a'] },
     });
     const runId = await h.run({ pipeline: slow, storage });
-    await h.waitFor(runId, (p) => p.stages.a?.status === 'running', 'stage a running');
+    // Live progress reaches the run (activity → signal → progress query and UI details).
+    const live = await h.waitFor(runId, (p) => p.stages.a?.status === 'running' && p.stages.a.progress?.unit === 'rows', 'stage a reporting progress');
+    assert.equal(live.stages.a!.progress!.total, 100);
     await h.restartServer();
     const result = await h.result(runId);
     assert.deepEqual(statuses(result), { a: 'completed', b: 'completed' });
