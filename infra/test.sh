@@ -7,6 +7,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 bash infra/setup.sh
+# Reference implementations in tests use uproot/numpy/pyarrow from a project venv.
+bash infra/python.sh >/dev/null
 
 echo "lint: npx eslint ."
 npx eslint .
