@@ -1,0 +1,48 @@
+/**
+ * Stage 1 on one ROOT file (or an entry range of it): read Delphes events,
+ * select and build features, write one Parquet part. Plain function, shared by
+ * the `ingest` stage kind, tests and benchmarks.
+ */
+import { Stage1Processor, type RejectReason, type Stage1Config } from './stage1/index.js';
+import { readDelphesEvents, type RootFile } from '../root/read/index.js';
+import { Stage1ParquetWriter } from '../parquet/index.js';
+
+export const REJECT_REASONS: readonly RejectReason[] = ['no_lepton', 'empty_maps', 'lepton_below_pt', 'not_isolated'];
+
+export interface IngestFileOptions {
+  config: Stage1Config;
+  label: number;
+  /** Provenance written in every row. */
+  sourceFile: string;
+  range?: { first?: number; count?: number };
+  rowGroupSize?: number;
+  /** Called every `progressEvery` events with the number read so far. */
+  onProgress?: (read: number) => void;
+  progressEvery?: number;
+  signal?: AbortSignal;
+}
+
+export interface IngestFileResult {
+  parquet: Uint8Array;
+  read: number;
+  selected: number;
+  rejected: Record<RejectReason, number>;
+}
+
+export async function ingestRootFile(root: RootFile, o: IngestFileOptions): Promise<IngestFileResult> {
+  const { config } = o;
+  const processor = new Stage1Processor(config);
+  const writer = new Stage1ParquetWriter({ rowGroupSize: o.rowGroupSize ?? 1000, particles: 1 + config.maxTracks + config.maxPhotons + config.maxNeutrals });
+  const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+  const every = o.progressEvery ?? 500;
+  let read = 0;
+  await readDelphesEvents(root, (entry, ev) => {
+    if (o.signal?.aborted) throw new Error('cancelled');
+    read++;
+    const r = processor.process(ev);
+    if (r.selected) writer.add({ hfeatures: r.hfeatures, lfeatures: r.lfeatures, label: o.label, sourceFile: o.sourceFile, entry });
+    else rejected[r.reason]++;
+    if (read % every === 0) o.onProgress?.(read);
+  }, o.range);
+  return { parquet: writer.finish(), read, selected: writer.rows, rejected };
+}
