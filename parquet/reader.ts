@@ -1,0 +1,139 @@
+/** Reading stage-1 Parquet files (ours, or any with the same columns) back into flat typed arrays. */
+import { tableFromIPC, type Data, type Table, type Vector } from 'apache-arrow';
+import * as wasm from 'parquet-wasm';
+import { HFEATURES, PARTICLE_FEATURES, PARTICLES_METADATA_KEY, STAGE1_COLUMNS, type Stage1ColumnName } from './schema.js';
+
+/** Columns of `rows` rows; only the requested ones are present. Row-major, like the file. */
+export interface Stage1Columns {
+  rows: number;
+  /** Particle rows per event (lfeatures has particles x 19 values per row); 0 if unknown (no metadata, lfeatures not read, no rows). */
+  particles: number;
+  /** rows x 14 */
+  hfeatures?: Float64Array;
+  /** rows x particles x 19 */
+  lfeatures?: Float32Array;
+  label?: Int32Array;
+  sourceFile?: string[];
+  entry?: Float64Array;
+}
+
+export interface Stage1ReadOptions {
+  /** Parquet column names (default: all five). */
+  columns?: Stage1ColumnName[];
+}
+
+/** The whole file (or the requested columns) in memory. */
+export async function readStage1Parquet(bytes: Uint8Array, opts: Stage1ReadOptions = {}): Promise<Stage1Columns> {
+  const file = await openStage1File(bytes, opts);
+  try {
+    let out: Stage1Columns | undefined;
+    let at = 0;
+    for (let group = 0; group < file.groups; group++) {
+      const part = await readGroup(file, group);
+      // Allocated after the first group, which tells the particle count of files without our metadata.
+      out ??= allocate(file.rows, part.particles, file.columns);
+      copyInto(out, part, at);
+      at += part.rows;
+    }
+    return out ?? allocate(0, file.particles, file.columns);
+  } finally {
+    file.parquet.free();
+  }
+}
+
+/** One row group at a time, for readers that stream (memory: one group). */
+export async function* readStage1RowGroups(bytes: Uint8Array, opts: Stage1ReadOptions = {}): AsyncGenerator<Stage1Columns> {
+  const file = await openStage1File(bytes, opts);
+  try {
+    for (let group = 0; group < file.groups; group++) yield await readGroup(file, group);
+  } finally {
+    file.parquet.free();
+  }
+}
+
+interface Stage1File {
+  parquet: wasm.ParquetFile;
+  rows: number;
+  groups: number;
+  /** From our key-value metadata; 0 when absent (then taken from the first row's lfeatures). */
+  particles: number;
+  columns: Stage1ColumnName[];
+}
+
+async function openStage1File(bytes: Uint8Array, opts: Stage1ReadOptions): Promise<Stage1File> {
+  const columns = opts.columns ?? [...STAGE1_COLUMNS];
+  const unknown = columns.filter((c) => !(STAGE1_COLUMNS as readonly string[]).includes(c));
+  if (unknown.length > 0) throw new RangeError(`unknown stage-1 column(s) ${unknown.join(', ')}; expected some of ${STAGE1_COLUMNS.join(', ')}`);
+  const parquet = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  const meta = parquet.metadata();
+  const particles = Number((meta.fileMetadata().keyValueMetadata() as Map<string, string>).get(PARTICLES_METADATA_KEY) ?? 0);
+  return { parquet, rows: meta.fileMetadata().numRows(), groups: meta.numRowGroups(), particles, columns };
+}
+
+async function readGroup(file: Stage1File, group: number): Promise<Stage1Columns> {
+  const table = tableFromIPC((await file.parquet.read({ rowGroups: [group], columns: file.columns })).intoIPCStream());
+  const rows = table.numRows;
+  const out: Stage1Columns = { rows, particles: file.particles };
+  for (const name of file.columns) {
+    const vector = column(table, name);
+    if (name === 'hfeatures') out.hfeatures = fixedLists(vector, rows, HFEATURES, Float64Array, name);
+    if (name === 'lfeatures') {
+      out.particles ||= rows > 0 ? firstListLength(vector) / PARTICLE_FEATURES : 0;
+      out.lfeatures = fixedLists(vector, rows, out.particles * PARTICLE_FEATURES, Float32Array, name);
+    }
+    if (name === 'label') out.label = Int32Array.from(vector.toArray() as ArrayLike<bigint | number>, Number);
+    if (name === 'entry') out.entry = Float64Array.from(vector.toArray() as ArrayLike<bigint | number>, Number);
+    if (name === 'source_file') out.sourceFile = Array.from(vector, String);
+  }
+  return out;
+}
+
+function column(table: Table, name: string): Vector {
+  const vector = table.getChild(name);
+  if (!vector) throw new Error(`stage-1 Parquet: no column ${name}`);
+  return vector;
+}
+
+/** Flattens a list column whose rows must all hold `width` values. */
+function fixedLists<T extends Float32Array | Float64Array>(vector: Vector, rows: number, width: number, Out: new (n: number) => T, name: string): T {
+  const out = new Out(rows * width);
+  let row = 0;
+  for (const data of vector.data as Data[]) {
+    const offsets = data.valueOffsets as Int32Array;
+    const child = data.children[0] as Data;
+    const values = child.values as Float32Array | Float64Array;
+    for (let i = 0; i < data.length; i++, row++) {
+      const start = offsets[data.offset + i] ?? 0;
+      const end = offsets[data.offset + i + 1] ?? 0;
+      if (end - start !== width) throw new Error(`stage-1 Parquet: ${name} row ${row} has ${end - start} values, expected ${width}`);
+      out.set(values.subarray(child.offset + start, child.offset + end), row * width);
+    }
+  }
+  return out;
+}
+
+function firstListLength(vector: Vector): number {
+  const data = vector.data[0] as Data;
+  const offsets = data.valueOffsets as Int32Array;
+  return (offsets[data.offset + 1] ?? 0) - (offsets[data.offset] ?? 0);
+}
+
+function allocate(rows: number, particles: number, columns: Stage1ColumnName[]): Stage1Columns {
+  const out: Stage1Columns = { rows, particles };
+  for (const name of columns) {
+    if (name === 'hfeatures') out.hfeatures = new Float64Array(rows * HFEATURES);
+    if (name === 'lfeatures') out.lfeatures = new Float32Array(rows * particles * PARTICLE_FEATURES);
+    if (name === 'label') out.label = new Int32Array(rows);
+    if (name === 'entry') out.entry = new Float64Array(rows);
+    if (name === 'source_file') out.sourceFile = [];
+  }
+  return out;
+}
+
+function copyInto(out: Stage1Columns, part: Stage1Columns, at: number): void {
+  out.hfeatures?.set(part.hfeatures ?? [], at * HFEATURES);
+  out.lfeatures?.set(part.lfeatures ?? [], at * out.particles * PARTICLE_FEATURES);
+  out.label?.set(part.label ?? [], at);
+  out.entry?.set(part.entry ?? [], at);
+  out.sourceFile?.push(...(part.sourceFile ?? []));
+}
