@@ -23,7 +23,8 @@ export interface IngestFileOptions {
 }
 
 export interface IngestFileResult {
-  parquet: Uint8Array;
+  /** The Parquet part, encoded as it streams out (row groups were encoded while reading). */
+  parquet: AsyncIterable<Uint8Array>;
   read: number;
   selected: number;
   rejected: Record<RejectReason, number>;

@@ -8,8 +8,10 @@ import { pathToFileURL } from 'node:url';
 import type { StageKind } from './kind.js';
 import { KindRegistry } from './registry.js';
 import { noop } from './builtin/noop.js';
+import { generate } from './builtin/generate.js';
+import { ingest } from './builtin/ingest.js';
 
-export const builtinKinds: StageKind[] = [noop];
+export const builtinKinds: StageKind[] = [noop, generate, ingest];
 
 export async function loadRegistry(plugins = pluginsFromEnv()): Promise<KindRegistry> {
   const registry = new KindRegistry(builtinKinds);

@@ -57,7 +57,8 @@ export interface SimpleStageKind<W = unknown> extends KindBase<W> {
 }
 
 /** Shards are small JSON descriptions (a file, an entry range, a trial). */
-export interface FanoutStageKind<W = unknown, S extends JsonValue = JsonValue> extends KindBase<W> {
+/** Shards must be plain JSON-serialisable data (they are stored in plan.json). */
+export interface FanoutStageKind<W = unknown, S = JsonValue> extends KindBase<W> {
   type: 'fanout';
   plan(ctx: Omit<StageContext<W>, 'output'>): Promise<S[]>;
   /** Writes its outputs under its own shard folder; must be idempotent. */

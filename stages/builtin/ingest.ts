@@ -1,0 +1,160 @@
+/**
+ * `ingest`: stage 1 of the topology classifier. Reads Delphes ROOT files,
+ * selects events with one isolated lepton, builds the particle matrix and the
+ * 14 high-level features (hep/stage1), writes Parquet. Fans out one shard per
+ * file (or per entry range with `entriesPerShard`).
+ */
+import { z } from 'zod';
+import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
+import type { JsonValue, StageManifest } from '../../engine/manifest.js';
+import { BadInputError } from '../../runtime/errors.js';
+import { DEFAULT_STAGE1 } from '../../hep/stage1/index.js';
+import { ingestRootFile, REJECT_REASONS, type IngestFileResult } from '../../hep/ingest.js';
+import { openRootFile, RootReadError } from '../../root/read/index.js';
+import { InputFileError, inputLabel, loadInput, type InputFile } from './ingestInputs.js';
+
+const Label = z.number().int().min(0).max(2);
+
+const With = z.strictObject({
+  /**
+   * Extra ROOT files: storage keys (relative to the storage root), absolute local
+   * paths, file:// or s3:// URIs; the label is inferred from the name (qcd / ttbar /
+   * wjets|wlnu) unless given. Files from upstream stages' outputs are always read.
+   */
+  inputs: z.array(z.union([z.string().min(1), z.strictObject({ uri: z.string().min(1), label: Label })])).default([]),
+  mode: z.enum(['faithful', 'fixed']).default('fixed'),
+  ptCut: z.number().positive().default(DEFAULT_STAGE1.ptCut),
+  isoCut: z.number().positive().default(DEFAULT_STAGE1.isoCut),
+  maxTracks: z.number().int().nonnegative().default(DEFAULT_STAGE1.maxTracks),
+  maxPhotons: z.number().int().nonnegative().default(DEFAULT_STAGE1.maxPhotons),
+  maxNeutrals: z.number().int().nonnegative().default(DEFAULT_STAGE1.maxNeutrals),
+  /** `skip`: a bad file is listed in the manifest and the other files complete. */
+  onBadFile: z.enum(['fail', 'skip']).default('fail'),
+  /** Split files into shards of this many entries (large files, more parallelism). */
+  entriesPerShard: z.number().int().positive().optional(),
+  rowGroupSize: z.number().int().positive().default(1000),
+  /** Shards in flight. */
+  window: z.number().int().positive().default(4),
+});
+type With = z.infer<typeof With>;
+
+interface Shard {
+  file: InputFile;
+  first: number;
+  /** null: to the end of the file */
+  count: number | null;
+}
+
+/** What one shard reports: its file's counts, or why the file was bad. */
+type ShardSummary = { file: string; bad: string } | { file: string; label: number; first: number; read: number; selected: number; rejected: Record<string, number> };
+
+export const ingest: FanoutStageKind<With, Shard> = {
+  type: 'fanout',
+  name: 'ingest',
+  version: '1',
+  description: 'Stage 1: Delphes ROOT → Parquet with event selection, particle lists and high-level features',
+  withSchema: With,
+  window: (w) => w.window,
+
+  async plan(ctx) {
+    const files = inputFiles(ctx.inputs, ctx.with);
+    if (!files.length) throw new BadInputError(`stage "${ctx.stageId}": no ROOT files to ingest (no upstream .root outputs and no "inputs")`);
+    if (!ctx.with.entriesPerShard) return files.map((file) => ({ file, first: 0, count: null }));
+    const shards: Shard[] = [];
+    for (const file of files) {
+      const entries = await entriesOf(ctx, file);
+      if (entries === null) {
+        shards.push({ file, first: 0, count: null }); // its shard reports it as bad
+        continue;
+      }
+      for (let first = 0; first < Math.max(entries, 1); first += ctx.with.entriesPerShard) {
+        shards.push({ file, first, count: Math.min(ctx.with.entriesPerShard, entries - first) });
+      }
+    }
+    return shards;
+  },
+
+  async runShard(ctx, shard, index): Promise<StageResult> {
+    const w = ctx.with;
+    const config = { mode: w.mode, ptCut: w.ptCut, isoCut: w.isoCut, maxTracks: w.maxTracks, maxPhotons: w.maxPhotons, maxNeutrals: w.maxNeutrals };
+    let result: IngestFileResult;
+    try {
+      const root = await openRootFile({ bytes: await loadInput(ctx.storage, shard.file), name: shard.file.uri });
+      result = await ingestRootFile(root, {
+        config,
+        label: shard.file.label,
+        sourceFile: shard.file.uri,
+        range: { first: shard.first, ...(shard.count !== null ? { count: shard.count } : {}) },
+        rowGroupSize: w.rowGroupSize,
+        onProgress: (read) => ctx.progress({ done: read, unit: 'events', message: `shard ${index}` }),
+        signal: ctx.signal,
+      });
+    } catch (err) {
+      if (!(err instanceof RootReadError || err instanceof InputFileError)) throw err;
+      if (w.onBadFile === 'fail') throw new BadInputError(`stage "${ctx.stageId}": ${err.message}`);
+      ctx.log(`skipping bad file ${shard.file.uri}: ${err.message}`);
+      return { counts: { badFiles: 1 }, summary: { file: shard.file.uri, bad: err.message } satisfies ShardSummary };
+    }
+    const { read, selected, rejected } = result;
+    ctx.progress({ done: read, unit: 'events', message: `shard ${index} done` });
+    await ctx.output.write(`part-${String(index).padStart(5, '0')}.parquet`, result.parquet, { rows: selected });
+    return {
+      counts: { read, selected, ...Object.fromEntries(REJECT_REASONS.map((r) => [`rejected_${r}`, rejected[r]])) },
+      summary: { file: shard.file.uri, label: shard.file.label, first: shard.first, read, selected, rejected } satisfies ShardSummary,
+    };
+  },
+
+  async combine(_ctx, shards) {
+    // Per input file: events read, selected, and rejected by reason (shards of one file summed).
+    const perFile = new Map<string, { file: string; read: number; selected: number; rejected: Record<string, number> }>();
+    const badFiles: Array<{ file: string; error: string }> = [];
+    for (const s of shards) {
+      const sum = s.summary as ShardSummary;
+      if ('bad' in sum) {
+        badFiles.push({ file: sum.file, error: sum.bad });
+        continue;
+      }
+      const f = perFile.get(sum.file) ?? { file: sum.file, read: 0, selected: 0, rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) };
+      f.read += sum.read;
+      f.selected += sum.selected;
+      for (const r of REJECT_REASONS) f.rejected[r] = (f.rejected[r] ?? 0) + (sum.rejected[r] ?? 0);
+      perFile.set(sum.file, f);
+    }
+    return { summary: { files: [...perFile.values()], badFiles } as unknown as JsonValue };
+  },
+};
+
+/** Upstream .root outputs (labels from a generate stage's summary or the name) plus `with.inputs`. */
+function inputFiles(inputs: Record<string, StageManifest>, w: With): InputFile[] {
+  const files: InputFile[] = [];
+  for (const [id, manifest] of Object.entries(inputs)) {
+    const labels = labelsFromSummary(manifest.summary);
+    for (const out of manifest.outputs.filter((o) => o.name.endsWith('.root'))) {
+      files.push({ uri: out.uri, key: out.key, label: labels.get(out.name) ?? inputLabel(out.name, `input "${id}" output ${out.name}`) });
+    }
+  }
+  for (const input of w.inputs) {
+    if (typeof input === 'string') files.push({ uri: input, label: inputLabel(input, `with.inputs: ${input}`) });
+    else files.push({ uri: input.uri, label: input.label });
+  }
+  return files;
+}
+
+function labelsFromSummary(summary: JsonValue | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  const files = (summary as { files?: Array<{ name?: unknown; label?: unknown }> } | undefined)?.files;
+  if (Array.isArray(files)) for (const f of files) if (typeof f.name === 'string' && typeof f.label === 'number') out.set(f.name, f.label);
+  return out;
+}
+
+/** Entries of the file's Delphes tree; null for a bad file when bad files are skipped. */
+async function entriesOf(ctx: Omit<StageContext<With>, 'output'>, file: InputFile): Promise<number | null> {
+  try {
+    const root = await openRootFile({ bytes: await loadInput(ctx.storage, file), name: file.uri });
+    return (await root.tree('Delphes')).entries;
+  } catch (err) {
+    if (!(err instanceof RootReadError || err instanceof InputFileError)) throw err;
+    if (ctx.with.onBadFile === 'skip') return null;
+    throw new BadInputError(`stage "${ctx.stageId}": ${err.message}`);
+  }
+}
