@@ -107,7 +107,8 @@ export function summaryTable(p: RunProgress): string {
   const head = `${'stage'.padEnd(width + 2)} ${'status'.padEnd(9)} ${'time'.padStart(9)}  reason / outputs`;
   const rows = p.order.map((id) => {
     const s = p.stages[id]!;
-    const outs = s.outcome ? ` → ${s.outcome.outputCount} output(s), ${s.outcome.manifestUri}` : '';
+    const counts = s.outcome ? Object.entries(s.outcome.counts).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ') : '';
+    const outs = s.outcome ? ` → ${s.outcome.outputCount} output(s)${counts ? ` (${counts})` : ''}, ${s.outcome.manifestUri}` : '';
     return stageLine(id, s, width) + outs;
   });
   return [head, ...rows].join('\n');
