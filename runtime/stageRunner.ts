@@ -137,7 +137,8 @@ export async function commitFanout(req: StageRequest, plan: FanoutPlan, startedA
     combined = await kind.combine(makeContext(req, kind, inputs, writer, env, startedAt), shards);
   }
   const outputs = [...shards.flatMap((s) => s.outputs), ...writer.outputs()];
-  const counts = sumCounts([...shards.map((s) => s.counts), combined.counts ?? {}]);
+  // combine() may report the stage's totals itself; otherwise the shards' counts are summed.
+  const counts = combined.counts ?? sumCounts(shards.map((s) => s.counts));
   const manifest = buildManifest(req, key, outputs, { counts, ...(combined.summary !== undefined ? { summary: combined.summary } : {}) }, inputs, startedAt);
   await commit(env.storage, mKey, manifest);
   await recordLastRun(env.storage, req, key);

@@ -65,7 +65,10 @@ export interface FanoutStageKind<W = unknown, S = JsonValue> extends KindBase<W>
   runShard(ctx: StageContext<W>, shard: S, index: number): Promise<StageResult>;
   /** Max shards in flight (default: stage `with.window` if numeric, else 8). */
   window?(w: W): number;
-  /** Optional: reduce shard results into the stage's own outputs. */
+  /**
+   * Optional: reduce shard results into the stage's own outputs. Counts it returns
+   * replace the default (the sum of the shards' counts).
+   */
   combine?(ctx: StageContext<W>, shards: ShardResult[]): Promise<StageResult>;
 }
 
