@@ -100,6 +100,19 @@ function program(): Command {
     .description('delete a schedule')
     .action(async (id: string, _o, cmd: Command) => done(await scheduleDelete(g(cmd), id)));
 
+  p.command('generate')
+    .description('write synthetic Delphes ROOT files (QCD, ttbar, W+jets) to a local folder')
+    .requiredOption('--out <dir>', 'output folder (files go to <dir>/<sample>/<sample>_NNN.root)')
+    .option('--events-per-sample <n>', 'events per sample', (v) => Number(v), 10000)
+    .option('--events-per-file <n>', 'events per file', (v) => Number(v), 10000)
+    .option('--samples <list>', 'comma-separated: qcd, ttbar, wjets', 'qcd,ttbar,wjets')
+    .option('--seed <n>', 'random seed (same seed, same bytes)', (v) => Number(v), 42)
+    .action(async (o: { out: string; eventsPerSample: number; eventsPerFile: number; samples: string; seed: number }, cmd: Command) => {
+      // Loaded on demand, like the worker: only this command needs the generator.
+      const { generateCommand } = await import('./generate.js');
+      return done(generateCommand(g(cmd), o));
+    });
+
   p.command('up')
     .description('start the embedded Temporal dev server (with Web UI) and a worker; Ctrl-C stops them')
     .action(async (_o, cmd: Command) => {
