@@ -294,7 +294,7 @@ function fakeContext(w: unknown, signal = new AbortController().signal) {
 describe('generate stage kind', () => {
   test('with: defaults, and bad values rejected', () => {
     const w = generate.withSchema.parse({ eventsPerSample: 10 });
-    assert.deepEqual(w, { eventsPerSample: 10, eventsPerFile: 10000, samples: ['qcd', 'ttbar', 'wjets'], seed: 42, window: 2 });
+    assert.deepEqual(w, { eventsPerSample: 10, eventsPerFile: 10000, samples: ['qcd', 'ttbar', 'wjets'], seed: 42, pileup: 8, window: 2 });
     for (const bad of [{}, { eventsPerSample: 0 }, { eventsPerSample: 5, samples: ['zjets'] }, { eventsPerSample: 5, samples: ['qcd', 'qcd'] }, { eventsPerSample: 5, eventsPerFile: 1.5 }, { eventsPerSample: 5, extra: 1 }]) {
       assert.equal(generate.withSchema.safeParse(bad).success, false, JSON.stringify(bad));
     }

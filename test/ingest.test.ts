@@ -97,7 +97,7 @@ describe('generate → ingest on the engine', () => {
     const result = await h.result(await h.run({ pipeline: genAndIngest({ inputs, onBadFile: 'skip' }), storage }));
     assert.equal(result.stages.ingest!.status, 'completed');
     const { manifest } = await manifestOf(result, 'ingest', storage.root);
-    const bad = Object.fromEntries(manifest.summary.badFiles.map((b) => [b.file.split('/').pop(), b.error]));
+    const bad: Record<string, string> = Object.fromEntries(manifest.summary.badFiles.map((b) => [b.file.split('/').pop() ?? b.file, b.error]));
     assert.match(bad['wjets_truncated.root'] ?? '', /wjets_truncated\.root.*(truncat|corrupt)/i);
     assert.match(bad['uproot-HZZ-zlib.root'] ?? '', /Delphes/);
     assert.match(bad['uproot-issue513.root'] ?? '', /Electron\.PT/);
