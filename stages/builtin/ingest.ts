@@ -130,7 +130,8 @@ function inputFiles(inputs: Record<string, StageManifest>, w: With): InputFile[]
   for (const [id, manifest] of Object.entries(inputs)) {
     const labels = labelsFromSummary(manifest.summary);
     for (const out of manifest.outputs.filter((o) => o.name.endsWith('.root'))) {
-      files.push({ uri: out.uri, key: out.key, label: labels.get(out.name) ?? inputLabel(out.name, `input "${id}" output ${out.name}`) });
+      // Provenance is the storage key, so outputs do not depend on where the storage root is.
+      files.push({ uri: out.key, key: out.key, label: labels.get(out.name) ?? inputLabel(out.name, `input "${id}" output ${out.name}`) });
     }
   }
   for (const input of w.inputs) {
