@@ -11,6 +11,7 @@
  * values (fill + finish), output size. Medians of R runs.
  */
 import { TreeWriter, type CollectionSpec, type EventData, type TreeWriterOptions } from '../root/write/index.js';
+import { Rng } from '../hep/generator/rng.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -35,15 +36,10 @@ const COLLECTIONS: CollectionSpec[] = [
 ];
 const MEAN: Record<string, number> = { Electron: 1, MuonTight: 1, EFlowTrack: 150, EFlowPhoton: 90, EFlowNeutralHadron: 50, Jet: 8, MissingET: 1 };
 
+/** A seeded uniform source (the generator's xoshiro128**). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 /** A pool of distinct events with physics-like value ranges (typed arrays, as a generator would produce). */

@@ -8,19 +8,14 @@
 import { parseArgs } from 'node:util';
 import type { DelphesEvent } from '../hep/event.js';
 import { DEFAULT_STAGE1, Stage1Processor, type Stage1Mode } from '../hep/stage1/index.js';
+import { Rng } from '../hep/generator/rng.js';
 
 const DISTINCT_EVENTS = 256;
 
-/** mulberry32: a small seeded PRNG, so every run times the same events. */
+/** A seeded uniform source (the generator's xoshiro128**). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 function syntheticEvent(random: () => number): DelphesEvent {

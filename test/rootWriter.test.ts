@@ -27,6 +27,7 @@ import {
   type TreeWriterOptions,
 } from '../root/write/index.js';
 import { RootFileWriter, kStartBigFile } from '../root/write/file.js';
+import { Rng } from '../hep/generator/rng.js';
 
 const run = promisify(execFile);
 const DUMP = join(projectRoot, 'test', 'reference', 'dump_tree.py');
@@ -34,15 +35,10 @@ const ALL_TYPES = Object.keys(LEAF_TYPES) as LeafType[];
 
 // ---- deterministic test data -------------------------------------------------
 
+/** A seeded uniform source (the generator's xoshiro128**). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 /** A value of `type` that the type represents exactly, except Float_t (rounded on write). */
