@@ -13,6 +13,9 @@ import { openStorage } from '../storage/index.js';
 import { readStage1Parquet } from '../parquet/index.js';
 import type { PipelineRunInput, RunResult } from '../engine/protocol.js';
 import { Harness } from './support/harness.js';
+import { startMinio, type MinioServer } from '../infra/minio.js';
+import { generateFile } from '../hep/generator/index.js';
+import type { StorageSpec } from '../config/spec.js';
 import { projectRoot } from '../infra/tools.js';
 
 const h = new Harness();
@@ -31,15 +34,15 @@ const genAndIngest = (extra: Record<string, unknown> = {}, gen: Record<string, u
 
 interface IngestSummary { files: Array<{ file: string; read: number; selected: number; rejected: Record<string, number> }>; badFiles: Array<{ file: string; error: string }> }
 
-async function manifestOf(result: RunResult, stage: string, storageRoot: string) {
+async function manifestOf(result: RunResult, stage: string, storage: StorageSpec) {
   const uri = result.stages[stage]!.manifestUri!;
-  const store = openStorage({ root: storageRoot });
-  return { store, manifest: JSON.parse(Buffer.from(await store.get(uri.slice(storageRoot.length + 1))).toString('utf8')) as { outputs: Array<{ name: string; key: string; rows?: number }>; counts: Record<string, number>; summary: IngestSummary } };
+  const store = openStorage(storage);
+  return { store, manifest: JSON.parse(Buffer.from(await store.get(uri.slice(storage.root.length + 1))).toString('utf8')) as { outputs: Array<{ name: string; key: string; rows?: number }>; counts: Record<string, number>; summary: IngestSummary } };
 }
 
 /** Every (file, entry, label) row of the stage's Parquet parts, sorted. */
-async function rowsOf(result: RunResult, storageRoot: string): Promise<string[]> {
-  const { store, manifest } = await manifestOf(result, 'ingest', storageRoot);
+async function rowsOf(result: RunResult, storage: StorageSpec): Promise<string[]> {
+  const { store, manifest } = await manifestOf(result, 'ingest', storage);
   const rows: string[] = [];
   for (const out of manifest.outputs.filter((o) => o.name.endsWith('.parquet'))) {
     const t = await readStage1Parquet(await store.get(out.key), { columns: ['source_file', 'entry', 'label'] });
@@ -49,18 +52,31 @@ async function rowsOf(result: RunResult, storageRoot: string): Promise<string[]>
   return rows.sort();
 }
 
+let minio: MinioServer;
+
 before(async () => {
+  minio = await startMinio({ dataDir: join(h.tmp, 'minio') });
+  await minio.createBucket('pipeline');
+  await minio.createBucket('raw-data');
+  // Workers inherit these: the standard AWS variables, nothing in pipelines.yaml.
+  process.env.AWS_ACCESS_KEY_ID = minio.accessKey;
+  process.env.AWS_SECRET_ACCESS_KEY = minio.secretKey;
+  process.env.AWS_ENDPOINT_URL = minio.endpoint;
+  process.env.AWS_REGION = 'us-east-1';
   await h.start();
   await h.startWorker();
 });
-after(() => h.stop());
+after(async () => {
+  await h.stop();
+  await minio?.stop();
+});
 
 describe('generate → ingest on the engine', () => {
   test('writes Parquet parts with per-file counts by reason; labels follow the samples', async () => {
     const storage = freshRoot();
     const result = await h.result(await h.run({ pipeline: genAndIngest(), storage }));
     assert.equal(result.status, 'completed');
-    const { manifest } = await manifestOf(result, 'ingest', storage.root);
+    const { manifest } = await manifestOf(result, 'ingest', storage);
     assert.equal(manifest.summary.files.length, 6, 'two files per sample');
     assert.equal(manifest.counts.read, 3600);
     for (const f of manifest.summary.files) {
@@ -69,12 +85,26 @@ describe('generate → ingest on the engine', () => {
       assert.equal(f.selected + rejected, f.read, `${f.file}: every event selected or rejected once`);
       assert.ok(f.selected > 0, `${f.file}: some events selected`);
     }
-    const rows = await rowsOf(result, storage.root);
+    const rows = await rowsOf(result, storage);
     assert.equal(rows.length, manifest.counts.selected);
     for (const r of rows) {
       const [file, , label] = r.split('#');
       assert.equal(Number(label), file!.startsWith('qcd') ? 0 : file!.startsWith('ttbar') ? 1 : 2, r);
     }
+  });
+
+  test('on S3: reads the generated files from the pipeline bucket and an s3:// input from another bucket', async () => {
+    const raw = openStorage({ root: 's3://raw-data', endpoint: minio.endpoint });
+    await raw.put('delphes/wjets_extra.root', generateFile({ sample: 'wjets', seed: 9, fileIndex: 7, events: 300 }));
+    const storage = { root: 's3://pipeline/runs', endpoint: minio.endpoint };
+    const result = await h.result(await h.run({ pipeline: genAndIngest({ inputs: ['s3://raw-data/delphes/wjets_extra.root'] }), storage }));
+    assert.equal(result.stages.ingest!.status, 'completed');
+    const { manifest } = await manifestOf(result, 'ingest', storage);
+    assert.equal(manifest.summary.files.length, 7, 'six generated files plus the external one');
+    const external = manifest.summary.files.find((f) => f.file === 's3://raw-data/delphes/wjets_extra.root');
+    assert.equal(external?.read, 300);
+    const rows = await rowsOf(result, storage);
+    assert.ok(rows.some((r) => r.startsWith('wjets_extra.root#') && r.endsWith('#2')), 'external rows labelled W+jets from the name');
   });
 
   test('bad files: `fail` holds the run naming the file; `skip` completes and lists them', async () => {
@@ -96,7 +126,7 @@ describe('generate → ingest on the engine', () => {
 
     const result = await h.result(await h.run({ pipeline: genAndIngest({ inputs, onBadFile: 'skip' }), storage }));
     assert.equal(result.stages.ingest!.status, 'completed');
-    const { manifest } = await manifestOf(result, 'ingest', storage.root);
+    const { manifest } = await manifestOf(result, 'ingest', storage);
     const bad: Record<string, string> = Object.fromEntries(manifest.summary.badFiles.map((b) => [b.file.split('/').pop() ?? b.file, b.error]));
     assert.match(bad['wjets_truncated.root'] ?? '', /wjets_truncated\.root.*(truncat|corrupt)/i);
     assert.match(bad['uproot-HZZ-zlib.root'] ?? '', /Delphes/);
@@ -110,7 +140,7 @@ describe('generate → ingest on the engine', () => {
     const spec = genAndIngest({ entriesPerShard: 1000, window: 1 }, { eventsPerSample: 3000, eventsPerFile: 3000 });
     const clean = freshRoot();
     const reference = await h.result(await h.run({ pipeline: spec, storage: clean }));
-    const expected = await rowsOf(reference, clean.root);
+    const expected = await rowsOf(reference, clean);
 
     await h.stopWorkers();
     const w1 = await h.startWorker();
@@ -129,7 +159,7 @@ describe('generate → ingest on the engine', () => {
     await h.startWorker();
     const result = await h.result(runId);
     assert.equal(result.stages.ingest!.status, 'completed');
-    const got = await rowsOf(result, storage.root);
+    const got = await rowsOf(result, storage);
     assert.equal(got.length, expected.length, 'no missing or duplicate rows');
     assert.deepEqual(got, expected);
   });
