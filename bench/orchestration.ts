@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
 import { startTemporalDevServer } from '../infra/temporal.js';
 import { projectRoot } from '../infra/tools.js';
 import { loadPipelinesFile } from '../config/load.js';
@@ -84,6 +86,24 @@ try {
     if (r.status !== 0 || Object.values(out.stages).some((s) => s.status !== 'cached')) throw new Error(`CLI rerun not cached: ${r.stdout}${r.stderr}`);
   }
 
+  // Baseline: the same number of sequential activity round trips (prepare + 6 stages) in a bare
+  // Temporal workflow with an in-process worker, on the same server.
+  const rawWorker = await Worker.create({
+    connection: await NativeConnection.connect({ address: server.address }),
+    taskQueue: 'raw-baseline',
+    workflowsPath: fileURLToPath(new URL('./rawChainWorkflow.js', import.meta.url)),
+    activities: { nothing: async () => {} },
+  });
+  const rawMs = await rawWorker.runUntil(async () => {
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await client.workflow.execute('rawChain', { taskQueue: 'raw-baseline', workflowId: `raw-${i}`, args: [stages + 1] });
+      times.push(performance.now() - t0);
+    }
+    return times;
+  });
+
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const rows = [
     ['fresh run, 6 no-op stages (workflow wall)', med(fresh)],
@@ -93,10 +113,11 @@ try {
     ['fully cached rerun, 6 stages (workflow wall)', med(cached)],
     ['  per stage', med(cached) / stages],
     ['fully cached rerun, whole `topoflow run noop6 --json` command', med(cliMs)],
+    [`baseline: bare Temporal workflow, ${stages + 1} sequential no-op activities, back to back`, med(rawMs)],
   ] as const;
   console.log(`\n| measurement (median of ${runs}) | ms |\n|---|---:|`);
   for (const [what, ms] of rows) console.log(`| ${what} | ${ms.toFixed(0)} |`);
-  console.log(`\nraw fresh: ${fresh.map((x) => x.toFixed(0)).join(', ')}\nraw idle fresh: ${idleFresh.map((x) => x.toFixed(0)).join(', ')}\nraw cached: ${cached.map((x) => x.toFixed(0)).join(', ')}\nraw cli: ${cliMs.map((x) => x.toFixed(0)).join(', ')}`);
+  console.log(`\nraw fresh: ${fresh.map((x) => x.toFixed(0)).join(', ')}\nraw idle fresh: ${idleFresh.map((x) => x.toFixed(0)).join(', ')}\nraw cached: ${cached.map((x) => x.toFixed(0)).join(', ')}\nraw baseline: ${rawMs.map((x) => x.toFixed(0)).join(', ')}\nraw cli: ${cliMs.map((x) => x.toFixed(0)).join(', ')}`);
 } finally {
   await connection.close();
   worker.kill('SIGTERM');
