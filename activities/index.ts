@@ -13,7 +13,7 @@ import { NAMES, type FanoutPlan, type PrepareRunRequest, type PreparedRun, type 
 import { openStorage, type Storage } from '../storage/index.js';
 import type { KindRegistry } from '../stages/registry.js';
 import { prepareRun } from '../runtime/prepare.js';
-import { commitFanout, lookupCached, planFanout, runShard, runSimpleStage, type RunnerEnv } from '../runtime/stageRunner.js';
+import { commitFanout, lookupCached, mergePrepass, planFanout, runPrepassShard, runShard, runSimpleStage, type RunnerEnv } from '../runtime/stageRunner.js';
 import { BadInputError } from '../runtime/errors.js';
 import { canonicalJson } from '../runtime/hash.js';
 
@@ -53,6 +53,12 @@ export function createActivities(deps: ActivityDeps) {
     },
     async runShard(req: StageRequest, key: string, index: number): Promise<ShardOutcome> {
       return withActivityEnv(req, deps, storageFor(req.storage), (env) => runShard(req, key, index, env));
+    },
+    async runPrepassShard(req: StageRequest, key: string, index: number): Promise<void> {
+      return withActivityEnv(req, deps, storageFor(req.storage), (env) => runPrepassShard(req, key, index, env));
+    },
+    async mergePrepass(req: StageRequest, plan: FanoutPlan): Promise<void> {
+      return withActivityEnv(req, deps, storageFor(req.storage), (env) => mergePrepass(req, plan, env));
     },
     async commitFanout(req: StageRequest, plan: FanoutPlan, startedAt: number): Promise<StageOutcome> {
       return withActivityEnv(req, deps, storageFor(req.storage), (env) => commitFanout(req, plan, startedAt, env));

@@ -99,6 +99,8 @@ export interface FanoutPlan {
   shardCount: number;
   window: number;
   reason: string;
+  /** The kind has a prepass (runPrepassShard for every shard, then mergePrepass). */
+  prepass?: boolean;
 }
 
 export interface ShardOutcome {

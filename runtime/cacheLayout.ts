@@ -6,6 +6,7 @@
  *   cache/<kind>/<key>/manifest.json          committed last
  *   cache/<kind>/<key>/data/<name>            stage outputs
  *   cache/<kind>/<key>/plan.json              fan-out shard list
+ *   cache/<kind>/<key>/prepass/<i>.json, prepared.json   fan-out prepass results, merged
  *   cache/<kind>/<key>/shards/<i>/manifest.json, shards/<i>/data/<name>
  *   runs/<pipeline>/<stageId>.json            last key per stage (for "why it ran")
  *
@@ -23,4 +24,7 @@ export const shardFolder = (kind: string, key: string, index: number) =>
 export const shardManifestKey = (kind: string, key: string, index: number) =>
   joinKey(shardFolder(kind, key, index), 'manifest.json');
 export const shardDataFolder = (kind: string, key: string, index: number) => joinKey(shardFolder(kind, key, index), 'data');
+export const prepassShardKey = (kind: string, key: string, index: number) =>
+  joinKey(stageFolder(kind, key), 'prepass', `${String(index).padStart(5, '0')}.json`);
+export const preparedKey = (kind: string, key: string) => joinKey(stageFolder(kind, key), 'prepared.json');
 export const lastRunKey = (pipeline: string, stageId: string) => joinKey('runs', pipeline, `${stageId}.json`);

@@ -92,7 +92,50 @@ export async function planFanout(req: StageRequest, env: RunnerEnv): Promise<{ c
   }
   const w = parseWith(kind, req.stage);
   const window = Math.max(1, kind.window ? kind.window(w) : defaultWindow(req.stage.with));
-  return { plan: { key, shardCount: shards.length, window, reason } };
+  return { plan: { key, shardCount: shards.length, window, reason, ...(kind.prepass ? { prepass: true } : {}) } };
+}
+
+/** Fan-out prepass, one shard: its result is stored; an existing one makes this a no-op. */
+export async function runPrepassShard(req: StageRequest, key: string, index: number, env: RunnerEnv): Promise<void> {
+  const kind = kindOf(env.registry, req.stage, 'fanout');
+  if (!kind.prepass) throw new Error(`stage "${req.stage.id}": kind "${kind.name}" has no prepass`);
+  const rKey = layout.prepassShardKey(req.stage.uses, key, index);
+  if (await env.storage.stat(rKey)) return;
+  const shard = await shardOf(req, key, index, env);
+  const inputs = await loadInputs(env.storage, req.inputs);
+  const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, key)), env, Date.now());
+  await env.storage.put(rKey, JSON.stringify(await kind.prepass.runShard(ctx, shard, index)));
+}
+
+/** Fan-out prepass, merge: all shard results into prepared.json (once). */
+export async function mergePrepass(req: StageRequest, plan: FanoutPlan, env: RunnerEnv): Promise<void> {
+  const kind = kindOf(env.registry, req.stage, 'fanout');
+  if (!kind.prepass) throw new Error(`stage "${req.stage.id}": kind "${kind.name}" has no prepass`);
+  const pKey = layout.preparedKey(req.stage.uses, plan.key);
+  if (await env.storage.stat(pKey)) return;
+  const results: JsonValue[] = [];
+  for (let i = 0; i < plan.shardCount; i++) {
+    const r = await readJson<JsonValue>(env.storage, layout.prepassShardKey(req.stage.uses, plan.key, i));
+    if (r === null) throw new Error(`stage "${req.stage.id}": prepass shard ${i} has no result`);
+    results.push(r);
+  }
+  const inputs = await loadInputs(env.storage, req.inputs);
+  const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, plan.key)), env, Date.now());
+  await env.storage.put(pKey, JSON.stringify(await kind.prepass.merge(ctx, results)));
+}
+
+async function shardOf(req: StageRequest, key: string, index: number, env: RunnerEnv): Promise<JsonValue> {
+  const shards = await readJson<JsonValue[]>(env.storage, layout.planKey(req.stage.uses, key));
+  if (!shards || index >= shards.length) throw new Error(`fan-out plan for stage "${req.stage.id}" is missing shard ${index}`);
+  return shards[index] as JsonValue;
+}
+
+/** The merged prepass result, for kinds that have one. */
+async function preparedOf(req: StageRequest, kind: FanoutStageKind, key: string, storage: Storage): Promise<JsonValue | undefined> {
+  if (!kind.prepass) return undefined;
+  const prepared = await readJson<JsonValue>(storage, layout.preparedKey(req.stage.uses, key));
+  if (prepared === null) throw new Error(`stage "${req.stage.id}": the prepass has not been merged`);
+  return prepared;
 }
 
 /** Fan-out step 2: one shard; a committed shard manifest makes it a no-op (resume). */
@@ -103,16 +146,16 @@ export async function runShard(req: StageRequest, key: string, index: number, en
   const existing = await readJson<ShardResult>(env.storage, smKey);
   if (existing) return { index, worker: existing.worker, cached: true };
 
-  const shards = await readJson<JsonValue[]>(env.storage, layout.planKey(req.stage.uses, key));
-  if (!shards || index >= shards.length) throw new Error(`fan-out plan for stage "${req.stage.id}" is missing shard ${index}`);
+  const shard = await shardOf(req, key, index, env);
   await wipeUncommitted(env.storage, layout.shardFolder(req.stage.uses, key, index), smKey);
   const inputs = await loadInputs(env.storage, req.inputs);
   const writer = new RecordingOutputWriter(env.storage, layout.shardDataFolder(req.stage.uses, key, index));
-  const ctx = makeContext(req, kind, inputs, writer, env, started);
-  const result = await kind.runShard(ctx, shards[index] as JsonValue, index);
-  const shard: ShardResult = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}) };
-  await env.storage.put(smKey, JSON.stringify(shard));
-  return { index, worker: shard.worker, cached: false };
+  const prepared = await preparedOf(req, kind, key, env.storage);
+  const ctx = { ...makeContext(req, kind, inputs, writer, env, started), ...(prepared !== undefined ? { prepared } : {}) };
+  const result = await kind.runShard(ctx, shard, index);
+  const done: ShardResult = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}) };
+  await env.storage.put(smKey, JSON.stringify(done));
+  return { index, worker: done.worker, cached: false };
 }
 
 /** Fan-out step 3: gather shard manifests, optionally combine, commit the stage manifest. */
@@ -134,7 +177,8 @@ export async function commitFanout(req: StageRequest, plan: FanoutPlan, startedA
   let combined: StageResult = {};
   if (kind.combine) {
     await env.storage.deletePrefix(layout.asPrefix(layout.dataFolder(req.stage.uses, key)));
-    combined = await kind.combine(makeContext(req, kind, inputs, writer, env, startedAt), shards);
+    const prepared = await preparedOf(req, kind, key, env.storage);
+    combined = await kind.combine({ ...makeContext(req, kind, inputs, writer, env, startedAt), ...(prepared !== undefined ? { prepared } : {}) }, shards);
   }
   const outputs = [...shards.flatMap((s) => s.outputs), ...writer.outputs()];
   // combine() may report the stage's totals itself; otherwise the shards' counts are summed.

@@ -32,6 +32,8 @@ export interface StageContext<W> {
   output: OutputWriter;
   /** Throttled internally; call as often as convenient. */
   progress(p: Progress): void;
+  /** Fan-out kinds with a prepass: the merged prepass result (e.g. dataset statistics). */
+  prepared?: JsonValue;
   /** Aborted when the activity is cancelled (run aborted, stage timed out). */
   signal: AbortSignal;
   log(message: string): void;
@@ -63,6 +65,15 @@ export interface FanoutStageKind<W = unknown, S = JsonValue> extends KindBase<W>
   plan(ctx: Omit<StageContext<W>, 'output'>): Promise<S[]>;
   /** Writes its outputs under its own shard folder; must be idempotent. */
   runShard(ctx: StageContext<W>, shard: S, index: number): Promise<StageResult>;
+  /**
+   * Optional first pass over the same shards (e.g. statistics), run in parallel
+   * before runShard; the results are merged into one JSON value that runShard
+   * and combine receive as `ctx.prepared`.
+   */
+  prepass?: {
+    runShard(ctx: Omit<StageContext<W>, 'output'>, shard: S, index: number): Promise<JsonValue>;
+    merge(ctx: Omit<StageContext<W>, 'output'>, results: JsonValue[]): Promise<JsonValue>;
+  };
   /** Max shards in flight (default: stage `with.window` if numeric, else 8). */
   window?(w: W): number;
   /**

@@ -247,6 +247,15 @@ describe('pipelineRun on a real Temporal dev server', () => {
     assert.equal(result.stages.fan!.outputs.filter((o) => o.name.startsWith('shard-')).length, 12);
   });
 
+  test('a fan-out kind with a prepass: every shard sees the merged prepass result', async () => {
+    const storage = freshRoot();
+    const result = await h.result(await h.run({ pipeline: spec('pre', { pre: { uses: 'test-prepass', with: { shards: 5 } } }), storage }));
+    assert.equal(result.stages.pre!.status, 'completed');
+    const store = openStorage(storage);
+    const texts = await Promise.all(result.stages.pre!.outputs.map(async (o) => Buffer.from(await store.get(o.key)).toString('utf8').trim()));
+    assert.deepEqual(texts.sort(), ['0/30', '1/30', '2/30', '3/30', '4/30'], 'total = 0+1+4+9+16');
+  });
+
   test('a schedule with a short interval starts runs marked RunKind=scheduled', async () => {
     const dir = join(h.tmp, 'sched');
     spawnSync('mkdir', ['-p', dir]);

@@ -1,10 +1,11 @@
 /**
- * A fan-out stage as a child workflow: plan the shards, run them with a
- * bounded sliding window, then commit the stage manifest. Completed shards are
- * committed in storage, so a retried or continued run skips them.
+ * A fan-out stage as a child workflow: plan the shards, optionally run the
+ * kind's prepass over them and merge it, run the shards with a bounded sliding
+ * window, then commit the stage manifest. Completed shards (and prepass
+ * results) are committed in storage, so a retried or continued run skips them.
  */
 import * as wf from '@temporalio/workflow';
-import type { FanoutPlan, ShardOutcome, StageOutcome, StageRequest } from '../engine/protocol.js';
+import type { FanoutPlan, StageOutcome, StageRequest } from '../engine/protocol.js';
 import { stageActivities } from './activityOptions.js';
 
 export interface StageFanoutInput {
@@ -13,6 +14,8 @@ export interface StageFanoutInput {
   /** Set when continuing as new. */
   plan?: FanoutPlan;
   done?: number[];
+  /** Set when continuing as new after the prepass. */
+  prepassDone?: boolean;
 }
 
 export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome> {
@@ -23,28 +26,41 @@ export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome
     if ('cached' in planned) return planned.cached;
     plan = planned.plan;
   }
+  const { key } = plan;
+  if (plan.prepass && !input.prepassDone) {
+    await slidingWindow(plan.shardCount, plan.window, new Set(), (i) => acts.runPrepassShard(input.req, key, i), () => false);
+    await acts.mergePrepass(input.req, plan);
+  }
   const done = new Set(input.done ?? []);
+  const suggested = await slidingWindow(plan.shardCount, plan.window, done, (i) => acts.runShard(input.req, key, i), () => wf.workflowInfo().continueAsNewSuggested);
+  if (suggested) await wf.continueAsNew<typeof stageFanout>({ ...input, plan, done: [...done], prepassDone: true });
+  return acts.commitFanout(input.req, plan, input.startedAt);
+}
+
+/**
+ * Runs `task(i)` for every index not in `done` (adding each as it completes),
+ * at most `window` at a time. Stops early, once in-flight tasks settle, when
+ * `stop()` says so (returns true then); rethrows the first failure.
+ */
+async function slidingWindow(count: number, window: number, done: Set<number>, task: (i: number) => Promise<unknown>, stop: () => boolean): Promise<boolean> {
   const running = new Map<number, Promise<void>>();
   let failure: unknown;
-
-  for (let index = 0; index < plan.shardCount && failure === undefined; index++) {
+  let stopped = false;
+  for (let index = 0; index < count && failure === undefined && !stopped; index++) {
     if (done.has(index)) continue;
-    while (running.size >= plan.window) await Promise.race(running.values());
+    while (running.size >= window) await Promise.race(running.values());
     if (failure !== undefined) break;
-    const task = acts
-      .runShard(input.req, plan.key, index)
-      .then((r: ShardOutcome) => void done.add(r.index))
+    const i = index;
+    running.set(i, task(i)
+      .then(() => void done.add(i))
       .catch((err: unknown) => void (failure ??= err))
-      .finally(() => running.delete(index));
-    running.set(index, task);
-    if (wf.workflowInfo().continueAsNewSuggested) {
+      .finally(() => running.delete(i)));
+    if (stop()) {
       await Promise.all(running.values());
-      if (failure === undefined) {
-        await wf.continueAsNew<typeof stageFanout>({ ...input, plan, done: [...done] });
-      }
+      stopped = failure === undefined;
     }
   }
   await Promise.all(running.values());
   if (failure !== undefined) throw failure instanceof Error ? failure : new Error('a shard failed');
-  return acts.commitFanout(input.req, plan, input.startedAt);
+  return stopped;
 }

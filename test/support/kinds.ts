@@ -108,4 +108,35 @@ export const testFanout: FanoutStageKind<z.infer<typeof Fan>, { shard: number }>
   },
 };
 
-export const stageKinds: StageKind[] = [testEmit, testSum, testFlaky, testFanout];
+const Pre = z.strictObject({ shards: z.number().int().positive(), window: z.number().int().positive().default(3) });
+
+/** A two-pass fan-out: the prepass squares each shard index, merged into a total every shard then sees. */
+export const testPrepass: FanoutStageKind<z.infer<typeof Pre>, { shard: number }> = {
+  type: 'fanout',
+  name: 'test-prepass',
+  version: '1',
+  description: 'test: fan-out with a statistics prepass',
+  withSchema: Pre,
+  window: (w) => w.window,
+  async plan(ctx) {
+    return Array.from({ length: ctx.with.shards }, (_, shard) => ({ shard }));
+  },
+  prepass: {
+    async runShard(_ctx, shard) {
+      return { square: shard.shard * shard.shard };
+    },
+    async merge(_ctx, results) {
+      return { total: results.reduce((s: number, r) => s + (r as { square: number }).square, 0) };
+    },
+  },
+  async runShard(ctx, shard) {
+    const { total } = ctx.prepared as { total: number };
+    await ctx.output.write(`shard-${shard.shard}.txt`, `${shard.shard}/${total}\n`);
+    return { counts: { shards: 1 } };
+  },
+  async combine(ctx) {
+    return { summary: ctx.prepared ?? null };
+  },
+};
+
+export const stageKinds: StageKind[] = [testEmit, testSum, testFlaky, testFanout, testPrepass];
