@@ -79,14 +79,14 @@ function checkRow(row: Stage1Row, lfeaturesPerRow: number): void {
 }
 
 /** A list column whose rows all hold `width` values. */
-function listData<T extends Float32 | Float64>(type: List<T>, valueType: T, values: T['TArray'], rows: number, width: number) {
+export function listData<T extends Float32 | Float64>(type: List<T>, valueType: T, values: T['TArray'], rows: number, width: number) {
   const valueOffsets = new Int32Array(rows + 1);
   for (let i = 1; i <= rows; i++) valueOffsets[i] = i * width;
   const child = makeData({ type: valueType, length: values.length, nullCount: 0, data: values });
   return makeData({ type, length: rows, nullCount: 0, valueOffsets, child });
 }
 
-function utf8Data(strings: string[]) {
+export function utf8Data(strings: string[]) {
   const encoder = new TextEncoder();
   const encoded = strings.map((s) => encoder.encode(s));
   const valueOffsets = new Int32Array(strings.length + 1);

@@ -10,8 +10,9 @@ import { KindRegistry } from './registry.js';
 import { noop } from './builtin/noop.js';
 import { generate } from './builtin/generate.js';
 import { ingest } from './builtin/ingest.js';
+import { features } from './builtin/features.js';
 
-export const builtinKinds: StageKind[] = [noop, generate, ingest];
+export const builtinKinds: StageKind[] = [noop, generate, ingest, features];
 
 export async function loadRegistry(plugins = pluginsFromEnv()): Promise<KindRegistry> {
   const registry = new KindRegistry(builtinKinds);

@@ -1,0 +1,155 @@
+/**
+ * The stage-2 (feature preparation) Parquet layout the models read: one row per
+ * event, `HLF_input` (14 float32, min-max scaled), `GRU_input` (n × 19 float32,
+ * flat, particle-major: sorted and standardised), `label` (int8),
+ * `encoded_label` (3 float32, one-hot), provenance (`source_file`, `entry`) and
+ * the row's seeded `shuffle_key` (train parts are sorted by it).
+ */
+import { Field, Float32, Float64, Int8, Int64, List, makeData, RecordBatch, Schema, Struct, Utf8, tableFromIPC, type Data } from 'apache-arrow';
+import * as wasm from 'parquet-wasm';
+import { ParquetStreamEncoder } from './encoder.js';
+import { listData, utf8Data } from './rowGroup.js';
+import { PARTICLE_FEATURES, PARTICLES_METADATA_KEY } from './schema.js';
+
+const HLF = 14;
+const CLASSES = 3;
+const f32List = () => new List(new Field('element', new Float32(), false));
+
+export const STAGE2_SCHEMA = new Schema([
+  new Field('HLF_input', f32List(), false),
+  new Field('GRU_input', f32List(), false),
+  new Field('label', new Int8(), false),
+  new Field('encoded_label', f32List(), false),
+  new Field('source_file', new Utf8(), false),
+  new Field('entry', new Int64(), false),
+  new Field('shuffle_key', new Float64(), false),
+]);
+
+export interface Stage2Row {
+  hlf: Float32Array;
+  gru: Float32Array;
+  label: number;
+  sourceFile: string;
+  entry: number;
+  shuffleKey: number;
+}
+
+/** Rows to a ZSTD Parquet file in row groups of `rowGroupSize` (the unit a trainer streams). */
+export class Stage2ParquetWriter {
+  private readonly encoder: ParquetStreamEncoder;
+  private readonly hlf: Float32Array;
+  private readonly gru: Float32Array;
+  private readonly label: Int8Array;
+  private readonly encoded: Float32Array;
+  private readonly entry: BigInt64Array;
+  private readonly key: Float64Array;
+  private readonly files: string[] = [];
+  private readonly gruWidth: number;
+  private length = 0;
+  private added = 0;
+
+  constructor(private readonly opts: { rowGroupSize: number; particles: number }) {
+    this.gruWidth = opts.particles * PARTICLE_FEATURES;
+    const n = opts.rowGroupSize;
+    this.hlf = new Float32Array(n * HLF);
+    this.gru = new Float32Array(n * this.gruWidth);
+    this.label = new Int8Array(n);
+    this.encoded = new Float32Array(n * CLASSES);
+    this.entry = new BigInt64Array(n);
+    this.key = new Float64Array(n);
+    this.encoder = new ParquetStreamEncoder(
+      new wasm.WriterPropertiesBuilder()
+        .setCompression(wasm.Compression.ZSTD)
+        .setMaxRowGroupSize(n)
+        .setDictionaryEnabled(false)
+        .setColumnDictionaryEnabled('source_file', true)
+        .setStatisticsEnabled(wasm.EnabledStatistics.Chunk)
+        .setKeyValueMetadata(new Map([[PARTICLES_METADATA_KEY, String(opts.particles)]]))
+        .build(),
+    );
+  }
+
+  get rows(): number {
+    return this.added;
+  }
+
+  add(row: Stage2Row): void {
+    const i = this.length++;
+    this.hlf.set(row.hlf, i * HLF);
+    this.gru.set(row.gru, i * this.gruWidth);
+    this.label[i] = row.label;
+    this.encoded.fill(0, i * CLASSES, (i + 1) * CLASSES);
+    this.encoded[i * CLASSES + row.label] = 1;
+    this.entry[i] = BigInt(row.entry);
+    this.key[i] = row.shuffleKey;
+    this.files.push(row.sourceFile);
+    this.added++;
+    if (this.length === this.opts.rowGroupSize) this.flush();
+  }
+
+  finish(): AsyncIterable<Uint8Array> {
+    if (this.length > 0 || this.added === 0) this.flush();
+    this.encoder.close();
+    return this.encoder.bytes();
+  }
+
+  private flush(): void {
+    const n = this.length;
+    const children = [
+      listData(STAGE2_SCHEMA.fields[0]!.type as List<Float32>, new Float32(), this.hlf.subarray(0, n * HLF), n, HLF),
+      listData(STAGE2_SCHEMA.fields[1]!.type as List<Float32>, new Float32(), this.gru.subarray(0, n * this.gruWidth), n, this.gruWidth),
+      makeData({ type: new Int8(), length: n, nullCount: 0, data: this.label.subarray(0, n) }),
+      listData(STAGE2_SCHEMA.fields[3]!.type as List<Float32>, new Float32(), this.encoded.subarray(0, n * CLASSES), n, CLASSES),
+      utf8Data(this.files),
+      makeData({ type: new Int64(), length: n, nullCount: 0, data: this.entry.subarray(0, n) }),
+      makeData({ type: new Float64(), length: n, nullCount: 0, data: this.key.subarray(0, n) }),
+    ];
+    this.encoder.push(new RecordBatch(STAGE2_SCHEMA, makeData({ type: new Struct(STAGE2_SCHEMA.fields), length: n, nullCount: 0, children })));
+    this.length = 0;
+    this.files.length = 0;
+  }
+}
+
+export interface Stage2Columns {
+  rows: number;
+  particles: number;
+  hlf: Float32Array;
+  gru: Float32Array;
+  label: Int8Array;
+  sourceFile: string[];
+  entry: Float64Array;
+  shuffleKey: Float64Array;
+}
+
+/** A whole stage-2 file in memory (tests, small sets; trainers stream row groups). */
+export async function readStage2Parquet(bytes: Uint8Array): Promise<Stage2Columns> {
+  const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  try {
+    const particles = Number((file.metadata().fileMetadata().keyValueMetadata() as Map<string, string>).get(PARTICLES_METADATA_KEY) ?? 0);
+    const table = tableFromIPC((await file.read()).intoIPCStream());
+    const flat = (name: string) => {
+      const parts: Float32Array[] = [];
+      for (const data of table.getChild(name)!.data as Data[]) {
+        const child = data.children[0] as Data;
+        const offsets = data.valueOffsets as Int32Array;
+        parts.push((child.values as Float32Array).subarray(child.offset + (offsets[data.offset] ?? 0), child.offset + (offsets[data.offset + data.length] ?? 0)));
+      }
+      const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+      let at = 0;
+      for (const p of parts) (out.set(p, at), (at += p.length));
+      return out;
+    };
+    return {
+      rows: table.numRows,
+      particles,
+      hlf: flat('HLF_input'),
+      gru: flat('GRU_input'),
+      label: Int8Array.from(table.getChild('label')!.toArray() as ArrayLike<number>),
+      sourceFile: Array.from(table.getChild('source_file')!, String),
+      entry: Float64Array.from(table.getChild('entry')!.toArray() as ArrayLike<bigint>, Number),
+      shuffleKey: Float64Array.from(table.getChild('shuffle_key')!.toArray() as ArrayLike<number>),
+    };
+  } finally {
+    file.free();
+  }
+}

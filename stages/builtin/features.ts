@@ -1,0 +1,161 @@
+/**
+ * `features`: stage 2 of the topology classifier. Turns stage 1's Parquet parts
+ * into the train and test sets the models read (seed-pipeline.md §3):
+ *
+ *   prepass (parallel, one shard per stage-1 part): HLF min/max and class counts
+ *   merge: one scaler and the class counts; an empty class is an error
+ *   shards (parallel, one per part): per row, seeded Bernoulli balance and 80/20
+ *     split (decided from a hash of (seed, file, entry), so any partitioning gives
+ *     the same rows), HLF scaling, particle sort + standardisation; writes
+ *     train-NNNNN.parquet (sorted by the row's seeded shuffle key) and
+ *     test-NNNNN.parquet (input order)
+ *   combine: scaler.json (min/max, class counts before and after) for inference
+ *
+ * Memory per activity: one stage-1 row group in, and this part's kept rows out
+ * (about rows-per-part × n × 19 × 4 bytes for the train sort; ingest's
+ * entriesPerShard bounds it). Nothing loads the whole dataset.
+ */
+import { z } from 'zod';
+import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
+import type { JsonValue, StageManifest } from '../../engine/manifest.js';
+import { BadInputError } from '../../runtime/errors.js';
+import { MinMaxStats, NonFiniteFeatureError, compareShuffle, isTrain, keepForBalance, rowUniform, scaleHlf, transformParticles, type MinMaxStatsJSON } from '../../hep/stage2/index.js';
+import { readStage1RowGroups, Stage2ParquetWriter, type Stage2Row } from '../../parquet/index.js';
+
+const With = z.strictObject({
+  seed: z.number().int().nonnegative().default(42),
+  /** `masked` (default): padding rows stay exactly 0 so Masking works; `faithful`: the seed's behaviour. */
+  padding: z.enum(['faithful', 'masked']).default('masked'),
+  /** Rows per output row group: the unit a trainer streams (1 row group of 256 × 801 × 19 floats ≈ 15.6 MB raw). */
+  rowGroupSize: z.number().int().positive().default(256),
+  window: z.number().int().positive().default(2),
+});
+type With = z.infer<typeof With>;
+
+interface Shard {
+  key: string;
+  name: string;
+}
+
+interface Prepared {
+  stats: MinMaxStatsJSON;
+}
+
+export const features: FanoutStageKind<With, Shard> = {
+  type: 'fanout',
+  name: 'features',
+  version: '1',
+  description: 'Stage 2: HLF scaling, particle ordering + standardisation, class balance, seeded train/test split',
+  withSchema: With,
+  window: (w) => w.window,
+
+  async plan(ctx) {
+    const parts = stage1Parts(ctx.inputs);
+    if (!parts.length) throw new BadInputError(`stage "${ctx.stageId}": no stage-1 Parquet parts among its inputs (needs an ingest stage)`);
+    return parts;
+  },
+
+  prepass: {
+    async runShard(ctx, shard) {
+      const stats = new MinMaxStats();
+      let row = 0;
+      try {
+        for await (const g of readStage1RowGroups(await ctx.storage.get(shard.key), { columns: ['hfeatures', 'label'] })) {
+          stats.observe(g.hfeatures!, g.rows, g.label!);
+          row += g.rows;
+        }
+      } catch (err) {
+        throw badPart(ctx, shard, err, row);
+      }
+      return { stats: stats.toJSON() } as unknown as JsonValue;
+    },
+    async merge(ctx, results) {
+      const stats = new MinMaxStats();
+      for (const r of results) stats.merge(MinMaxStats.fromJSON((r as unknown as Prepared).stats));
+      const empty = stats.counts.map((n, c) => (n === 0 ? c : -1)).filter((c) => c >= 0);
+      if (empty.length) {
+        throw new BadInputError(`stage "${ctx.stageId}": class(es) ${empty.join(', ')} (0 QCD, 1 ttbar, 2 W+jets) have no events after stage 1; cannot balance`);
+      }
+      return { stats: stats.toJSON() } as unknown as JsonValue;
+    },
+  },
+
+  async runShard(ctx, shard, index): Promise<StageResult> {
+    const { seed, padding, rowGroupSize } = ctx.with;
+    const stats = MinMaxStats.fromJSON((ctx.prepared as unknown as Prepared).stats);
+    const counts = stats.counts;
+    const train: Array<Stage2Row & { u: number }> = [];
+    let test: Stage2ParquetWriter | undefined;
+    let particles = 0;
+    let row = 0;
+    let read = 0;
+    try {
+      for await (const g of readStage1RowGroups(await ctx.storage.get(shard.key))) {
+        particles ||= g.particles;
+        test ??= new Stage2ParquetWriter({ rowGroupSize, particles });
+        const width = particles * 19;
+        for (let i = 0; i < g.rows; i++, row++) {
+          const sourceFile = g.sourceFile![i]!;
+          const entry = g.entry![i]!;
+          const label = g.label![i]!;
+          read++;
+          if (!keepForBalance(label, rowUniform(seed, 'balance', sourceFile, entry), counts)) continue;
+          const hlf = scaleHlf(stats, g.hfeatures!.subarray(i * 14, (i + 1) * 14), new Float32Array(14));
+          const gru = new Float32Array(width);
+          transformParticles(g.lfeatures!.subarray(i * width, (i + 1) * width), null, padding, gru);
+          const out = { hlf, gru, label, sourceFile, entry, shuffleKey: rowUniform(seed, 'shuffle', sourceFile, entry) };
+          if (isTrain(rowUniform(seed, 'split', sourceFile, entry))) train.push({ ...out, u: out.shuffleKey });
+          else test.add(out);
+        }
+        ctx.progress({ done: read, unit: 'events', message: `part ${index}` });
+      }
+    } catch (err) {
+      throw badPart(ctx, shard, err, row);
+    }
+    particles ||= 1;
+    const trainWriter = new Stage2ParquetWriter({ rowGroupSize, particles });
+    train.sort(compareShuffle);
+    for (const r of train) trainWriter.add(r);
+    test ??= new Stage2ParquetWriter({ rowGroupSize, particles });
+    const n = String(index).padStart(5, '0');
+    const testRows = test.rows;
+    await ctx.output.write(`train-${n}.parquet`, trainWriter.finish(), { rows: train.length });
+    await ctx.output.write(`test-${n}.parquet`, test.finish(), { rows: testRows });
+    const byClass = (rows: Array<{ label: number }>) => [0, 1, 2].map((c) => rows.filter((r) => r.label === c).length);
+    return { counts: { read, train: train.length, test: testRows }, summary: { part: shard.name, trainByClass: byClass(train) } };
+  },
+
+  async combine(ctx, shards) {
+    const stats = MinMaxStats.fromJSON((ctx.prepared as unknown as Prepared).stats);
+    const train = sum(shards.map((s) => s.counts.train ?? 0));
+    const test = sum(shards.map((s) => s.counts.test ?? 0));
+    const trainByClass = [0, 1, 2].map((c) => sum(shards.map((s) => (s.summary as { trainByClass: number[] }).trainByClass[c] ?? 0)));
+    const artifact = {
+      format: 'topoflow.features/1',
+      seed: ctx.with.seed,
+      padding: ctx.with.padding,
+      scaler: { min: Array.from(stats.min), max: Array.from(stats.max), constantMapsTo: 0.5 },
+      countsBefore: stats.counts,
+      trainByClass,
+      trainRows: train,
+      testRows: test,
+    };
+    await ctx.output.write('scaler.json', `${JSON.stringify(artifact, null, 1)}\n`);
+    return { counts: { read: stats.rows, train, test }, summary: artifact as unknown as JsonValue };
+  },
+};
+
+/** Parquet parts of the upstream ingest stage(s), in manifest order. */
+function stage1Parts(inputs: Record<string, StageManifest>): Shard[] {
+  return Object.values(inputs).flatMap((m) => m.outputs.filter((o) => o.name.endsWith('.parquet')).map((o) => ({ key: o.key, name: o.name })));
+}
+
+function badPart(ctx: Omit<StageContext<With>, 'output'>, shard: Shard, err: unknown, row: number): Error {
+  if (err instanceof NonFiniteFeatureError) return new BadInputError(`stage "${ctx.stageId}": ${shard.name} row ${row + (err.row ?? 0)}: ${err.message}`);
+  if (err instanceof RangeError || (err instanceof Error && /column|Parquet|values, expected/.test(err.message))) {
+    return new BadInputError(`stage "${ctx.stageId}": ${shard.name} (row ${row}): ${err.message}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
