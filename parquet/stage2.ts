@@ -136,7 +136,10 @@ export async function readStage2Parquet(bytes: Uint8Array): Promise<Stage2Column
       }
       const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
       let at = 0;
-      for (const p of parts) (out.set(p, at), (at += p.length));
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
       return out;
     };
     return {
