@@ -118,7 +118,8 @@ export interface Stage2Columns {
   label: Int8Array;
   sourceFile: string[];
   entry: Float64Array;
-  shuffleKey: Float64Array;
+  /** Absent in files from other writers (e.g. the Python reference). */
+  shuffleKey?: Float64Array;
 }
 
 /** A whole stage-2 file in memory (tests, small sets; trainers stream row groups). */
@@ -150,7 +151,7 @@ export async function readStage2Parquet(bytes: Uint8Array): Promise<Stage2Column
       label: Int8Array.from(table.getChild('label')!.toArray() as ArrayLike<number>),
       sourceFile: Array.from(table.getChild('source_file')!, String),
       entry: Float64Array.from(table.getChild('entry')!.toArray() as ArrayLike<bigint>, Number),
-      shuffleKey: Float64Array.from(table.getChild('shuffle_key')!.toArray() as ArrayLike<number>),
+      ...(table.getChild('shuffle_key') ? { shuffleKey: Float64Array.from(table.getChild('shuffle_key')!.toArray() as ArrayLike<number>) } : {}),
     };
   } finally {
     file.free();
