@@ -152,7 +152,8 @@ function stage1Parts(inputs: Record<string, StageManifest>): Shard[] {
 
 function badPart(ctx: Omit<StageContext<With>, 'output'>, shard: Shard, err: unknown, row: number): Error {
   if (err instanceof NonFiniteFeatureError) return new BadInputError(`stage "${ctx.stageId}": ${shard.name} row ${row + (err.row ?? 0)}: ${err.message}`);
-  if (err instanceof RangeError || (err instanceof Error && /column|Parquet|values, expected/.test(err.message))) {
+  // Shape and decoding problems of the part itself (parquet-wasm reports them as plain Errors).
+  if (err instanceof RangeError || (err instanceof Error && /column|parquet|values, expected|not found|invalid|corrupt|magic/i.test(err.message))) {
     return new BadInputError(`stage "${ctx.stageId}": ${shard.name} (row ${row}): ${err.message}`);
   }
   return err instanceof Error ? err : new Error(String(err));

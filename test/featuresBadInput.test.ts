@@ -1,0 +1,89 @@
+/**
+ * The `features` stage kind on bad stage-1 input, called directly (no
+ * Temporal): clear errors naming the part, row and column; an empty class is
+ * refused before anything is written.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalStorage } from '../storage/index.js';
+import { collectBytes, Stage1ParquetWriter, Stage2ParquetWriter } from '../parquet/index.js';
+import { features } from '../stages/builtin/features.js';
+import { RecordingOutputWriter } from '../runtime/outputWriter.js';
+import { BadInputError } from '../runtime/errors.js';
+import type { StageContext } from '../stages/kind.js';
+import type { StageManifest } from '../engine/manifest.js';
+
+const storage = new LocalStorage(mkdtempSync(join(tmpdir(), 'topoflow-features-bad-')));
+const PARTICLES = 3;
+
+async function stage1Part(name: string, rows: Array<{ label: number; hf?: number[]; lf?: number[] }>): Promise<{ name: string; key: string }> {
+  const w = new Stage1ParquetWriter({ particles: PARTICLES, rowGroupSize: 2 });
+  rows.forEach((r, entry) => w.add({
+    hfeatures: r.hf ?? Array.from({ length: 14 }, (_, i) => i + entry),
+    lfeatures: Float32Array.from(r.lf ?? Array.from({ length: PARTICLES * 19 }, (_, i) => (i < 19 ? i + 1 : i < 38 ? i * 0.5 : 0))),
+    label: r.label,
+    sourceFile: name,
+    entry,
+  }));
+  const key = `stage1/${name}`;
+  await storage.put(key, await collectBytes(w.finish()));
+  return { name, key };
+}
+
+function ctx(parts: Array<{ name: string; key: string }>): StageContext<ReturnType<typeof features.withSchema.parse>> {
+  const inputs = { ingest: { outputs: parts.map((p) => ({ ...p, uri: storage.uri(p.key), bytes: 0, sha256: '' })) } as unknown as StageManifest };
+  return {
+    stageId: 'features', with: features.withSchema.parse({}), inputs, storage, output: new RecordingOutputWriter(storage, 'out'),
+    progress: () => {}, signal: new AbortController().signal, log: () => {},
+  };
+}
+
+test('NaN in hfeatures: the error names the part, the row and the feature', async () => {
+  const part = await stage1Part('part-00007.parquet', [{ label: 0 }, { label: 1 }, { label: 2, hf: [1, 2, 3, NaN, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] }]);
+  const c = ctx([part]);
+  const [shard] = await features.plan(c);
+  await assert.rejects(features.prepass!.runShard(c, shard!, 0), (err: Error) => {
+    assert.ok(err instanceof BadInputError);
+    assert.match(err.message, /part-00007\.parquet row 2: hfeatures\[3\] is NaN/);
+    return true;
+  });
+});
+
+test('Inf in the particle matrix: named in the transform pass', async () => {
+  const lf = Array.from({ length: PARTICLES * 19 }, (_, i) => (i < 38 ? i + 1 : 0));
+  lf[19 + 4] = Infinity;
+  const part = await stage1Part('part-00001.parquet', [{ label: 0 }, { label: 1 }, { label: 2, lf }]);
+  const c = ctx([part]);
+  const [shard] = await features.plan(c);
+  const prepared = await features.prepass!.merge(c, [await features.prepass!.runShard(c, shard!, 0)]);
+  await assert.rejects(features.runShard({ ...c, prepared }, shard!, 0), (err: Error) => {
+    assert.ok(err instanceof BadInputError, String(err));
+    assert.match(err.message, /part-00001\.parquet/);
+    assert.match(err.message, /row|Inf/i);
+    return true;
+  });
+  assert.deepEqual(await storage.list('out/'), [], 'nothing written');
+});
+
+test('an empty class is refused at the merge, listing the class', async () => {
+  const part = await stage1Part('part-00002.parquet', [{ label: 0 }, { label: 2 }]);
+  const c = ctx([part]);
+  const [shard] = await features.plan(c);
+  await assert.rejects(features.prepass!.merge(c, [await features.prepass!.runShard(c, shard!, 0)]), /class\(es\) 1 .*have no events/);
+});
+
+test('a file that is not stage-1 output: the error names the part and the missing column', async () => {
+  const w = new Stage2ParquetWriter({ particles: 1, rowGroupSize: 4 });
+  w.add({ hlf: new Float32Array(14), gru: new Float32Array(19), label: 0, sourceFile: 'x', entry: 0, shuffleKey: 0.5 });
+  await storage.put('stage1/part-00003.parquet', await collectBytes(w.finish()));
+  const c = ctx([{ name: 'part-00003.parquet', key: 'stage1/part-00003.parquet' }]);
+  const [shard] = await features.plan(c);
+  await assert.rejects(features.prepass!.runShard(c, shard!, 0), (err: Error) => {
+    assert.match(err.message, /part-00003\.parquet/);
+    assert.match(err.message, /hfeatures|column/);
+    return true;
+  });
+});
