@@ -59,6 +59,10 @@ try {
   await h.result(id);
   await save('fanout-parent', id);
   await save('fanout-child', `${id}/fan/0`);
+
+  id = await h.run({ pipeline: { name: 'pre', stages: { pre: { uses: 'test-prepass', with: { shards: 4 } } } }, storage });
+  await h.result(id);
+  await save('prepass-child', `${id}/pre/0`);
   writeFileSync(join(out, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
 } finally {
   await h.stop();
