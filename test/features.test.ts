@@ -32,7 +32,7 @@ const pipeline = (padding: 'faithful' | 'masked', seed = 42, extra: Record<strin
   } satisfies Stages,
 });
 
-interface Outputs { train: Stage2Columns[]; test: Stage2Columns[]; files: Map<string, string>; manifest: { outputs: Array<{ name: string; key: string }>; summary: { countsBefore: number[]; trainByClass: number[] } } }
+interface Outputs { train: Stage2Columns[]; test: Stage2Columns[]; files: Map<string, string>; manifest: { outputs: Array<{ name: string; key: string }>; summary: { countsBefore: number[]; countsAfter: number[]; trainByClass: number[] } } }
 
 async function outputsOf(result: RunResult, storage: StorageSpec, stage = 'features'): Promise<Outputs> {
   const store = openStorage(storage);
@@ -118,6 +118,7 @@ describe('features (stage 2) on the engine', () => {
     const [n0, n1, n2] = oa.manifest.summary.countsBefore as [number, number, number];
     const kept = [0, 1, 2].map((c) => [...oa.train, ...oa.test].reduce((s, t) => s + t.label.filter((l) => l === c).length, 0));
     assert.equal(kept[0], n0, 'QCD is kept whole');
+    assert.deepEqual(oa.manifest.summary.countsAfter, kept, 'scaler.json / summary counts after balancing');
     for (const [c, n] of [[1, n1], [2, n2]] as const) {
       const p = Math.min(1, n0 / n);
       const sd = Math.sqrt(n * p * (1 - p));

@@ -89,6 +89,7 @@ export const features: FanoutStageKind<With, Shard> = {
     let particles = 0;
     let row = 0;
     let read = 0;
+    const testByClass = [0, 0, 0];
     try {
       for await (const g of readStage1RowGroups(await ctx.storage.get(shard.key))) {
         particles ||= g.particles;
@@ -105,7 +106,10 @@ export const features: FanoutStageKind<With, Shard> = {
           transformParticles(g.lfeatures!.subarray(i * width, (i + 1) * width), null, padding, gru);
           const out = { hlf, gru, label, sourceFile, entry, shuffleKey: rowUniform(seed, 'shuffle', sourceFile, entry) };
           if (isTrain(rowUniform(seed, 'split', sourceFile, entry))) train.push({ ...out, u: out.shuffleKey });
-          else test.add(out);
+          else {
+            test.add(out);
+            testByClass[label]!++;
+          }
         }
         ctx.progress({ done: read, unit: 'events', message: `part ${index}` });
       }
@@ -122,21 +126,25 @@ export const features: FanoutStageKind<With, Shard> = {
     await ctx.output.write(`train-${n}.parquet`, trainWriter.finish(), { rows: train.length });
     await ctx.output.write(`test-${n}.parquet`, test.finish(), { rows: testRows });
     const byClass = (rows: Array<{ label: number }>) => [0, 1, 2].map((c) => rows.filter((r) => r.label === c).length);
-    return { counts: { read, train: train.length, test: testRows }, summary: { part: shard.name, trainByClass: byClass(train) } };
+    return { counts: { read, train: train.length, test: testRows }, summary: { part: shard.name, trainByClass: byClass(train), testByClass } };
   },
 
   async combine(ctx, shards) {
     const stats = MinMaxStats.fromJSON((ctx.prepared as unknown as Prepared).stats);
     const train = sum(shards.map((s) => s.counts.train ?? 0));
     const test = sum(shards.map((s) => s.counts.test ?? 0));
-    const trainByClass = [0, 1, 2].map((c) => sum(shards.map((s) => (s.summary as { trainByClass: number[] }).trainByClass[c] ?? 0)));
+    const byClass = (field: 'trainByClass' | 'testByClass') => [0, 1, 2].map((c) => sum(shards.map((s) => (s.summary as Record<string, number[]>)[field]?.[c] ?? 0)));
+    const trainByClass = byClass('trainByClass');
+    const testByClass = byClass('testByClass');
     const artifact = {
       format: 'topoflow.features/1',
       seed: ctx.with.seed,
       padding: ctx.with.padding,
       scaler: { min: Array.from(stats.min), max: Array.from(stats.max), constantMapsTo: 0.5 },
       countsBefore: stats.counts,
+      countsAfter: trainByClass.map((n, c) => n + testByClass[c]!),
       trainByClass,
+      testByClass,
       trainRows: train,
       testRows: test,
     };
