@@ -11,6 +11,8 @@ import { lastRunKey } from './cacheLayout.js';
 
 interface LastRun {
   key: string;
+  /** Absent in records written before it was added. */
+  kind?: string;
   kindVersion: string;
   with: Record<string, unknown>;
   inputs: Record<string, string>;
@@ -20,6 +22,7 @@ interface LastRun {
 export async function recordLastRun(storage: Storage, req: StageRequest, key: string): Promise<void> {
   const last: LastRun = {
     key,
+    kind: req.stage.uses,
     kindVersion: req.stage.kindVersion,
     with: req.stage.with,
     inputs: Object.fromEntries(Object.entries(req.inputs).map(([id, ref]) => [id, ref.contentHash])),
@@ -39,7 +42,8 @@ export async function explainRun(storage: Storage, req: StageRequest, key: strin
   }
   if (last.key === key) return 'previous attempt did not commit (interrupted, failed or deleted output)';
   const changes: string[] = [];
-  if (last.kindVersion !== req.stage.kindVersion) changes.push(`kind ${req.stage.uses} version ${last.kindVersion} → ${req.stage.kindVersion}`);
+  if (last.kind !== undefined && last.kind !== req.stage.uses) changes.push(`kind ${last.kind} → ${req.stage.uses}`);
+  else if (last.kindVersion !== req.stage.kindVersion) changes.push(`kind ${req.stage.uses} version ${last.kindVersion} → ${req.stage.kindVersion}`);
   changes.push(...diffParams(last.with, req.stage.with));
   for (const [id, ref] of Object.entries(req.inputs)) {
     if (last.inputs[id] !== ref.contentHash) changes.push(`input "${id}" changed`);
