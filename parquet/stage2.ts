@@ -5,7 +5,7 @@
  * `encoded_label` (3 float32, one-hot), provenance (`source_file`, `entry`) and
  * the row's seeded `shuffle_key` (train parts are sorted by it).
  */
-import { Field, Float32, Float64, Int8, Int64, List, makeData, RecordBatch, Schema, Struct, Utf8, tableFromIPC, type Data } from 'apache-arrow';
+import { Field, Float32, Float64, Int8, Int64, List, makeData, RecordBatch, Schema, Struct, Utf8, tableFromIPC, type Data, type Table } from 'apache-arrow';
 import * as wasm from 'parquet-wasm';
 import { ParquetStreamEncoder } from './encoder.js';
 import { listData, utf8Data } from './rowGroup.js';
@@ -126,34 +126,97 @@ export interface Stage2Columns {
 export async function readStage2Parquet(bytes: Uint8Array): Promise<Stage2Columns> {
   const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
   try {
-    const particles = Number((file.metadata().fileMetadata().keyValueMetadata() as Map<string, string>).get(PARTICLES_METADATA_KEY) ?? 0);
-    const table = tableFromIPC((await file.read()).intoIPCStream());
-    const flat = (name: string) => {
-      const parts: Float32Array[] = [];
-      for (const data of table.getChild(name)!.data as Data[]) {
-        const child = data.children[0] as Data;
-        const offsets = data.valueOffsets as Int32Array;
-        parts.push((child.values as Float32Array).subarray(child.offset + (offsets[data.offset] ?? 0), child.offset + (offsets[data.offset + data.length] ?? 0)));
-      }
-      const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
-    };
-    return {
-      rows: table.numRows,
-      particles,
-      hlf: flat('HLF_input'),
-      gru: flat('GRU_input'),
-      label: Int8Array.from(table.getChild('label')!.toArray() as ArrayLike<number>),
-      sourceFile: Array.from(table.getChild('source_file')!, String),
-      entry: Float64Array.from(table.getChild('entry')!.toArray() as ArrayLike<bigint>, Number),
-      ...(table.getChild('shuffle_key') ? { shuffleKey: Float64Array.from(table.getChild('shuffle_key')!.toArray() as ArrayLike<number>) } : {}),
-    };
+    return columnsOf(tableFromIPC((await file.read()).intoIPCStream()), particlesOf(file));
   } finally {
     file.free();
   }
+}
+
+/** One row group at a time (memory: one group), for trainers streaming batches. */
+export async function* readStage2RowGroups(bytes: Uint8Array): AsyncGenerator<Stage2Columns> {
+  const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  try {
+    const particles = particlesOf(file);
+    for (let g = 0; g < file.metadata().numRowGroups(); g++) {
+      yield columnsOf(tableFromIPC((await file.read({ rowGroups: [g] })).intoIPCStream()), particles);
+    }
+  } finally {
+    file.free();
+  }
+}
+
+/**
+ * The training set in its global seeded order: train parts are each sorted by
+ * `shuffle_key`, so a k-way merge of their row groups yields the whole set
+ * shuffled while holding one row group per part. Yields one row at a time as
+ * views into the current row groups (copy what you keep).
+ */
+export async function* mergeByShuffleKey(parts: Array<() => Promise<Uint8Array>>): AsyncGenerator<{ cols: Stage2Columns; row: number }> {
+  interface Cursor { groups: AsyncGenerator<Stage2Columns>; cols: Stage2Columns; row: number }
+  const cursors: Cursor[] = [];
+  const advance = async (c: Cursor): Promise<boolean> => {
+    while (++c.row >= c.cols.rows) {
+      const next = await c.groups.next();
+      if (next.done) return false;
+      c.cols = next.value;
+      c.row = -1;
+    }
+    return true;
+  };
+  for (const load of parts) {
+    const groups = readStage2RowGroups(await load());
+    const first = await groups.next();
+    if (first.done) continue;
+    const c: Cursor = { groups, cols: first.value, row: -1 };
+    if (!c.cols.shuffleKey) throw new Error('mergeByShuffleKey: a part has no shuffle_key column');
+    if (await advance(c)) cursors.push(c);
+  }
+  const keyOf = (c: Cursor) => c.cols.shuffleKey![c.row]!;
+  const before = (a: Cursor, b: Cursor) => {
+    const ka = keyOf(a);
+    const kb = keyOf(b);
+    if (ka !== kb) return ka < kb;
+    const fa = a.cols.sourceFile[a.row]!;
+    const fb = b.cols.sourceFile[b.row]!;
+    return fa !== fb ? fa < fb : a.cols.entry[a.row]! < b.cols.entry[b.row]!;
+  };
+  while (cursors.length) {
+    let best = 0;
+    for (let i = 1; i < cursors.length; i++) if (before(cursors[i]!, cursors[best]!)) best = i;
+    const c = cursors[best]!;
+    yield { cols: c.cols, row: c.row };
+    if (!(await advance(c))) cursors.splice(best, 1);
+  }
+}
+
+function particlesOf(file: wasm.ParquetFile): number {
+  return Number((file.metadata().fileMetadata().keyValueMetadata() as Map<string, string>).get(PARTICLES_METADATA_KEY) ?? 0);
+}
+
+function columnsOf(table: Table, particles: number): Stage2Columns {
+  const flat = (name: string) => {
+    const parts: Float32Array[] = [];
+    for (const data of table.getChild(name)!.data as Data[]) {
+      const child = data.children[0] as Data;
+      const offsets = data.valueOffsets as Int32Array;
+      parts.push((child.values as Float32Array).subarray(child.offset + (offsets[data.offset] ?? 0), child.offset + (offsets[data.offset + data.length] ?? 0)));
+    }
+    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  return {
+    rows: table.numRows,
+    particles,
+    hlf: flat('HLF_input'),
+    gru: flat('GRU_input'),
+    label: Int8Array.from(table.getChild('label')!.toArray() as ArrayLike<number>),
+    sourceFile: Array.from(table.getChild('source_file')!, String),
+    entry: Float64Array.from(table.getChild('entry')!.toArray() as ArrayLike<bigint>, Number),
+    ...(table.getChild('shuffle_key') ? { shuffleKey: Float64Array.from(table.getChild('shuffle_key')!.toArray() as ArrayLike<number>) } : {}),
+  };
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../storage/index.js';
-import { readStage1Parquet, readStage2Parquet, type Stage2Columns } from '../parquet/index.js';
+import { mergeByShuffleKey, readStage1Parquet, readStage2Parquet, type Stage2Columns } from '../parquet/index.js';
 import type { PipelineRunInput, RunResult } from '../engine/protocol.js';
 import type { StorageSpec } from '../config/spec.js';
 import { projectRoot } from '../infra/tools.js';
@@ -96,6 +96,12 @@ describe('features (stage 2) on the engine', () => {
           assert.equal(g.set.label[g.i], r.set.label[r.i]);
         }
       }
+      // Merging the train parts by shuffle key gives the reference's global training order.
+      const partsBytes = ours.manifest.outputs.filter((o) => o.name.startsWith('train-')).map((o) => () => store.get(o.key));
+      const merged: string[] = [];
+      for await (const { cols, row } of mergeByShuffleKey(partsBytes)) merged.push(`${cols.sourceFile[row]}#${cols.entry[row]}`);
+      const refTrainCols = await readStage2Parquet(readFileSync(refTrain));
+      assert.deepEqual(merged, Array.from({ length: refTrainCols.rows }, (_, i) => `${refTrainCols.sourceFile[i]}#${refTrainCols.entry[i]}`), 'global shuffled order');
       if (padding === 'masked') {
         // Padding rows are exactly zero (the generated events have fewer particles than the caps).
         const t = ours.train[0]!;
