@@ -9,6 +9,7 @@ import { Field, Float32, Float64, Int8, Int64, List, makeData, RecordBatch, Sche
 import * as wasm from 'parquet-wasm';
 import { ParquetStreamEncoder } from './encoder.js';
 import { listData, utf8Data } from './rowGroup.js';
+import { zstdWriterProperties } from './writer.js';
 import { PARTICLE_FEATURES, PARTICLES_METADATA_KEY } from './schema.js';
 
 const HLF = 14;
@@ -57,16 +58,7 @@ export class Stage2ParquetWriter {
     this.encoded = new Float32Array(n * CLASSES);
     this.entry = new BigInt64Array(n);
     this.key = new Float64Array(n);
-    this.encoder = new ParquetStreamEncoder(
-      new wasm.WriterPropertiesBuilder()
-        .setCompression(wasm.Compression.ZSTD)
-        .setMaxRowGroupSize(n)
-        .setDictionaryEnabled(false)
-        .setColumnDictionaryEnabled('source_file', true)
-        .setStatisticsEnabled(wasm.EnabledStatistics.Chunk)
-        .setKeyValueMetadata(new Map([[PARTICLES_METADATA_KEY, String(opts.particles)]]))
-        .build(),
-    );
+    this.encoder = new ParquetStreamEncoder(zstdWriterProperties(n, opts.particles));
   }
 
   get rows(): number {

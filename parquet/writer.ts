@@ -29,7 +29,7 @@ export class Stage1ParquetWriter {
       throw new RangeError(`rowGroupSize ${rowGroupSize} x ${particles} particles x ${PARTICLE_FEATURES} exceeds 2^31 list values per row group`);
     }
     this.group = new RowGroupBuffer(rowGroupSize, particles);
-    this.encoder = new ParquetStreamEncoder(writerProperties(rowGroupSize, particles));
+    this.encoder = new ParquetStreamEncoder(zstdWriterProperties(rowGroupSize, particles));
   }
 
   /** Rows added so far. */
@@ -66,7 +66,8 @@ export class Stage1ParquetWriter {
   }
 }
 
-function writerProperties(rowGroupSize: number, particles: number): wasm.WriterProperties {
+/** ZSTD, dictionary only on source_file, chunk statistics, the particle count in the metadata. */
+export function zstdWriterProperties(rowGroupSize: number, particles: number): wasm.WriterProperties {
   return (
     new wasm.WriterPropertiesBuilder()
       .setCompression(wasm.Compression.ZSTD)

@@ -5,12 +5,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import { startMinio, type MinioServer } from '../infra/minio.js';
 import { openStorage } from '../storage/index.js';
@@ -258,7 +257,7 @@ describe('pipelineRun on a real Temporal dev server', () => {
 
   test('a schedule with a short interval starts runs marked RunKind=scheduled', async () => {
     const dir = join(h.tmp, 'sched');
-    spawnSync('mkdir', ['-p', dir]);
+    mkdirSync(dir, { recursive: true });
     const yaml = join(dir, 'pipelines.yaml');
     writeFileSync(yaml, readFileSync(join(projectRoot, 'test', 'fixtures', 'engine', 'pipelines.yaml'), 'utf8'));
     const cli = (...args: string[]) => spawnSync(process.execPath, [cliEntry, '--file', yaml, ...args], { env: h.env(), encoding: 'utf8', timeout: 60_000 });
