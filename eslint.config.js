@@ -21,7 +21,7 @@ const builtinNames = [
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'node_modules/', '.tools/', '.venv/', 'data/', 'coverage/', 'shared/'],
+    ignores: ['dist/', '.out/', '.venv-bench/', 'node_modules/', '.tools/', '.venv/', 'data/', 'coverage/', 'shared/'],
   },
   {
     files: ['**/*.ts'],

@@ -46,7 +46,7 @@ try {
   const w = features.withSchema.parse({ padding, seed: 42 });
   const ctx = (prefix: string): StageContext<typeof w> => ({
     stageId: 'features', with: w, inputs, storage, output: new RecordingOutputWriter(storage, prefix),
-    progress: () => {}, signal: new AbortController().signal, log: () => {},
+    progress: () => {}, signal: new AbortController().signal, log: () => {}, checkpointFolder: 'checkpoints/bench',
   });
 
   const t0 = performance.now();

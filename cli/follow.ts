@@ -111,14 +111,18 @@ export function summaryTable(p: RunProgress): string {
     const outs = s.outcome ? ` → ${s.outcome.outputCount} output(s)${counts ? ` (${counts})` : ''}, ${s.outcome.manifestUri}` : '';
     return stageLine(id, s, width) + outs;
   });
-  return [head, ...rows].join('\n');
+  const reports = p.order.flatMap((id) => {
+    const report = p.stages[id]!.outcome?.report;
+    return report ? [`\n${id}:\n${report.trimEnd()}`] : [];
+  });
+  return [head, ...rows, ...reports].join('\n');
 }
 
 export function jsonSummary(runId: string, end: FollowEnd): unknown {
   const p = end.progress;
   const stages = Object.fromEntries((p?.order ?? []).map((id) => {
     const s = p!.stages[id]!;
-    return [id, { status: s.status, seconds: s.seconds ?? 0, ...(s.reason ? { reason: s.reason } : {}), ...(s.error ? { error: s.error } : {}), outputs: s.outcome?.outputs ?? [], ...(s.outcome ? { manifest: s.outcome.manifestUri, counts: s.outcome.counts } : {}) }];
+    return [id, { status: s.status, seconds: s.seconds ?? 0, ...(s.reason ? { reason: s.reason } : {}), ...(s.error ? { error: s.error } : {}), outputs: s.outcome?.outputs ?? [], ...(s.outcome ? { manifest: s.outcome.manifestUri, counts: s.outcome.counts } : {}), ...(s.outcome?.report ? { report: s.outcome.report } : {}) }];
   }));
   return { runId, status: end.kind === 'held' ? 'held' : end.status, ...(end.kind === 'closed' && end.error ? { error: end.error } : {}), stages };
 }

@@ -119,7 +119,7 @@ function program(): Command {
       if (clusterFromEnv()) throw new UsageError('TEMPORAL_ADDRESS is set: topoflow uses that cluster and starts nothing; run `topoflow worker` there instead');
       const globals = g(cmd);
       const stack = await startStack({ dataDir: globals.dataDir, specFile: globals.file, log: globals.log });
-      process.stdout.write(`Temporal: ${stack.target.connection.address}\nWeb UI:   ${stack.uiUrl ?? '(headless)'}\nworker:   polling ${DEFAULT_TASK_QUEUE}, ${TRAIN_TASK_QUEUE}\nCtrl-C to stop.\n`);
+      process.stdout.write(`Temporal: ${stack.target.connection.address}\nWeb UI:   ${stack.uiUrl ?? '(headless)'}\nworkers:  polling ${DEFAULT_TASK_QUEUE}, ${TRAIN_TASK_QUEUE} (logs in data/logs/)\nCtrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

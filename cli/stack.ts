@@ -1,6 +1,8 @@
 /**
  * The embedded stack: a Temporal dev server (SQLite in the data folder, with
- * the Web UI) plus one worker process. Used when no cluster is configured.
+ * the Web UI), one worker process for the `topoflow` queue (workflows and CPU
+ * stages) and train workers for the `train` queue (TOPOFLOW_TRAIN_WORKERS,
+ * default 1; tfjs uses one core per process). Used when no cluster is configured.
  * `topoflow up` keeps one in the foreground; other commands reuse it, or start
  * their own for the duration of the command.
  */
@@ -36,7 +38,7 @@ interface StackState {
   address: string;
   uiUrl?: string;
   serverPid: number;
-  workerPid: number;
+  workerPids: number[];
 }
 
 const stateFile = (dataDir: string) => join(dataDir, 'stack.json');
@@ -58,20 +60,22 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   opts.log(`starting Temporal dev server on 127.0.0.1:${port} (state: ${join(opts.dataDir, 'temporal.db')})`);
   const server = await startTemporalDevServer({ dbFile: join(opts.dataDir, 'temporal.db'), port, uiPort, logFile: join(opts.dataDir, 'logs', 'temporal.log') });
   const target: TemporalTarget = { connection: { address: server.address }, namespace: server.namespace };
-  let worker: ChildProcess | undefined;
+  const workers: ChildProcess[] = [];
   try {
-    worker = spawnWorker(server.address, server.namespace, opts);
-    const state: StackState = { address: server.address, serverPid: server.pid, workerPid: worker.pid!, ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}) };
+    const worker = spawnWorker(server.address, server.namespace, opts, DEFAULT_TASK_QUEUE, 'worker.log');
+    workers.push(worker);
+    for (let i = 0; i < trainWorkers(); i++) workers.push(spawnWorker(server.address, server.namespace, opts, TRAIN_TASK_QUEUE, `train-worker-${i + 1}.log`));
+    const state: StackState = { address: server.address, serverPid: server.pid, workerPids: workers.map((w) => w.pid!), ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}) };
     writeFileSync(stateFile(opts.dataDir), JSON.stringify(state, null, 2));
     const stack = await connectTo(target, true, async () => {
-      await stopChild(worker!);
+      await Promise.all(workers.map(stopChild));
       await server.stop();
       rmSync(stateFile(opts.dataDir), { force: true });
     }, server.uiUrl);
     await waitForWorker(stack.client, target.namespace, worker, join(opts.dataDir, 'logs', 'worker.log'));
     return stack;
   } catch (err) {
-    if (worker) await stopChild(worker);
+    await Promise.all(workers.map(stopChild));
     await server.stop();
     rmSync(stateFile(opts.dataDir), { force: true });
     throw err;
@@ -81,7 +85,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 async function reuseRunningStack(dataDir: string): Promise<Stack | null> {
   if (!existsSync(stateFile(dataDir))) return null;
   const state = JSON.parse(readFileSync(stateFile(dataDir), 'utf8')) as StackState;
-  if (!isAlive(state.serverPid) || !isAlive(state.workerPid)) return null;
+  if (!isAlive(state.serverPid) || !Array.isArray(state.workerPids) || !state.workerPids.every(isAlive)) return null;
   try {
     return await connectTo({ connection: { address: state.address }, namespace: 'default' }, false, async () => {}, state.uiUrl);
   } catch {
@@ -104,10 +108,18 @@ async function connectTo(target: TemporalTarget, owned: boolean, stop: () => Pro
   };
 }
 
-function spawnWorker(address: string, namespace: string, opts: StackOptions): ChildProcess {
-  const logPath = join(opts.dataDir, 'logs', 'worker.log');
+function trainWorkers(): number {
+  const n = Number(process.env.TOPOFLOW_TRAIN_WORKERS ?? 1);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error(`TOPOFLOW_TRAIN_WORKERS=${process.env.TOPOFLOW_TRAIN_WORKERS} is not a worker count (0-64)`);
+  return n;
+}
+
+function spawnWorker(address: string, namespace: string, opts: StackOptions, queue: string, logName: string): ChildProcess {
+  const logPath = join(opts.dataDir, 'logs', logName);
   const fd = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [cliEntry, 'worker', '--queues', `${DEFAULT_TASK_QUEUE},${TRAIN_TASK_QUEUE}`, '--file', opts.specFile], {
+  // A train worker takes one training at a time: tfjs runs on one core per process.
+  const slots = queue === TRAIN_TASK_QUEUE ? ['--slots', '1'] : [];
+  const child = spawn(process.execPath, [cliEntry, 'worker', '--queues', queue, ...slots, '--file', opts.specFile], {
     env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace },
     stdio: ['ignore', fd, fd],
   });

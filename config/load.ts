@@ -15,6 +15,8 @@ import { ConfigError, describeValue, expectedOneOf, formatReport, type ConfigIss
 import { referencedParams, resolveWith } from './params.js';
 import { Duration, Identifier, Params, ParamValue, PipelineSpec, StageSpec, StorageSpec } from './spec.js';
 import { canonicalStorageRoot, DEFAULT_STORAGE_ROOT } from './storageRoot.js';
+import { resolveModelRef } from './models.js';
+import { ModelSpec } from '../ml/modelSpec.js';
 import type { StageKind } from '../stages/kind.js';
 import type { KindRegistry } from '../stages/registry.js';
 
@@ -42,13 +44,15 @@ interface Found {
 const FileSchema = z.strictObject({
   version: z.literal(1).optional(),
   storage: z.unknown().optional(),
+  /** Named model definitions (ml/modelSpec.ts) that stages reference as `with: { model: name }`. */
+  models: z.record(Identifier, z.unknown()).optional(),
   pipelines: z.record(Identifier, z.unknown()),
 });
 
 const FileStorage = StorageSpec.extend({ root: z.string().min(1).default(DEFAULT_STORAGE_ROOT) });
 
 /** The pipeline minus what is checked piece by piece (name from the key, params, each stage). */
-const PipelineHead = PipelineSpec.omit({ name: true }).extend({ params: z.unknown().optional(), stages: z.record(Identifier, z.unknown()) });
+const PipelineHead = PipelineSpec.omit({ name: true }).extend({ params: z.unknown().optional(), stages: z.record(Identifier, z.unknown()), models: z.unknown().optional() });
 
 // ---------------------------------------------------------------- entry points
 
@@ -118,11 +122,14 @@ function checkFile(doc: Document, position: Position, baseDir: string, kinds: Ki
   parseWith(FileSchema, data, [], out);
   const raw = isPlainObject(data) ? data : {};
   const storage = checkStorage(raw.storage, baseDir, out);
+  const models = checkModels(raw.models, out);
   const pipelines: Record<string, PipelineSpec> = {};
   if (isPlainObject(raw.pipelines)) {
     if (Object.keys(raw.pipelines).length === 0) out.push({ path: ['pipelines'], message: 'no pipelines defined; expected at least one' });
     for (const [name, body] of Object.entries(raw.pipelines)) {
-      const pipeline = checkPipeline(name, body, kinds, ['pipelines', name], out);
+      // Every pipeline carries the file's models, so its spec stands alone (workflow input, UI).
+      const withModels = models && isPlainObject(body) && body.models === undefined ? { ...body, models } : body;
+      const pipeline = checkPipeline(name, withModels, kinds, ['pipelines', name], out);
       if (pipeline) pipelines[name] = pipeline;
     }
   }
@@ -149,6 +156,16 @@ function checkStorage(raw: unknown, baseDir: string, out: Found[]): StorageSpec 
   return parseWith(StorageSpec, { ...parsed, root }, at, out);
 }
 
+/** Each model definition against the model schema; problems are reported under models.<name>. */
+function checkModels(raw: unknown, out: Found[]): Record<string, Record<string, unknown>> | undefined {
+  if (!isPlainObject(raw)) return undefined;
+  const models: Record<string, Record<string, unknown>> = {};
+  for (const [name, body] of Object.entries(raw)) {
+    if (parseWith(ModelSpec, body, ['models', name], out)) models[name] = body as Record<string, unknown>;
+  }
+  return models;
+}
+
 /** Returns the normalized spec when this pipeline has no problems. */
 function checkPipeline(name: string, body: unknown, kinds: KindRegistry, at: ConfigPath, out: Found[]): PipelineSpec | undefined {
   const before = out.length;
@@ -160,8 +177,9 @@ function checkPipeline(name: string, body: unknown, kinds: KindRegistry, at: Con
     out.push({ path: [...at, 'stages'], message: 'no stages; a pipeline needs at least one stage' });
   }
   const graph: Record<string, { needs: string[] }> = {};
+  const models = isPlainObject(raw.models) ? (raw.models as Record<string, Record<string, unknown>>) : undefined;
   for (const [id, rawStage] of Object.entries(rawStages)) {
-    const stage = checkStage(rawStage, params, kinds, [...at, 'stages', id], out);
+    const stage = checkStage(rawStage, params, models, kinds, [...at, 'stages', id], out);
     graph[id] = { needs: stage?.needs ?? rawNeeds(rawStage) };
   }
   for (const issue of dagIssues(graph)) out.push({ path: [...at, 'stages', ...issue.path], message: issue.message });
@@ -186,7 +204,7 @@ function checkParams(raw: unknown, at: ConfigPath, out: Found[]): Params | undef
   return params;
 }
 
-function checkStage(raw: unknown, params: Params | undefined, kinds: KindRegistry, at: ConfigPath, out: Found[]): StageSpec | undefined {
+function checkStage(raw: unknown, params: Params | undefined, models: Record<string, Record<string, unknown>> | undefined, kinds: KindRegistry, at: ConfigPath, out: Found[]): StageSpec | undefined {
   const stage = parseWith(StageSpec, raw, at, out);
   // `uses` and `with` are checked even when another field is wrong, to report everything at once.
   const fields = isPlainObject(raw) ? raw : {};
@@ -196,15 +214,15 @@ function checkStage(raw: unknown, params: Params | undefined, kinds: KindRegistr
     out.push({ path: [...at, 'uses'], message: `unknown stage kind "${uses}"; ${expectedOneOf(kinds.names(), uses)}` });
   }
   const template = fields.with ?? {};
-  if (kind && params && isPlainObject(template)) checkWith(kind, template, params, [...at, 'with'], out);
+  if (kind && params && isPlainObject(template)) checkWith(kind, template, params, models, [...at, 'with'], out);
   return stage;
 }
 
 /** Resolves params with their defaults, then applies the kind's schema. */
-function checkWith(kind: StageKind, template: Record<string, unknown>, params: Params, at: ConfigPath, out: Found[]): void {
+function checkWith(kind: StageKind, template: Record<string, unknown>, params: Params, models: Record<string, Record<string, unknown>> | undefined, at: ConfigPath, out: Found[]): void {
   let resolved: Record<string, unknown>;
   try {
-    resolved = resolveWith(template, params, at);
+    resolved = resolveModelRef(resolveWith(template, params, at), models, at);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     out.push(...err.issues);

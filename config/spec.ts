@@ -61,6 +61,8 @@ export const PipelineSpec = z.strictObject({
   description: z.string().optional(),
   params: Params.default({}),
   stages: z.record(Identifier, StageSpec),
+  /** Model definitions a stage may name in `with.model` (the file's `models:` section). */
+  models: z.record(Identifier, z.record(z.string(), z.unknown())).optional(),
 });
 export type PipelineSpec = z.infer<typeof PipelineSpec>;
 

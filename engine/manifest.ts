@@ -35,6 +35,8 @@ export const StageManifest = z.object({
   outputs: z.array(OutputEntry),
   counts: z.record(z.string(), z.number()).default({}),
   summary: JsonValue.optional(),
+  /** Short text the CLI prints when the run ends (e.g. the AUC table). */
+  report: z.string().max(8000).optional(),
   createdAt: z.string(),
   seconds: z.number(),
 });

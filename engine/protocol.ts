@@ -92,6 +92,8 @@ export interface StageOutcome {
   outputCount: number;
   counts: Record<string, number>;
   seconds: number;
+  /** The stage's end-of-run text (StageResult.report), if any. */
+  report?: string;
 }
 
 export interface FanoutPlan {

@@ -124,6 +124,24 @@ export async function readStage2Parquet(bytes: Uint8Array): Promise<Stage2Column
   }
 }
 
+/** Random access to a stage-2 file's row groups (a trainer reads them in a shuffled order). */
+export class Stage2File {
+  private constructor(private readonly file: wasm.ParquetFile, readonly particles: number, readonly rowGroups: number) {}
+
+  static async open(bytes: Uint8Array): Promise<Stage2File> {
+    const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+    return new Stage2File(file, particlesOf(file), file.metadata().numRowGroups());
+  }
+
+  async read(group: number): Promise<Stage2Columns> {
+    return columnsOf(tableFromIPC((await this.file.read({ rowGroups: [group] })).intoIPCStream()), this.particles);
+  }
+
+  free(): void {
+    this.file.free();
+  }
+}
+
 /** One row group at a time (memory: one group), for trainers streaming batches. */
 export async function* readStage2RowGroups(bytes: Uint8Array): AsyncGenerator<Stage2Columns> {
   const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));

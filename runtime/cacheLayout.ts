@@ -9,6 +9,9 @@
  *   cache/<kind>/<key>/prepass/<i>.json, prepared.json   fan-out prepass results, merged
  *   cache/<kind>/<key>/shards/<i>/manifest.json, shards/<i>/data/<name>
  *   runs/<pipeline>/<stageId>.json            last key per stage (for "why it ran")
+ *   checkpoints/<kind>/<key>[/shards/<i>][/forced-<run>]/...   progress a retried
+ *                                              attempt resumes from; outside the stage
+ *                                              folder (which a retry wipes), dropped on commit
  *
  * Folders are returned without a trailing '/'; `asPrefix` adds it for listing.
  */
@@ -28,3 +31,6 @@ export const prepassShardKey = (kind: string, key: string, index: number) =>
   joinKey(stageFolder(kind, key), 'prepass', `${String(index).padStart(5, '0')}.json`);
 export const preparedKey = (kind: string, key: string) => joinKey(stageFolder(kind, key), 'prepared.json');
 export const lastRunKey = (pipeline: string, stageId: string) => joinKey('runs', pipeline, `${stageId}.json`);
+/** Survives retries of the same stage (or shard); a forced run gets its own, so it starts from scratch. */
+export const checkpointFolder = (kind: string, key: string, opts: { shard?: number; forcedRun?: string } = {}) =>
+  joinKey('checkpoints', kind, key, ...(opts.shard !== undefined ? ['shards', String(opts.shard).padStart(5, '0')] : []), ...(opts.forcedRun ? [`forced-${opts.forcedRun}`] : []));

@@ -6,6 +6,7 @@
 import { ConfigError } from '../config/errors.js';
 import { loadPipelinesFile, validateInlinePipeline } from '../config/load.js';
 import { mergeParams, resolveWith } from '../config/params.js';
+import { resolveModelRef } from '../config/models.js';
 import { topoOrder } from '../config/dag.js';
 import { RetrySpec, type PipelineSpec, type StorageSpec, type Params } from '../config/spec.js';
 import { DEFAULT_TASK_QUEUE, type PreparedRun, type PrepareRunRequest, type ResolvedStage } from '../engine/protocol.js';
@@ -43,7 +44,7 @@ export function resolveStages(spec: PipelineSpec, params: Params, registry: Kind
     const kind = registry.get(stage.uses);
     const path = ['pipelines', spec.name, 'stages', id];
     if (!kind) throw new ConfigError([{ path: [...path, 'uses'], message: `unknown stage kind "${stage.uses}"; expected one of: ${registry.names().join(', ')}` }]);
-    const resolved = resolveWith(stage.with, params, [...path, 'with']);
+    const resolved = resolveModelRef(resolveWith(stage.with, params, [...path, 'with']), spec.models, [...path, 'with']);
     const parsed = kind.withSchema.safeParse(resolved);
     if (!parsed.success) {
       throw new ConfigError(parsed.error.issues.map((i) => ({ path: [...path, 'with', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: i.message })));

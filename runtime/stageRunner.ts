@@ -65,9 +65,11 @@ export async function runSimpleStage(req: StageRequest, env: RunnerEnv): Promise
 
   await wipeUncommitted(env.storage, layout.stageFolder(req.stage.uses, key), mKey);
   const writer = new RecordingOutputWriter(env.storage, layout.dataFolder(req.stage.uses, key));
-  const result = await kind.run(makeContext(req, kind, inputs, writer, env, started));
+  const checkpoints = checkpointFolderFor(req, key);
+  const result = await kind.run(makeContext(req, kind, inputs, writer, env, started, checkpoints));
   const manifest = buildManifest(req, key, writer.outputs(), result, inputs, started);
   await commit(env.storage, mKey, manifest);
+  await env.storage.deletePrefix(layout.asPrefix(checkpoints));
   await recordLastRun(env.storage, req, key);
   return outcomeOf(manifest, env.storage, mKey, 'completed', reason);
 }
@@ -151,10 +153,12 @@ export async function runShard(req: StageRequest, key: string, index: number, en
   const inputs = await loadInputs(env.storage, req.inputs);
   const writer = new RecordingOutputWriter(env.storage, layout.shardDataFolder(req.stage.uses, key, index));
   const prepared = await preparedOf(req, kind, key, env.storage);
-  const ctx = { ...makeContext(req, kind, inputs, writer, env, started), ...(prepared !== undefined ? { prepared } : {}) };
+  const checkpoints = checkpointFolderFor(req, key, index);
+  const ctx = { ...makeContext(req, kind, inputs, writer, env, started, checkpoints), ...(prepared !== undefined ? { prepared } : {}) };
   const result = await kind.runShard(ctx, shard, index);
   const done: ShardResult = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}) };
   await env.storage.put(smKey, JSON.stringify(done));
+  await env.storage.deletePrefix(layout.asPrefix(checkpoints));
   return { index, worker: done.worker, cached: false };
 }
 
@@ -183,7 +187,7 @@ export async function commitFanout(req: StageRequest, plan: FanoutPlan, startedA
   const outputs = [...shards.flatMap((s) => s.outputs), ...writer.outputs()];
   // combine() may report the stage's totals itself; otherwise the shards' counts are summed.
   const counts = combined.counts ?? sumCounts(shards.map((s) => s.counts));
-  const manifest = buildManifest(req, key, outputs, { counts, ...(combined.summary !== undefined ? { summary: combined.summary } : {}) }, inputs, startedAt);
+  const manifest = buildManifest(req, key, outputs, { counts, ...(combined.summary !== undefined ? { summary: combined.summary } : {}), ...(combined.report !== undefined ? { report: combined.report } : {}) }, inputs, startedAt);
   await commit(env.storage, mKey, manifest);
   await recordLastRun(env.storage, req, key);
   return outcomeOf(manifest, env.storage, mKey, 'completed', plan.reason);
@@ -255,6 +259,11 @@ async function readJson<T>(storage: Storage, key: string): Promise<T | null> {
   }
 }
 
+/** A forced run must not resume an earlier run's progress; its retries share one folder. */
+function checkpointFolderFor(req: StageRequest, key: string, shard?: number): string {
+  return layout.checkpointFolder(req.stage.uses, key, { ...(shard !== undefined ? { shard } : {}), ...(req.force ? { forcedRun: hashJson(req.runId).slice(0, 16) } : {}) });
+}
+
 function makeContext<W>(
   req: StageRequest,
   kind: StageKind<W>,
@@ -262,6 +271,7 @@ function makeContext<W>(
   output: RecordingOutputWriter,
   env: RunnerEnv,
   started: number,
+  checkpointFolder = checkpointFolderFor(req, stageKey(req.stage, req.inputs)),
 ): StageContext<W> {
   return {
     stageId: req.stage.id,
@@ -269,6 +279,7 @@ function makeContext<W>(
     inputs,
     storage: env.storage,
     output,
+    checkpointFolder,
     progress: (p: Progress) => env.onProgress?.(withRate(req.stage.id, p, started)),
     signal: env.signal ?? new AbortController().signal,
     log: (m) => env.log?.(`[${req.stage.id}] ${m}`),
@@ -301,6 +312,7 @@ function buildManifest(
     outputs,
     counts,
     ...(result.summary !== undefined ? { summary: result.summary } : {}),
+    ...(result.report !== undefined ? { report: result.report.slice(0, 8000) } : {}),
     createdAt: new Date().toISOString(),
     seconds: (Date.now() - started) / 1000,
   };
@@ -318,6 +330,7 @@ function outcomeOf(m: StageManifest, storage: Storage, mKey: string, status: Sta
     outputCount: m.outputs.length,
     counts: m.counts,
     seconds: m.seconds,
+    ...(m.report !== undefined ? { report: m.report } : {}),
   };
 }
 

@@ -11,8 +11,10 @@ import { noop } from './builtin/noop.js';
 import { generate } from './builtin/generate.js';
 import { ingest } from './builtin/ingest.js';
 import { features } from './builtin/features.js';
+import { train } from './builtin/train.js';
+import { evaluate } from './builtin/evaluate.js';
 
-export const builtinKinds: StageKind[] = [noop, generate, ingest, features];
+export const builtinKinds: StageKind[] = [noop, generate, ingest, features, train, evaluate];
 
 export async function loadRegistry(plugins = pluginsFromEnv()): Promise<KindRegistry> {
   const registry = new KindRegistry(builtinKinds);

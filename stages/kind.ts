@@ -34,6 +34,11 @@ export interface StageContext<W> {
   progress(p: Progress): void;
   /** Fan-out kinds with a prepass: the merged prepass result (e.g. dataset statistics). */
   prepared?: JsonValue;
+  /**
+   * A storage folder that survives retries of this stage (or shard) with the
+   * same cache key, for checkpoints; it is deleted once the stage commits.
+   */
+  checkpointFolder: string;
   /** Aborted when the activity is cancelled (run aborted, stage timed out). */
   signal: AbortSignal;
   log(message: string): void;
@@ -42,6 +47,8 @@ export interface StageContext<W> {
 export interface StageResult {
   counts?: Record<string, number>;
   summary?: JsonValue;
+  /** A few lines (markdown) to show when the run ends, e.g. a metrics table; at most 8,000 characters. */
+  report?: string;
 }
 
 interface KindBase<W> {

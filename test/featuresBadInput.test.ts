@@ -37,7 +37,7 @@ function ctx(parts: Array<{ name: string; key: string }>): StageContext<ReturnTy
   const inputs = { ingest: { outputs: parts.map((p) => ({ ...p, uri: storage.uri(p.key), bytes: 0, sha256: '' })) } as unknown as StageManifest };
   return {
     stageId: 'features', with: features.withSchema.parse({}), inputs, storage, output: new RecordingOutputWriter(storage, 'out'),
-    progress: () => {}, signal: new AbortController().signal, log: () => {},
+    progress: () => {}, signal: new AbortController().signal, log: () => {}, checkpointFolder: 'checkpoints/features',
   };
 }
 

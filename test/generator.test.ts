@@ -283,6 +283,7 @@ function fakeContext(w: unknown, signal = new AbortController().signal) {
     with: generate.withSchema.parse(w),
     inputs: {},
     storage: {} as Storage, // the kind never touches storage directly
+    checkpointFolder: 'checkpoints/gen',
     output,
     progress: (p) => progress.push(p),
     signal,

@@ -1,0 +1,94 @@
+/**
+ * Picks the TensorFlow.js back end: native TensorFlow (tfjs-node-gpu, then
+ * tfjs-node) when installed and loadable, else WebAssembly, else pure JS.
+ * The native packages are optional dependencies: their install downloads
+ * libtensorflow, which fails offline, and npm then leaves them out.
+ */
+import { z } from 'zod';
+import { tf } from './tf.js';
+import { installWasmKernels } from './wasmKernels.js';
+
+export const BackendChoice = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+export type BackendChoice = z.infer<typeof BackendChoice>;
+
+export interface ActiveBackend {
+  /** tfjs back-end name: `tensorflow`, `wasm` or `cpu`. */
+  name: string;
+  /** Which package provided it, and why earlier choices were passed over. */
+  description: string;
+}
+
+/** Native packages register the `tensorflow` back end when imported. */
+const NATIVE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+};
+
+let active: ActiveBackend | undefined;
+let activeChoice: BackendChoice | undefined;
+
+/** The choice from the stage (`backend:`) or TOPOFLOW_BACKEND, stage first. */
+export function backendChoice(fromStage: BackendChoice | undefined, env: NodeJS.ProcessEnv = process.env): BackendChoice {
+  if (fromStage && fromStage !== 'auto') return fromStage;
+  const fromEnv = env.TOPOFLOW_BACKEND;
+  if (fromEnv === undefined || fromEnv === '') return 'auto';
+  const parsed = BackendChoice.safeParse(fromEnv);
+  if (!parsed.success) throw new Error(`TOPOFLOW_BACKEND=${JSON.stringify(fromEnv)} is not a back end; expected one of: ${BackendChoice.options.join(', ')}`);
+  return parsed.data;
+}
+
+/**
+ * Activates a back end (once per process; later calls with the same choice are
+ * free). An explicit choice that cannot load is an error; `auto` falls through.
+ */
+export async function useBackend(choice: BackendChoice): Promise<ActiveBackend> {
+  if (active && activeChoice === choice) return active;
+  const passed: string[] = [];
+  const order: BackendChoice[] = choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
+  for (const candidate of order) {
+    const problem = await tryActivate(candidate);
+    if (problem === null) {
+      active = { name: tf.getBackend(), description: describe(candidate, passed) };
+      activeChoice = choice;
+      return active;
+    }
+    if (choice !== 'auto') throw new Error(`back end "${candidate}" is not available: ${problem}`);
+    passed.push(`${candidate}: ${problem}`);
+  }
+  throw new Error(`no TensorFlow.js back end could start (${passed.join('; ')})`);
+}
+
+async function tryActivate(candidate: BackendChoice): Promise<string | null> {
+  try {
+    if (candidate === 'tensorflow-gpu' || candidate === 'tensorflow') {
+      const pkg = NATIVE[candidate];
+      try {
+        await import(pkg);
+      } catch (err) {
+        return `${pkg} is not installed or does not load (${firstLine(err)})`;
+      }
+      return (await tf.setBackend('tensorflow')) ? null : `${pkg} loaded but the tensorflow back end did not start`;
+    }
+    if (!(await tf.setBackend(candidate))) return `tf.setBackend('${candidate}') failed`;
+    await tf.ready();
+    if (candidate === 'wasm') installWasmKernels();
+    return null;
+  } catch (err) {
+    return firstLine(err);
+  }
+}
+
+function describe(candidate: BackendChoice, passed: string[]): string {
+  const what = {
+    'tensorflow-gpu': 'native TensorFlow with CUDA (@tensorflow/tfjs-node-gpu)',
+    tensorflow: 'native TensorFlow (@tensorflow/tfjs-node)',
+    wasm: 'WebAssembly (@tensorflow/tfjs-backend-wasm, SIMD, one thread)',
+    cpu: 'pure JavaScript (@tensorflow/tfjs-backend-cpu)',
+    auto: '',
+  }[candidate];
+  return passed.length ? `${what}; not used: ${passed.join('; ')}` : what;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
+}

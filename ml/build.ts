@@ -1,0 +1,73 @@
+/**
+ * Compiles a ModelSpec to a tfjs LayersModel. Every initializer is seeded from
+ * (model seed, layer index), so the same spec and seed give the same weights
+ * on any machine; dropout masks follow the trainer's step clock.
+ */
+import { tf } from './tf.js';
+import { SeededDropout, StepClock } from './layers.js';
+import { fastGru } from './gru.js';
+import { branchesOf, type LayerSpec, type ModelInput, type ModelSpec } from './modelSpec.js';
+
+export const HLF_FEATURES = 14;
+export const PARTICLE_FEATURES = 19;
+
+export interface BuiltModel {
+  model: tf.LayersModel;
+  /** The model's inputs in the order `model.apply` takes them. */
+  inputs: ModelInput[];
+  clock: StepClock;
+}
+
+export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
+  const clock = new StepClock();
+  let layerIndex = 0;
+  const make = (l: LayerSpec) => makeLayer(l, mixSeed(seed, layerIndex++), clock);
+
+  const inputs: tf.SymbolicTensor[] = [];
+  const names: ModelInput[] = [];
+  const outputs: tf.SymbolicTensor[] = [];
+  for (const [name, layers] of branchesOf(spec)) {
+    const input = tf.input({ name, shape: name === 'hlf' ? [HLF_FEATURES] : [null, PARTICLE_FEATURES] });
+    inputs.push(input);
+    names.push(name);
+    outputs.push(layers.reduce((x, l) => make(l).apply(x) as tf.SymbolicTensor, input));
+  }
+  let x = outputs.length === 1 ? outputs[0]! : (tf.layers.concatenate().apply(outputs) as tf.SymbolicTensor);
+  for (const l of spec.layers) x = make(l).apply(x) as tf.SymbolicTensor;
+  return { model: tf.model({ inputs, outputs: x }), inputs: names, clock };
+}
+
+function makeLayer(l: LayerSpec, seed: number, clock: StepClock): tf.layers.Layer {
+  if ('dense' in l) {
+    return tf.layers.dense({ units: l.dense, activation: l.activation, kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: 'zeros' });
+  }
+  if ('dropout' in l) return new SeededDropout({ rate: l.dropout, seed, clock });
+  if ('masking' in l) return tf.layers.masking({ maskValue: l.masking });
+  if ('gru' in l) {
+    if (l.impl === 'fast' && l.recurrentActivation === 'sigmoid') return fastGru({ units: l.gru, recurrentActivation: l.recurrentActivation, seed });
+    return tf.layers.gru({
+      units: l.gru,
+      activation: l.activation,
+      recurrentActivation: l.recurrentActivation,
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
+      biasInitializer: 'zeros',
+    });
+  }
+  return tf.layers.lstm({
+    units: l.lstm,
+    activation: l.activation,
+    recurrentActivation: 'sigmoid',
+    unitForgetBias: true,
+    kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
+    biasInitializer: 'zeros',
+  });
+}
+
+/** A 31-bit seed per layer from the model seed (tfjs seeds are small integers). */
+function mixSeed(seed: number, index: number): number {
+  let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  return (h ^ (h >>> 15)) & 0x7fffffff;
+}

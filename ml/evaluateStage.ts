@@ -1,0 +1,144 @@
+/**
+ * The `evaluate` stage's body: metrics from the saved test-set predictions,
+ * figures, report. No TensorFlow.js needed.
+ */
+import type { StageContext, StageResult } from '../stages/kind.js';
+import type { EvaluateWith, TrainedInput } from '../stages/builtin/evaluate.js';
+import type { Storage } from '../storage/index.js';
+import { BadInputError } from '../runtime/errors.js';
+import { accuracy, argmaxRows, confusionMatrix, oneVsRest, precisionRecall } from './metrics.js';
+import { confusionMatrixFigure, rocFigure, svgToPng, trainingCurvesFigure } from './figures/index.js';
+import { CLASS_NAMES, CLASSES } from './modelSpec.js';
+import type { EpochMetrics } from './trainer.js';
+
+export interface ModelMetrics {
+  stage: string;
+  model: string;
+  params: number | null;
+  backend: string | null;
+  testEvents: number;
+  accuracy: number;
+  /** One-vs-rest AUC per class, in class order (QCD, ttbar, W+jets). */
+  auc: number[];
+  confusion: number[][];
+  precision: number[];
+  recall: number[];
+  history: EpochMetrics[];
+  roc: Array<{ classIndex: number; fpr: number[]; tpr: number[] }>;
+}
+
+export async function evaluateModels(ctx: StageContext<EvaluateWith>, inputs: TrainedInput[]): Promise<StageResult> {
+  const results: ModelMetrics[] = [];
+  for (const input of inputs.sort((a, b) => (a.stageId < b.stageId ? -1 : 1))) {
+    results.push(await scoreModel(ctx.storage, input, ctx.with.rocPoints));
+    ctx.progress({ done: results.length, total: inputs.length, unit: 'models' });
+  }
+  const labels = results[0]!.testEvents;
+  for (const r of results) {
+    if (r.testEvents !== labels) ctx.log(`note: ${r.stage} was scored on ${r.testEvents} test events, ${results[0]!.stage} on ${labels}: were they trained on different data?`);
+  }
+
+  const figures: Array<{ name: string; title: string; svg: string }> = [];
+  CLASS_NAMES.forEach((cls, c) => {
+    figures.push({
+      name: `roc-${slug(cls)}`,
+      title: `ROC, ${cls} vs rest`,
+      svg: rocFigure(results.map((r) => ({ label: r.model, fpr: r.roc[c]!.fpr, tpr: r.roc[c]!.tpr, auc: r.auc[c]! })), { title: `${cls} selector: ROC on the test set` }),
+    });
+  });
+  for (const r of results) {
+    const epochs = r.history;
+    figures.push({
+      name: `loss-${r.stage}`,
+      title: `${r.model}: loss per epoch`,
+      svg: trainingCurvesFigure([{ label: 'train', values: epochs.map((e) => e.loss) }, { label: 'validation (test set)', values: epochs.map((e) => e.valLoss), dashed: true }], { title: `${r.model}: categorical cross-entropy`, yLabel: 'loss' }),
+    });
+    figures.push({
+      name: `accuracy-${r.stage}`,
+      title: `${r.model}: accuracy per epoch`,
+      svg: trainingCurvesFigure([{ label: 'train', values: epochs.map((e) => e.accuracy) }, { label: 'validation (test set)', values: epochs.map((e) => e.valAccuracy), dashed: true }], { title: `${r.model}: accuracy`, yLabel: 'accuracy' }),
+    });
+    figures.push({ name: `confusion-${r.stage}`, title: `${r.model}: confusion matrix`, svg: confusionMatrixFigure(r.confusion, [...CLASS_NAMES], { title: `${r.model}: confusion matrix (test set)`, normalize: true }) });
+  }
+  for (const f of figures) {
+    await ctx.output.write(`${f.name}.svg`, f.svg);
+    if (ctx.with.png) await ctx.output.write(`${f.name}.png`, svgToPng(f.svg, { width: ctx.with.pngWidth }));
+  }
+
+  await ctx.output.write('metrics.json', `${JSON.stringify({ classes: CLASS_NAMES, models: results }, null, 1)}\n`);
+  const table = aucTable(results);
+  await ctx.output.write('report.md', reportMarkdown(results, figures, table, ctx.with.png));
+  return {
+    counts: { models: results.length, figures: figures.length * (ctx.with.png ? 2 : 1) },
+    summary: Object.fromEntries(results.map((r) => [r.stage, { model: r.model, auc: r.auc.map(round4), accuracy: round4(r.accuracy) }])),
+    report: table,
+  };
+}
+
+async function scoreModel(storage: Storage, input: TrainedInput, rocPoints: number): Promise<ModelMetrics> {
+  const read = async (name: string) => {
+    const entry = input.manifest.outputs.find((o) => o.name === name);
+    if (!entry) throw new BadInputError(`train stage "${input.stageId}" has no ${name} among its outputs (trained with an older topoflow?)`);
+    return storage.get(entry.key);
+  };
+  const predictions = new Float32Array(new Uint8Array(await read('predictions.bin')).buffer);
+  const labels = new Int8Array(new Uint8Array(await read('labels.bin')).buffer);
+  if (predictions.length !== labels.length * CLASSES) throw new BadInputError(`train stage "${input.stageId}": ${predictions.length} predictions for ${labels.length} labels (expected ${CLASSES} per event)`);
+  const history = (JSON.parse(Buffer.from(await read('history.json')).toString('utf8')) as { epochs: EpochMetrics[] }).epochs;
+  const model = JSON.parse(Buffer.from(await read('model.json')).toString('utf8')) as { spec?: { name?: string }; params?: number; backend?: string };
+  const predicted = argmaxRows(predictions, CLASSES);
+  const confusion = confusionMatrix(labels, predicted, CLASSES);
+  const pr = precisionRecall(confusion);
+  const rocs = oneVsRest(predictions, labels, CLASSES, { maxPoints: rocPoints });
+  return {
+    stage: input.stageId,
+    model: model.spec?.name ?? input.stageId,
+    params: model.params ?? null,
+    backend: model.backend ?? null,
+    testEvents: labels.length,
+    accuracy: accuracy(labels, predicted),
+    auc: rocs.map((r) => r.auc),
+    confusion,
+    precision: pr.precision,
+    recall: pr.recall,
+    history,
+    roc: rocs.map((r) => ({ classIndex: r.classIndex, fpr: Array.from(r.roc.fpr), tpr: Array.from(r.roc.tpr) })),
+  };
+}
+
+/** The AUC table the CLI prints at the end of a run. */
+export function aucTable(results: ModelMetrics[]): string {
+  const head = `| model | params | ${CLASS_NAMES.map((c) => `AUC ${c}`).join(' | ')} | accuracy | test events |`;
+  const rule = `|---|---:|${CLASS_NAMES.map(() => '---:').join('|')}|---:|---:|`;
+  const rows = results.map((r) => `| ${r.model} | ${r.params ?? '?'} | ${r.auc.map((a) => a.toFixed(4)).join(' | ')} | ${r.accuracy.toFixed(4)} | ${r.testEvents} |`);
+  return [head, rule, ...rows].join('\n');
+}
+
+function reportMarkdown(results: ModelMetrics[], figures: Array<{ name: string; title: string }>, table: string, png: boolean): string {
+  const link = (f: { name: string; title: string }) => (png ? `![${f.title}](${f.name}.png) ([SVG](${f.name}.svg))` : `![${f.title}](${f.name}.svg)`);
+  const lines = [
+    '# topoflow evaluation',
+    '',
+    'One-vs-rest ROC AUC per class on the test set (class index 0 = QCD, 1 = ttbar, 2 = W+jets), accuracy of the arg-max prediction.',
+    '',
+    table,
+    '',
+    '## ROC curves',
+    '',
+    ...figures.filter((f) => f.name.startsWith('roc-')).map(link),
+    '',
+    '## Per model',
+    '',
+  ];
+  for (const r of results) {
+    const last = r.history[r.history.length - 1];
+    lines.push(`### ${r.model} (stage \`${r.stage}\`)`, '');
+    lines.push(`${r.params ?? '?'} parameters, trained on the ${r.backend ?? '?'} back end for ${r.history.length} epoch(s)${last ? `; last epoch: loss ${last.loss.toFixed(4)}, validation loss ${last.valLoss.toFixed(4)}, ${Math.round(last.samplesPerSecond)} samples/s` : ''}.`, '');
+    lines.push(`Precision per class: ${r.precision.map(round4).join(', ')}; recall: ${r.recall.map(round4).join(', ')}.`, '');
+    lines.push(...figures.filter((f) => f.name.endsWith(`-${r.stage}`)).map(link), '');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '');

@@ -1,0 +1,50 @@
+/**
+ * Custom layers the stock tfjs set lacks. `SeededDropout`: tfjs's Dropout with
+ * a fixed seed draws the same mask at every step, and without one it uses
+ * Math.random (not reproducible). This one derives each step's mask from
+ * (seed, step), so a resumed run draws exactly the masks an uninterrupted run
+ * would have drawn.
+ */
+import { tf } from './tf.js';
+
+/** Shared by the model's dropout layers; the trainer sets `step` before each step. */
+export class StepClock {
+  step = 0;
+}
+
+interface SeededDropoutArgs {
+  rate: number;
+  seed: number;
+  clock: StepClock;
+  name?: string;
+}
+
+export class SeededDropout extends tf.layers.Layer {
+  static readonly className = 'TopoflowSeededDropout';
+  private readonly rate: number;
+  private readonly seed: number;
+  private readonly clock: StepClock;
+
+  constructor(args: SeededDropoutArgs) {
+    super(args.name !== undefined ? { name: args.name } : {});
+    this.rate = args.rate;
+    this.seed = args.seed;
+    this.clock = args.clock;
+    this.supportsMasking = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    if (kwargs.training !== true || this.rate === 0) return x;
+    return tf.tidy(() => {
+      const keep = tf.randomUniform(x.shape, 0, 1, 'float32', `${this.seed}:${this.clock.step}`).greaterEqual(this.rate);
+      // Inverted dropout, as Keras: scale the kept units so the expectation is unchanged.
+      return x.mul(keep.cast('float32')).div(1 - this.rate);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), rate: this.rate, seed: this.seed };
+  }
+}
+tf.serialization.registerClass(SeededDropout);

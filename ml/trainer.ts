@@ -1,0 +1,220 @@
+/**
+ * The training loop: streamed batches, our own Adam, the test set as the
+ * validation set after every epoch, and checkpoints every epoch and every N
+ * steps or seconds. A resumed run restores weights, Adam moments, the data
+ * position and the metrics so far; data order and dropout masks are functions
+ * of (seed, epoch, step), so it continues exactly where the lost run was.
+ */
+import type { Storage } from '../storage/index.js';
+import { tf } from './tf.js';
+import { Adam, KERAS_ADAM } from './adam.js';
+import { buildModel, HLF_FEATURES, PARTICLE_FEATURES, type BuiltModel } from './build.js';
+import { CheckpointStore } from './checkpoint.js';
+import { batches, epochRows, orderedRows, type Batch, type DataNeeds, type PartRef } from './data.js';
+import { CLASSES, masksPadding, usesInput, type ModelSpec } from './modelSpec.js';
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  shuffleBuffer: number;
+  evalBatchSize: number;
+  checkpointSteps: number;
+  checkpointSeconds: number;
+  /** Trim masked padding per batch (exact; see data.ts). */
+  trim: boolean;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  /** Training time of the epoch (without validation), summed over resumed attempts. */
+  trainSeconds: number;
+  samplesPerSecond: number;
+}
+
+export interface TrainIO {
+  storage: Storage;
+  train: PartRef[];
+  test: PartRef[];
+  checkpoints: CheckpointStore<TrainState>;
+  progress(p: { done: number; total: number; unit: string; message: string }): void;
+  log(message: string): void;
+  signal: AbortSignal;
+}
+
+export interface TrainResult {
+  built: BuiltModel;
+  history: EpochMetrics[];
+  /** Softmax outputs on the test set, rows in test-file order (n × 3). */
+  predictions: Float32Array;
+  labels: Int8Array;
+  steps: number;
+  resumedFromStep: number | null;
+}
+
+/** What a checkpoint holds besides tensors. */
+export interface TrainState {
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  history: EpochMetrics[];
+  partial: { lossSum: number; correct: number; seen: number; trainSeconds: number };
+}
+
+const LABEL_SMOOTH_EPS = 1e-7;
+
+export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Promise<TrainResult> {
+  const needs: DataNeeds = { hlf: usesInput(spec, 'hlf'), particles: usesInput(spec, 'particles'), trim: cfg.trim && masksPadding(spec) };
+  const built = buildModel(spec, cfg.seed);
+  const { model, clock } = built;
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const adam = new Adam(vars, { ...KERAS_ADAM, learningRate: cfg.learningRate });
+  const trainRows = io.train.reduce((s, p) => s + p.rows, 0);
+  const stepsPerEpoch = Math.ceil(trainRows / cfg.batchSize);
+  if (trainRows === 0) throw new Error('the training set is empty');
+
+  let state: TrainState = { epoch: 0, stepInEpoch: 0, globalStep: 0, history: [], partial: emptyPartial() };
+  const restored = await io.checkpoints.latest((m) => io.log(m));
+  if (restored) {
+    restore(model, adam, restored.tensors);
+    state = restored.state;
+    adam.step = state.globalStep;
+    io.log(`resuming from the checkpoint at step ${restored.step} (epoch ${state.epoch + 1}, step ${state.stepInEpoch} of ${stepsPerEpoch})`);
+  }
+  const resumedFromStep = restored ? restored.step : null;
+  const save = async (st: TrainState) => io.checkpoints.save(st.globalStep, st, snapshot(model, adam));
+  let lastSave = Date.now();
+  let predictions: Float32Array | undefined;
+  let labels: Int8Array | undefined;
+
+  while (state.epoch < cfg.epochs) {
+    const started = Date.now();
+    const p = state.partial;
+    const elapsed = () => p.trainSeconds + (Date.now() - started) / 1000;
+    const rows = epochRows(io.storage, io.train, needs, { seed: cfg.seed, epoch: state.epoch, bufferSize: cfg.shuffleBuffer });
+    for await (const batch of batches(rows, cfg.batchSize, needs, state.stepInEpoch)) {
+      if (io.signal.aborted) throw new Error('training cancelled');
+      clock.step = state.globalStep;
+      const { loss, correct } = trainStep(built, adam, vars, batch);
+      p.lossSum += loss * batch.size;
+      p.correct += correct;
+      p.seen += batch.size;
+      state.stepInEpoch++;
+      state.globalStep++;
+      io.progress({
+        done: state.globalStep,
+        total: stepsPerEpoch * cfg.epochs,
+        unit: 'steps',
+        message: `epoch ${state.epoch + 1}/${cfg.epochs} · step ${state.stepInEpoch}/${stepsPerEpoch} · loss ${(p.lossSum / p.seen).toFixed(4)} · accuracy ${(p.correct / p.seen).toFixed(4)} · ${Math.round(p.seen / elapsed())} samples/s`,
+      });
+      if (state.stepInEpoch % cfg.checkpointSteps === 0 || Date.now() - lastSave > cfg.checkpointSeconds * 1000) {
+        await save({ ...state, partial: { ...p, trainSeconds: elapsed() } });
+        lastSave = Date.now();
+      }
+      await new Promise((r) => setImmediate(r)); // let heartbeats and cancellation through
+    }
+    const trainSeconds = elapsed();
+    const val = await evaluate(built, io.storage, io.test, needs, cfg.evalBatchSize);
+    predictions = val.predictions;
+    labels = val.labels;
+    const m: EpochMetrics = { epoch: state.epoch + 1, loss: p.lossSum / p.seen, accuracy: p.correct / p.seen, valLoss: val.loss, valAccuracy: val.accuracy, trainSeconds, samplesPerSecond: p.seen / trainSeconds };
+    io.log(`epoch ${m.epoch}/${cfg.epochs}: loss ${m.loss.toFixed(4)} accuracy ${m.accuracy.toFixed(4)} · val_loss ${m.valLoss.toFixed(4)} val_accuracy ${m.valAccuracy.toFixed(4)} · ${Math.round(m.samplesPerSecond)} samples/s`);
+    state = { epoch: state.epoch + 1, stepInEpoch: 0, globalStep: state.globalStep, history: [...state.history, m], partial: emptyPartial() };
+    await save(state);
+    lastSave = Date.now();
+  }
+  adam.dispose();
+  if (!predictions || !labels) ({ predictions, labels } = await evaluate(built, io.storage, io.test, needs, cfg.evalBatchSize)); // resumed after the last epoch
+  return { built, history: state.history, predictions, labels, steps: state.globalStep, resumedFromStep };
+}
+
+/** Forward, loss, backward and update for one batch; returns the batch's mean loss and correct count. */
+function trainStep(built: BuiltModel, adam: Adam, vars: tf.Variable[], batch: Batch): { loss: number; correct: number } {
+  return tf.tidy(() => {
+    const xs = inputsOf(built, batch);
+    const y = tf.oneHot(tf.tensor1d(Int32Array.from(batch.labels), 'int32'), CLASSES).cast('float32');
+    let hits: tf.Tensor | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const probs = built.model.apply(xs, { training: true }) as tf.Tensor2D;
+      hits = tf.keep(probs.argMax(1).equal(tf.tensor1d(Int32Array.from(batch.labels), 'int32')).sum());
+      return crossEntropy(probs, y);
+    }, vars);
+    adam.apply(vars.map((v) => grads[v.name]!));
+    const loss = value.dataSync()[0]!;
+    const correct = hits!.dataSync()[0]!;
+    hits!.dispose();
+    return { loss, correct };
+  });
+}
+
+/** Keras' categorical cross-entropy on probabilities: clipped away from 0 and 1. */
+function crossEntropy(probs: tf.Tensor2D, y: tf.Tensor): tf.Scalar {
+  return tf.neg(tf.mean(tf.sum(y.mul(tf.log(tf.clipByValue(probs, LABEL_SMOOTH_EPS, 1 - LABEL_SMOOTH_EPS))), 1))) as tf.Scalar;
+}
+
+function inputsOf(built: BuiltModel, batch: Batch): tf.Tensor[] {
+  return built.inputs.map((name) =>
+    name === 'hlf' ? tf.tensor2d(batch.hlf!, [batch.size, HLF_FEATURES]) : tf.tensor3d(batch.particles!, [batch.size, batch.steps, PARTICLE_FEATURES]),
+  );
+}
+
+/** Inference over the test set in file order: loss, accuracy and the softmax outputs. */
+export async function evaluate(built: BuiltModel, storage: Storage, parts: PartRef[], needs: DataNeeds, batchSize: number) {
+  const n = parts.reduce((s, p) => s + p.rows, 0);
+  const predictions = new Float32Array(n * CLASSES);
+  const labels = new Int8Array(n);
+  let at = 0;
+  let lossSum = 0;
+  let correct = 0;
+  for await (const batch of batches(orderedRows(storage, parts, needs), batchSize, needs)) {
+    const probs = tf.tidy(() => built.model.apply(inputsOf(built, batch), { training: false }) as tf.Tensor2D);
+    const values = await probs.data();
+    probs.dispose();
+    if (at + batch.size > n) throw new Error(`the test set has more rows than its manifest says (${n})`);
+    predictions.set(values, at * CLASSES);
+    labels.set(batch.labels, at);
+    for (let i = 0; i < batch.size; i++) {
+      const label = batch.labels[i]!;
+      lossSum -= Math.log(Math.min(1 - LABEL_SMOOTH_EPS, Math.max(LABEL_SMOOTH_EPS, values[i * CLASSES + label]!)));
+      if (argMax(values, i * CLASSES) === label) correct++;
+    }
+    at += batch.size;
+    await new Promise((r) => setImmediate(r));
+  }
+  if (at !== n) throw new Error(`the test set has ${at} rows but its manifest says ${n}`);
+  return { predictions, labels, loss: lossSum / Math.max(1, n), accuracy: correct / Math.max(1, n) };
+}
+
+function argMax(values: ArrayLike<number>, from: number): number {
+  let best = 0;
+  for (let c = 1; c < CLASSES; c++) if (values[from + c]! > values[from + best]!) best = c;
+  return best;
+}
+
+/** Model weights, then Adam's first and second moments. */
+function snapshot(model: tf.LayersModel, adam: Adam): Array<{ name: string; shape: number[]; values: Float32Array }> {
+  const out = model.weights.map((w) => ({ name: `weight/${w.originalName}`, shape: w.shape.slice() as number[], values: w.read().dataSync() as Float32Array }));
+  adam.m.forEach((t, i) => out.push({ name: `adam.m/${i}`, shape: t.shape.slice(), values: t.dataSync() as Float32Array }));
+  adam.v.forEach((t, i) => out.push({ name: `adam.v/${i}`, shape: t.shape.slice(), values: t.dataSync() as Float32Array }));
+  return out;
+}
+
+function restore(model: tf.LayersModel, adam: Adam, tensors: Float32Array[]): void {
+  const weights = model.weights;
+  const expected = weights.length + adam.m.length + adam.v.length;
+  if (tensors.length !== expected) throw new Error(`the checkpoint holds ${tensors.length} tensors; this model needs ${expected} (was the model changed?)`);
+  tf.tidy(() => {
+    weights.forEach((w, i) => w.write(tf.tensor(tensors[i]!, w.shape as number[])));
+    adam.m.forEach((t, i) => t.assign(tf.tensor(tensors[weights.length + i]!, t.shape)));
+    adam.v.forEach((t, i) => t.assign(tf.tensor(tensors[weights.length + adam.m.length + i]!, t.shape)));
+  });
+}
+
+function emptyPartial(): TrainState['partial'] {
+  return { lossSum: 0, correct: 0, seen: 0, trainSeconds: 0 };
+}
