@@ -84,8 +84,9 @@ async function withActivityEnv<T>(req: StageRequest, deps: ActivityDeps, storage
         registry: deps.registry,
         storage,
         signal: ctx.cancellationSignal,
+        // Stage messages (back end chosen, epochs, resumes) go to the worker's own log, whatever the SDK's log level.
         log: (m: string) => {
-          ctx.log.info(m);
+          console.log(`${new Date().toISOString()} ${req.runId} ${m}`);
         },
         onProgress: (p) => {
           last = p;

@@ -2,13 +2,14 @@
  * The embedded stack: a Temporal dev server (SQLite in the data folder, with
  * the Web UI), one worker process for the `topoflow` queue (workflows and CPU
  * stages) and train workers for the `train` queue (TOPOFLOW_TRAIN_WORKERS,
- * default 1; tfjs uses one core per process). Used when no cluster is configured.
+ * default one per core up to 2; tfjs uses one core per process). Used when no cluster is configured.
  * `topoflow up` keeps one in the foreground; other commands reuse it, or start
  * their own for the duration of the command.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
@@ -108,8 +109,9 @@ async function connectTo(target: TemporalTarget, owned: boolean, stop: () => Pro
   };
 }
 
+/** Default: one per core, at most 2 (the CPU stages are done by the time training starts). */
 function trainWorkers(): number {
-  const n = Number(process.env.TOPOFLOW_TRAIN_WORKERS ?? 1);
+  const n = Number(process.env.TOPOFLOW_TRAIN_WORKERS ?? Math.min(2, availableParallelism()));
   if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error(`TOPOFLOW_TRAIN_WORKERS=${process.env.TOPOFLOW_TRAIN_WORKERS} is not a worker count (0-64)`);
   return n;
 }

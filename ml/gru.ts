@@ -7,10 +7,10 @@
  * autodiff run through every per-step op; on the wasm back end each slice
  * (and each slice's gradient, a pad to the full input) touches the whole
  * sequence, so one training step is quadratic in the number of time steps.
- * Here the input projection x·W + b for all steps is ONE matMul on a
- * time-major copy, the loop does only the small recurrent ops, and the
- * backward pass (tf.customGrad) collects per-step gate gradients so that
- * dW, dU, db and dx are again a handful of big matMuls.
+ * Here the input projection x·W + b for all steps is ONE matMul, the loop
+ * does only the small recurrent ops, and the backward pass (tf.customGrad)
+ * collects per-step gate gradients so that dW, dU, db and dx are again a
+ * handful of big matMuls.
  *
  * Same math and weight layout as tfjs's GRUCell (Keras 1, reset_after=false):
  * kernel [in, 3u], recurrent_kernel [u, 3u], bias [3u], gates (z, r, h) along
@@ -18,17 +18,32 @@
  *   z = σ(x·Wz + h·Uz + bz)   r = σ(x·Wr + h·Ur + br)
  *   hh = tanh(x·Wh + (r∘h)·Uh + bh)   h' = z∘h + (1−z)∘hh
  * With a mask, a masked step carries the state over unchanged.
+ *
+ * Implementation notes (all measured on the wasm back end, where per-op
+ * overhead dominates):
+ * - The loop keeps the state feature-major, hᵀ [u, batch], so the per-step
+ *   gate blocks are contiguous row ranges (cheap slices, cheap concats).
+ * - Columns of W, U, b are rescaled once per call by c = (−1, 1, 2) per gate
+ *   block: the first gate then yields k = 1 − z directly (σ(−a) = 1 − σ(a)),
+ *   and the candidate yields s with tanh(a) = 2σ(2a) − 1 (wasm's tanh is
+ *   several times slower than its sigmoid). The gradients w.r.t. the scaled
+ *   weights are scaled back by the same c.
+ * - matMuls never use transposeA/transposeB: wasm runs those on a slow path.
+ * - A mask closes the update gate (pre-activation −1e30) instead of costing
+ *   ops in the loop.
+ * - Backward factors that do not depend on the incoming gradient are computed
+ *   for all steps at once, leaving 8 small ops and 2 small matMuls per step.
  */
 import { tf } from './tf.js';
+import { installWasmKernels } from './wasmKernels.js';
 
 type Tensor = tf.Tensor;
-type Tensor2D = tf.Tensor2D;
 type Kwargs = Record<string, unknown>;
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
 export interface FastGRUConfig extends LayerArgs {
   units: number;
-  /** Seeds the kernel (glorotUniform) and recurrent kernel (orthogonal) initializers. */
+  /** Seeds the kernel (glorotUniform, seed) and recurrent kernel (orthogonal, seed + 1) initializers. */
   seed?: number;
   /** Accepted for drop-in compatibility; only 'tanh' / 'sigmoid' / false are implemented. */
   activation?: string;
@@ -36,102 +51,151 @@ export interface FastGRUConfig extends LayerArgs {
   returnSequences?: boolean;
 }
 
-/** What the backward pass needs from one forward step (all [batch, units]). */
-interface Step { hPrev: Tensor; z: Tensor; r: Tensor; hh: Tensor }
+/**
+ * Pre-activation offset that closes the update gate at masked steps:
+ * σ(a − 1e30) is exactly 0 in float32 on both back ends, so h' = h.
+ */
+const MASKED = -1e30;
 
 /**
  * Runs the GRU over x [batch, time, in] and returns the last state
  * [batch, units]. `mask` ([batch, time], bool or 0/1) freezes the state of a
  * sample at its masked steps. Differentiable w.r.t. x, kernel, recurrent
- * kernel and bias.
+ * kernel and bias (not the mask).
  */
-export function gruLastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor, mask: Tensor | null): Tensor2D {
-  const [batch, time, inDim] = x.shape as [number, number, number];
-  const units = recurrentKernel.shape[0]!;
+export function gruLastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor, mask: Tensor | null): Tensor {
   if (x.rank !== 3) throw new Error(`FastGRU expects input [batch, time, features], got [${x.shape.join(', ')}]`);
-  if (time === 0) return tf.zeros([batch, units]);
-  // Per-step masks [batch, 1], time-major; built outside the custom op because
-  // the mask is not something to differentiate.
-  const stepMasks = mask ? tf.tidy(() => tf.unstack(tf.reshape(tf.transpose(tf.reshape(tf.cast(mask, 'float32'), [batch, time])), [time, batch, 1]))) as Tensor2D[] : null;
+  const [batch, time, inDim] = x.shape as [number, number, number];
+  const u = recurrentKernel.shape[0]!;
+  if (time === 0) return tf.zeros([batch, u]);
+  if (tf.getBackend() === 'wasm') installWasmKernels();
+  const tb = time * batch;
+  // Without a gradient being recorded, per-step tensors can go as soon as they are used.
+  const recording = tf.engine().isTapeOn();
+  // The mask enters as one more input row, [1, T·batch] in time-major column
+  // order, that only the k gate reads (weight 1): MASKED where masked, else 0.
+  const maskRow = mask ? tf.tidy(() => tf.reshape(tf.mul(tf.sub(1, tf.transpose(tf.reshape(tf.cast(mask, 'float32'), [batch, time]))), MASKED), [1, tb])) : null;
 
   const op = tf.customGrad((...args) => {
-    const [xIn, w, u, b, save] = args as [Tensor, Tensor2D, Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-    const uZR = tf.slice(u, [0, 0], [units, 2 * units]);
-    const uH = tf.slice(u, [0, 2 * units], [units, units]);
-    // Time-major rows (t·batch + i), so step t is a contiguous block.
-    const xTm = tf.reshape(tf.transpose(xIn, [1, 0, 2]), [time * batch, inDim]) as Tensor2D;
-    const xw = tf.fused.matMul({ a: xTm, b: w, bias: b });
-    const xwZR = tf.unstack(tf.reshape(tf.slice(xw, [0, 0], [time * batch, 2 * units]), [time, batch, 2 * units])) as Tensor2D[];
-    const xwH = tf.unstack(tf.reshape(tf.slice(xw, [0, 2 * units], [time * batch, units]), [time, batch, units])) as Tensor2D[];
+    const [xIn, w, uRec, b, save] = args as [Tensor, Tensor, Tensor, Tensor, tf.GradSaveFunc];
+    const one = tf.scalar(1);
+    const two = tf.scalar(2);
+    // Column scale per gate block: k = 1 − z, r, and 2·(candidate pre-activation).
+    const c = tf.concat([tf.fill([u], -1), tf.ones([u]), tf.fill([u], 2)]);
+    const wcT = tf.transpose(tf.mul(w, c)); // [3u, in]
+    const uc = tf.mul(uRec, c); // [u, 3u]
+    const ucT = tf.transpose(uc);
+    const uKRt = tf.slice(ucT, [0, 0], [2 * u, u]);
+    const uSt = tf.slice(ucT, [2 * u, 0], [u, u]);
+    // Inputs feature-major, column t·batch + i, plus a row of ones so the bias
+    // rides in the matMul (and comes back out of dW's), plus the mask row.
+    const xa = tf.tidy(() => tf.concat([tf.reshape(tf.transpose(xIn, [2, 1, 0]), [inDim, tb]), tf.ones([1, tb]), ...(maskRow ? [maskRow] : [])]));
+    const waCols = [wcT, tf.reshape(tf.mul(b, c), [3 * u, 1])];
+    if (maskRow) waCols.push(tf.reshape(tf.concat([tf.ones([u]), tf.zeros([2 * u])]), [3 * u, 1]));
+    const waT = tf.concat(waCols, 1); // [3u, in+1(+1)]
+    // Per-step input pre-activations [rows, batch]; two matMuls rather than a
+    // slice of one, since a strided slice of a big tensor is slow on cpu.
+    const perStep = (rows: number, from: number) => tf.tidy(() =>
+      tf.unstack(tf.transpose(tf.reshape(tf.matMul(tf.slice(waT, [from, 0], [rows, -1]), xa), [rows, time, batch]), [1, 0, 2])));
+    const xKR = perStep(2 * u, 0);
+    const xS = perStep(u, 2 * u);
 
-    const steps: Step[] = [];
-    let h: Tensor = tf.zeros([batch, units]);
+    const hs: Tensor[] = [];
+    const ks: Tensor[] = [];
+    const rs: Tensor[] = [];
+    const hhs: Tensor[] = [];
+    let h: Tensor = tf.zeros([u, batch]);
     for (let t = 0; t < time; t++) {
-      const hPrev = h;
+      const hT = h;
       const step = tf.tidy(() => {
-        const zr = tf.sigmoid(tf.add(xwZR[t]!, tf.matMul(hPrev, uZR)));
-        const [z, r] = tf.split(zr, 2, 1) as [Tensor, Tensor];
-        const hh = tf.tanh(tf.add(xwH[t]!, tf.matMul(tf.mul(r, hPrev), uH)));
-        // z∘h + (1−z)∘hh, written with one fewer op.
-        let hNew = tf.add(hh, tf.mul(z, tf.sub(hPrev, hh)));
-        const m = stepMasks?.[t];
-        if (m) hNew = tf.add(hPrev, tf.mul(m, tf.sub(hNew, hPrev)));
-        return { z, r, hh, hNew };
+        const kr = tf.sigmoid(tf.add(xKR[t]!, tf.matMul(uKRt, hT)));
+        const k = tf.slice(kr, [0, 0], [u, batch]);
+        const r = tf.slice(kr, [u, 0], [u, batch]);
+        const hh = tf.sub(tf.mul(tf.sigmoid(tf.add(xS[t]!, tf.matMul(uSt, tf.mul(r, hT)))), two), one);
+        // z∘h + (1−z)∘hh = h + k∘(hh − h)
+        return { k, r, hh, hNew: tf.add(hT, tf.mul(k, tf.sub(hh, hT))) };
       });
-      steps.push({ hPrev, z: step.z, r: step.r, hh: step.hh });
+      tf.dispose([xKR[t]!, xS[t]!]);
+      if (recording) {
+        hs.push(hT);
+        ks.push(step.k);
+        rs.push(step.r);
+        hhs.push(step.hh);
+      } else {
+        tf.dispose([hT, step.k, step.r, step.hh]);
+      }
       h = step.hNew;
     }
-    // Saved (kept past this op) only when a gradient is being recorded.
-    save([xTm, w, uZR, uH, ...steps.flatMap((s) => [s.hPrev, s.z, s.r, s.hh]), ...(stepMasks ?? [])]);
+    if (recording) {
+      // Saved (kept past this op) as four [T, u, batch] stacks.
+      const stacks = [hs, ks, rs, hhs].map((list) => tf.stack(list));
+      tf.dispose([...hs, ...ks, ...rs, ...hhs]);
+      save([xa, wcT, uc, c, ...stacks]);
+    }
 
-    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
-      const [sxTm, sw, suZR, suH] = saved as Tensor2D[];
-      const at = (t: number, k: number) => saved[4 + 4 * t + k] as Tensor2D;
-      const maskAt = (t: number) => (stepMasks ? saved[4 + 4 * time + t] as Tensor2D : null);
-      const daZR = new Array<Tensor>(time);
-      const daH = new Array<Tensor>(time);
-      let dh = dy;
+    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => tf.tidy(() => {
+      const [sxa, swcT, suc, sc, H, K, R, HH] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+      const one = tf.scalar(1);
+      const uKR = tf.slice(suc, [0, 0], [u, 2 * u]);
+      const uS = tf.slice(suc, [0, 2 * u], [u, u]);
+      // Per-step factors that do not depend on dh, for all steps at once.
+      // (At masked steps k = 0, so all but gz vanish and dh passes straight through.)
+      // (Each in its own tidy, to keep the peak memory down.)
+      const steps = (fn: () => Tensor) => tf.tidy(() => tf.unstack(fn()));
+      const f = {
+        gz: steps(() => tf.sub(one, K)), // ∂h'/∂h through h + k∘(hh − h)
+        ak: steps(() => tf.mul(tf.mul(tf.sub(HH, H), K), tf.sub(one, K))), // dh → pre-activation of k
+        as: steps(() => tf.mul(tf.mul(K, tf.sub(one, tf.square(HH))), 0.5)), // dh → pre-activation of s
+        ar: steps(() => tf.mul(tf.mul(H, R), tf.sub(one, R))), // d(r∘h) → pre-activation of r
+        r: tf.unstack(R),
+        rh: tf.mul(R, H),
+      };
+      tf.dispose([K, HH, R]);
+
+      const aKR = new Array<Tensor>(time);
+      const aS = new Array<Tensor>(time);
+      let dh = tf.transpose(dy); // [u, batch]
       for (let t = time - 1; t >= 0; t--) {
-        const dhNext = dh;
+        const dhT = dh;
         const out = tf.tidy(() => {
-          const [hPrev, z, r, hh] = [at(t, 0), at(t, 1), at(t, 2), at(t, 3)];
-          const m = maskAt(t);
-          // A masked step passes dh straight through to h_{t-1}.
-          const dhStep = m ? tf.mul(dhNext, m) : dhNext;
-          const dz = tf.mul(dhStep, tf.sub(hPrev, hh));
-          const dhh = tf.sub(dhStep, tf.mul(dhStep, z));
-          const aH = tf.mul(dhh, tf.sub(1, tf.square(hh)));
-          const dRh = tf.matMul(aH, suH!, false, true);
-          const dr = tf.mul(dRh, hPrev);
-          const aZR = tf.mul(tf.concat([dz, dr], 1), tf.concat([tf.mul(z, tf.sub(1, z)), tf.mul(r, tf.sub(1, r))], 1));
-          let dhPrev = tf.add(tf.add(tf.mul(dhStep, z), tf.mul(dRh, r)), tf.matMul(aZR, suZR!, false, true));
-          if (m) dhPrev = tf.add(dhPrev, tf.sub(dhNext, dhStep));
-          return { aZR, aH, dhPrev };
+          const ak = tf.mul(dhT, f.ak[t]!);
+          const as = tf.mul(dhT, f.as[t]!);
+          const dRh = tf.matMul(uS, as);
+          const akr = tf.concat([ak, tf.mul(dRh, f.ar[t]!)]);
+          const dhPrev = tf.add(tf.add(tf.mul(dhT, f.gz[t]!), tf.mul(dRh, f.r[t]!)), tf.matMul(uKR, akr));
+          return { akr, as, dhPrev };
         });
-        daZR[t] = out.aZR;
-        daH[t] = out.aH;
-        if (dh !== dy) dh.dispose();
+        tf.dispose([dhT, f.ak[t]!, f.as[t]!, f.ar[t]!, f.gz[t]!, f.r[t]!]);
+        aKR[t] = out.akr;
+        aS[t] = out.as;
         dh = out.dhPrev;
       }
-      // Big matMuls over all T·batch rows at once.
-      const aZRAll = tf.reshape(tf.stack(daZR), [time * batch, 2 * units]) as Tensor2D;
-      const aHAll = tf.reshape(tf.stack(daH), [time * batch, units]) as Tensor2D;
-      const hPrevAll = tf.reshape(tf.stack(Array.from({ length: time }, (_, t) => at(t, 0))), [time * batch, units]) as Tensor2D;
-      const rAll = tf.reshape(tf.stack(Array.from({ length: time }, (_, t) => at(t, 2))), [time * batch, units]) as Tensor2D;
-      const dU = tf.concat([tf.matMul(hPrevAll, aZRAll, true), tf.matMul(tf.mul(rAll, hPrevAll), aHAll, true)], 1);
-      const dXW = tf.concat([aZRAll, aHAll], 1);
-      const dW = tf.matMul(sxTm!, dXW, true);
-      const dB = tf.sum(dXW, 0);
-      const dx = tf.transpose(tf.reshape(tf.matMul(dXW, sw!, false, true), [time, batch, inDim]), [1, 0, 2]);
-      return [dx, dW, dU, dB];
-    };
-    return { value: h, gradFunc };
+
+      // Gate gradients as [T·batch, gates] rows, for the big matMuls.
+      const rows = (a: Tensor[], n: number) => tf.tidy(() => tf.reshape(tf.transpose(tf.stack(a), [0, 2, 1]), [tb, n]));
+      const gKR = rows(aKR, 2 * u);
+      const gS = rows(aS, u);
+      tf.dispose([...aKR, ...aS]);
+      const dUKR = tf.tidy(() => tf.matMul(tf.reshape(tf.transpose(H, [1, 0, 2]), [u, tb]), gKR)); // H as [u, T·B]
+      tf.dispose(H);
+      const dUS = tf.tidy(() => tf.matMul(tf.reshape(tf.transpose(f.rh, [1, 0, 2]), [u, tb]), gS));
+      tf.dispose(f.rh);
+      const dU = tf.concat([dUKR, dUS], 1);
+      const dWa = tf.concat([tf.matMul(sxa, gKR), tf.matMul(sxa, gS)], 1); // [in+1(+1), 3u]
+      const dW = tf.slice(dWa, [0, 0], [inDim, 3 * u]);
+      const dB = tf.reshape(tf.slice(dWa, [inDim, 0], [1, 3 * u]), [3 * u]);
+      const dxRows = tf.add(tf.matMul(gKR, tf.slice(swcT, [0, 0], [2 * u, inDim])), tf.matMul(gS, tf.slice(swcT, [2 * u, 0], [u, inDim])));
+      const dx = tf.transpose(tf.reshape(dxRows, [time, batch, inDim]), [1, 0, 2]);
+      // Gradients w.r.t. the scaled weights, scaled back to the layer's weights.
+      return [dx, tf.mul(dW, sc), tf.mul(dU, sc), tf.mul(dB, sc)];
+    });
+    return { value: tf.transpose(h), gradFunc };
   });
 
   try {
-    return op(x, kernel, recurrentKernel, bias) as Tensor2D;
+    return op(x, kernel, recurrentKernel, bias);
   } finally {
-    if (stepMasks) tf.dispose(stepMasks);
+    if (maskRow) maskRow.dispose();
   }
 }
 
@@ -147,8 +211,10 @@ export class FastGRU extends tf.layers.Layer {
   constructor(config: FastGRUConfig) {
     super(config);
     if (!Number.isInteger(config.units) || config.units <= 0) throw new Error(`FastGRU: units must be a positive integer, got ${config.units}`);
-    if (config.activation !== undefined && config.activation !== 'tanh') throw new Error(`FastGRU: only activation 'tanh' is implemented`);
-    if (config.recurrentActivation !== undefined && config.recurrentActivation !== 'sigmoid') throw new Error(`FastGRU: only recurrentActivation 'sigmoid' is implemented`);
+    if (config.activation !== undefined && config.activation !== 'tanh') throw new Error(`FastGRU: only activation 'tanh' is implemented, got '${config.activation}'`);
+    if (config.recurrentActivation !== undefined && config.recurrentActivation !== 'sigmoid') {
+      throw new Error(`FastGRU: only recurrentActivation 'sigmoid' is implemented, got '${config.recurrentActivation}'`);
+    }
     if (config.returnSequences) throw new Error('FastGRU: returnSequences is not implemented');
     this.units = config.units;
     this.seed = config.seed;
@@ -162,9 +228,10 @@ export class FastGRU extends tf.layers.Layer {
     if (inDim == null) throw new Error('FastGRU: the feature dimension must be known');
     const u = this.units;
     const seed = this.seed;
-    // Distinct seeds per weight, so equal shapes would still not get equal values.
     this.kernel = this.addWeight('kernel', [inDim, 3 * u], 'float32', tf.initializers.glorotUniform({ seed }), undefined, true);
-    this.recurrentKernel = this.addWeight('recurrent_kernel', [u, 3 * u], 'float32', tf.initializers.orthogonal({ seed: seed === undefined ? undefined : seed + 1 }), undefined, true);
+    // seed + 1: the same convention as ml/build.ts uses for the stock layer.
+    const recurrentInit = tf.initializers.orthogonal({ seed: seed === undefined ? undefined : seed + 1 });
+    this.recurrentKernel = this.addWeight('recurrent_kernel', [u, 3 * u], 'float32', recurrentInit, undefined, true);
     this.bias = this.addWeight('bias', [3 * u], 'float32', tf.initializers.zeros(), undefined, true);
     this.built = true;
   }

@@ -38,8 +38,26 @@ const Gru = z.strictObject({
 });
 const Lstm = z.strictObject({ lstm: Units, activation: z.enum(['tanh']).default('tanh') });
 
-export const LayerSpec = z.union([Dense, Dropout, Masking, Gru, Lstm], {
-  error: () => 'expected one layer: { dense: N, activation }, { dropout: rate }, { masking: value }, { gru: N }, or { lstm: N }',
+const LAYERS = { dense: Dense, dropout: Dropout, masking: Masking, gru: Gru, lstm: Lstm } as const;
+type LayerKind = keyof typeof LAYERS;
+const LAYER_HELP = 'expected one layer: { dense: N, activation }, { dropout: rate }, { masking: value }, { gru: N }, or { lstm: N }';
+
+/** The layer's type is the one key naming a layer; its schema then checks the rest, so errors speak of that layer. */
+export const LayerSpec = z.unknown().transform((value, ctx): z.output<(typeof LAYERS)[LayerKind]> => {
+  const kinds = value !== null && typeof value === 'object' ? (Object.keys(value) as LayerKind[]).filter((k) => k in LAYERS) : [];
+  if (kinds.length !== 1) {
+    ctx.addIssue({ code: 'custom', message: kinds.length ? `one layer per entry; found ${kinds.join(' and ')}` : LAYER_HELP });
+    return z.NEVER;
+  }
+  const kind = kinds[0]!;
+  const parsed = LAYERS[kind].safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const allowed = Object.keys(LAYERS[kind].shape).join(', ');
+    const message = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')} for a ${kind} layer; expected: ${allowed}` : issue.message;
+    ctx.addIssue({ code: 'custom', path: issue.path, message });
+  }
+  return z.NEVER;
 });
 export type LayerSpec = z.infer<typeof LayerSpec>;
 
@@ -81,7 +99,7 @@ export type ModelSpec = z.infer<typeof ModelSpec>;
 /** The model's branches, in a fixed order (particles first, like the seed's inclusive model). */
 export function branchesOf(m: ModelSpec): Array<[ModelInput, LayerSpec[]]> {
   const b = m.branches ?? (m.input ? { [m.input]: [] } : {});
-  return ModelInput.options.filter((i) => b[i] !== undefined).map((i) => [i, b[i]!]);
+  return (['particles', 'hlf'] as const).filter((i) => b[i] !== undefined).map((i) => [i, b[i]!]);
 }
 
 /** The layer list that applies to the particle sequence (branch, or the whole single-input model). */

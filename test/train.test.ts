@@ -1,0 +1,178 @@
+/**
+ * The trainer on generated stage-2 data, in process (no Temporal): it learns,
+ * it streams in a seeded order, an interrupted-and-resumed run ends with the
+ * same weights as an uninterrupted one, and the stage writes what `evaluate`
+ * reads. The kill -9 version of the resume test, through Temporal, is in
+ * trainEngine.test.ts.
+ */
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalStorage, type Storage } from '../storage/index.js';
+import type { StageManifest } from '../engine/manifest.js';
+import { makeStage2Dataset } from './support/stage2Data.js';
+import { train as trainKind, type TrainWith } from '../stages/builtin/train.js';
+import { evaluate as evaluateKind } from '../stages/builtin/evaluate.js';
+import { RecordingOutputWriter } from '../runtime/outputWriter.js';
+import type { StageContext } from '../stages/kind.js';
+import { oneVsRest } from '../ml/metrics.js';
+import { useBackend } from '../ml/backend.js';
+import { train, type TrainState } from '../ml/trainer.js';
+import { CheckpointStore } from '../ml/checkpoint.js';
+import { batches, epochRows, realLength, type PartRef } from '../ml/data.js';
+import { ModelSpec } from '../ml/modelSpec.js';
+
+const HLF = ModelSpec.parse({ name: 'hlf', input: 'hlf', layers: [{ dense: 50, activation: 'relu' }, { dense: 20, activation: 'relu' }, { dense: 10, activation: 'relu' }, { dense: 3, activation: 'softmax' }] });
+const INCLUSIVE = ModelSpec.parse({
+  name: 'inclusive',
+  branches: { particles: [{ masking: 0 }, { gru: 8 }, { dropout: 0.2 }], hlf: [{ dropout: 0.2 }] },
+  layers: [{ dense: 25, activation: 'relu' }, { dense: 3, activation: 'softmax' }],
+});
+
+let storage: Storage;
+let data: StageManifest;
+const parts = (prefix: string): PartRef[] => data.outputs.filter((o) => o.name.startsWith(prefix)).map((o) => ({ key: o.key, rows: o.rows! }));
+
+function ctxFor<W>(w: W, inputs: Record<string, StageManifest>, out: string, extra: Partial<StageContext<W>> = {}): StageContext<W> & { output: RecordingOutputWriter } {
+  return {
+    stageId: out, with: w, inputs, storage, output: new RecordingOutputWriter(storage, `${out}/data`),
+    progress: () => {}, log: () => {}, signal: new AbortController().signal, checkpointFolder: `${out}/checkpoints`, ...extra,
+  } as StageContext<W> & { output: RecordingOutputWriter };
+}
+
+const trainWith = (over: Record<string, unknown>): TrainWith => trainKind.withSchema.parse({ model: HLF, ...over });
+
+before(async () => {
+  await useBackend('wasm');
+  storage = new LocalStorage(mkdtempSync(join(tmpdir(), 'topoflow-train-')));
+  // Three stage-1 files per sample: several train and test parts, as a real run has.
+  data = await makeStage2Dataset(storage, { eventsPerSample: 7500, filesPerSample: 3 });
+});
+
+describe('data stream', () => {
+  test('each epoch sees every training row exactly once, in a seeded order that differs per epoch', async () => {
+    const needs = { hlf: true, particles: true, trim: true };
+    const order = async (epoch: number, seed = 1) => {
+      const keys: string[] = [];
+      for await (const b of batches(epochRows(storage, parts('train-'), needs, { seed, epoch, bufferSize: 300 }), 64, needs)) {
+        for (let i = 0; i < b.size; i++) keys.push(Array.from(b.hlf!.subarray(i * 14, i * 14 + 14)).join(','));
+      }
+      return keys;
+    };
+    const total = parts('train-').reduce((s, p) => s + p.rows, 0);
+    const e0 = await order(0);
+    assert.equal(e0.length, total);
+    assert.equal(new Set(e0).size, total, 'no row twice');
+    assert.deepEqual(await order(0), e0, 'same seed and epoch, same order');
+    const e1 = await order(1);
+    assert.notDeepEqual(e1, e0);
+    assert.deepEqual([...e1].sort(), [...e0].sort());
+  });
+
+  test('batches are trimmed to their longest event and keep every real particle', async () => {
+    const trimmed = { hlf: false, particles: true, trim: true };
+    const full = { ...trimmed, trim: false };
+    const a = batches(epochRows(storage, parts('train-'), trimmed, { seed: 2, epoch: 0, bufferSize: 100 }), 32, trimmed);
+    const b = batches(epochRows(storage, parts('train-'), full, { seed: 2, epoch: 0, bufferSize: 100 }), 32, full);
+    let shorter = 0;
+    for await (const t of a) {
+      const f = (await b.next()).value!;
+      assert.equal(f.steps, 251, 'demo caps: 1 + 150 + 50 + 50 rows');
+      assert.ok(t.steps <= f.steps);
+      if (t.steps < f.steps) shorter++;
+      for (let i = 0; i < t.size; i++) {
+        const row = f.particles!.subarray(i * f.steps * 19, (i + 1) * f.steps * 19);
+        assert.ok(realLength(row) <= t.steps);
+        assert.deepEqual(t.particles!.subarray(i * t.steps * 19, (i + 1) * t.steps * 19), row.subarray(0, t.steps * 19));
+      }
+    }
+    assert.ok(shorter > 0, 'trimming happened');
+  });
+});
+
+describe('training', () => {
+  test('hlf beats chance clearly after one epoch on a few thousand events (AUC ≥ 0.8 per class)', async () => {
+    const ctx = ctxFor(trainWith({ epochs: 1, batchSize: 32 }), { features: data }, 'hlf1');
+    const result = await trainKind.run(ctx);
+    const preds = new Float32Array(new Uint8Array(await storage.get(ctx.output.keyFor('predictions.bin'))).buffer);
+    const labels = new Int8Array(new Uint8Array(await storage.get(ctx.output.keyFor('labels.bin'))).buffer);
+    const trainEvents = result.counts!.trainEvents!;
+    assert.ok(trainEvents > 2000 && trainEvents < 10000, `a few thousand events (${trainEvents})`);
+    assert.equal(labels.length, parts('test-').reduce((s, p) => s + p.rows, 0));
+    for (const c of oneVsRest(preds, labels, 3)) assert.ok(c.auc >= 0.8, `class ${c.classIndex}: AUC ${c.auc.toFixed(4)}`);
+    assert.deepEqual(ctx.output.outputs().map((o) => o.name), ['history.json', 'labels.bin', 'model.json', 'predictions.bin', 'weights.bin']);
+    assert.equal(result.counts!.params, 2013);
+  });
+
+  for (const [name, spec] of [['hlf', HLF], ['inclusive (GRU, dropout)', INCLUSIVE]] as const) {
+    test(`${name}: interrupted mid-epoch and resumed from the checkpoint = the uninterrupted run, bit for bit`, async () => {
+      const cfg = { epochs: 2, batchSize: 64, learningRate: 1e-3, seed: 5, shuffleBuffer: 256, evalBatchSize: 256, checkpointSteps: 7, checkpointSeconds: 3600, trim: true };
+      const run = async (folder: string, stopAfter?: number) => {
+        const abort = new AbortController();
+        const store = new CheckpointStore<TrainState>(storage, folder);
+        const logs: string[] = [];
+        const r = await train(spec, cfg, {
+          storage, train: parts('train-'), test: parts('test-'), checkpoints: store, signal: abort.signal, log: (m) => logs.push(m),
+          progress: (p) => {
+            if (stopAfter !== undefined && p.done >= stopAfter) abort.abort();
+          },
+        });
+        const weights = r.built.model.getWeights().map((w) => Array.from(w.dataSync()));
+        r.built.model.dispose();
+        return { r, weights, logs };
+      };
+      const clean = await run(`resume-${name}/clean`);
+      const steps = clean.r.steps;
+      const stopAt = Math.floor(steps * 0.75); // in the second epoch, between checkpoints
+      await assert.rejects(run(`resume-${name}/cut`, stopAt), /training cancelled/);
+      const resumed = await run(`resume-${name}/cut`);
+      assert.ok(resumed.r.resumedFromStep !== null && resumed.r.resumedFromStep < stopAt && resumed.r.resumedFromStep > steps / 2, `resumed from step ${resumed.r.resumedFromStep} (cut at ${stopAt} of ${steps})`);
+      assert.ok(resumed.logs.some((l) => /resuming from the checkpoint at step/.test(l)));
+      assert.deepEqual(resumed.weights, clean.weights);
+      assert.deepEqual(resumed.r.history.map((h) => [h.loss, h.accuracy, h.valLoss]), clean.r.history.map((h) => [h.loss, h.accuracy, h.valLoss]));
+      assert.deepEqual(Array.from(resumed.r.predictions), Array.from(clean.r.predictions));
+    });
+  }
+
+  test('a damaged newest checkpoint is skipped for the one before it', async () => {
+    const store = new CheckpointStore<{ n: number }>(storage, 'ckpt-damaged', 3);
+    await store.save(10, { n: 10 }, [{ name: 'a', shape: [2], values: Float32Array.of(1, 2) }]);
+    await store.save(20, { n: 20 }, [{ name: 'a', shape: [2], values: Float32Array.of(3, 4) }]);
+    await storage.put('ckpt-damaged/step-000000020/tensors.bin', new Uint8Array(8)); // bytes no longer match state.json
+    const warnings: string[] = [];
+    const latest = await store.latest((m) => warnings.push(m));
+    assert.equal(latest?.step, 10);
+    assert.deepEqual(Array.from(latest!.tensors[0]!), [1, 2]);
+    assert.match(warnings.join(), /step 20 is unusable \(tensors\.bin does not match/);
+  });
+
+  test('train → evaluate: metrics, figures and a report; AUCs match the saved predictions', async () => {
+    const inputs: Record<string, StageManifest> = {};
+    for (const [id, spec, epochs] of [['train-a', HLF, 2], ['train-b', INCLUSIVE, 1]] as const) {
+      const ctx = ctxFor(trainWith({ model: spec, epochs }), { features: data }, id);
+      const r = await trainKind.run(ctx);
+      inputs[id] = { kind: 'train', outputs: ctx.output.outputs(), counts: r.counts } as unknown as StageManifest;
+    }
+    const ctx = ctxFor(evaluateKind.withSchema.parse({ pngWidth: 400 }), inputs, 'eval');
+    const r = await evaluateKind.run(ctx);
+    const names = ctx.output.outputs().map((o) => o.name);
+    for (const n of ['metrics.json', 'report.md', 'roc-qcd.svg', 'roc-ttbar.png', 'roc-wjets.svg', 'loss-train-a.png', 'accuracy-train-b.svg', 'confusion-train-b.png']) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    const metrics = JSON.parse(Buffer.from(await storage.get(ctx.output.keyFor('metrics.json'))).toString()) as { models: Array<{ stage: string; auc: number[]; confusion: number[][]; testEvents: number }> };
+    const preds = new Float32Array(new Uint8Array(await storage.get(inputs['train-a']!.outputs.find((o) => o.name === 'predictions.bin')!.key)).buffer);
+    const labels = new Int8Array(new Uint8Array(await storage.get(inputs['train-a']!.outputs.find((o) => o.name === 'labels.bin')!.key)).buffer);
+    assert.deepEqual(metrics.models[0]!.auc, oneVsRest(preds, labels, 3).map((c) => c.auc));
+    assert.equal(metrics.models[0]!.confusion.flat().reduce((a, b) => a + b, 0), metrics.models[0]!.testEvents);
+    assert.match(r.report!, /\| model \| params \| AUC QCD \| AUC ttbar \| AUC W\+jets \| accuracy \| test events \|/);
+    assert.match(r.report!, /\| hlf \| 2013 \| 0\.\d{4} \| 0\.\d{4} \| 0\.\d{4} \|/);
+    const report = Buffer.from(await storage.get(ctx.output.keyFor('report.md'))).toString();
+    assert.match(report, /!\[ROC, ttbar vs rest\]\(roc-ttbar\.png\)/);
+    const png = await storage.get(ctx.output.keyFor('roc-ttbar.png'));
+    assert.deepEqual(Array.from(png.subarray(0, 8)), [137, 80, 78, 71, 13, 10, 26, 10]);
+  });
+
+  test('a train stage without a features input says what it needs', async () => {
+    await assert.rejects(trainKind.run(ctxFor(trainWith({}), {}, 'none')), /needs exactly one "features" stage among its needs, found 0/);
+  });
+});
