@@ -58,7 +58,7 @@ const malformed: Record<string, Expected[]> = {
   'bad-indent.yaml': [{ line: 5, column: 1, path: '', says: ['YAML syntax error', 'same column'] }],
   'unknown-top-key.yaml': [
     { line: 1, column: 1, path: '', says: ['missing required key "pipelines"'] },
-    { line: 2, column: 1, path: 'pipeline', says: ['unknown key "pipeline"', 'expected one of: version, storage, pipelines', 'did you mean "pipelines"?'] },
+    { line: 2, column: 1, path: 'pipeline', says: ['unknown key "pipeline"', 'expected one of: version, storage, models, pipelines', 'did you mean "pipelines"?'] },
   ],
   'unknown-stage-key.yaml': [{ line: 7, column: 9, path: 'pipelines.demo.stages.ingest.need', says: ['unknown key "need"', STAGE_KEYS, 'did you mean "needs"?'] }],
   'cycle.yaml': [{ line: 4, column: 32, path: 'pipelines.demo.stages.a.needs[0]', says: ['cycle: a → b → c → a', 'b needs a, c needs b, a needs c'] }],
@@ -95,7 +95,7 @@ const malformed: Record<string, Expected[]> = {
   'needs-string.yaml': [{ line: 7, column: 16, path: 'pipelines.demo.stages.ingest.needs', says: ['expected a list, got string "generate"', '[generate]'] }],
   'missing-uses.yaml': [{ line: 4, column: 7, path: 'pipelines.demo.stages.a', says: ['missing required key "uses"'] }],
   'bad-param-value.yaml': [{ line: 5, column: 13, path: 'pipelines.demo.params.cuts', says: ['expected a string, a number, a boolean (true/false) or a list of those', 'got a mapping'] }],
-  'empty-file.yaml': [{ path: '', says: ['the file is empty', 'version, storage, pipelines'] }],
+  'empty-file.yaml': [{ path: '', says: ['the file is empty', 'version, storage, models, pipelines'] }],
   'many-problems.yaml': [
     { line: 2, column: 9, path: 'storage.root', says: ['unsupported storage root'] },
     { line: 6, column: 18, path: 'pipelines.demo.stages.a.uses', says: ['unknown stage kind "nop"', KINDS] },
@@ -163,7 +163,7 @@ describe('malformed pipelines.yaml files', () => {
     const text = 'pipelines:\n  demo:\n    name: x\n    stages:\n      a: { uses: noop, retry: { attempts: 2 } }\n';
     const messages = issuesOf(() => parsePipelinesText(text, 'p.yaml', '/tmp', kinds)).map(formatIssue);
     assert.deepEqual(messages, [
-      'p.yaml:3:5: pipelines.demo.name: unknown key "name"; expected one of: description, params, stages',
+      'p.yaml:3:5: pipelines.demo.name: unknown key "name"; expected one of: description, params, stages, models',
       'p.yaml:5:33: pipelines.demo.stages.a.retry.attempts: unknown key "attempts"; expected one of: maxAttempts, initialInterval, backoffCoefficient, maximumInterval, nonRetryableErrors',
     ]);
   });
