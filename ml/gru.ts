@@ -66,7 +66,7 @@ const MASKED = -1e30;
 export function gruLastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor, mask: Tensor | null): Tensor {
   if (x.rank !== 3) throw new Error(`FastGRU expects input [batch, time, features], got [${x.shape.join(', ')}]`);
   const [batch, time, inDim] = x.shape as [number, number, number];
-  const u = recurrentKernel.shape[0]!;
+  const [u] = recurrentKernel.shape as [number, number];
   if (time === 0) return tf.zeros([batch, u]);
   if (tf.getBackend() === 'wasm') installWasmKernels();
   const tb = time * batch;
@@ -138,9 +138,9 @@ export function gruLastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor,
       const one = tf.scalar(1);
       const uKR = tf.slice(suc, [0, 0], [u, 2 * u]);
       const uS = tf.slice(suc, [0, 2 * u], [u, u]);
-      // Per-step factors that do not depend on dh, for all steps at once.
-      // (At masked steps k = 0, so all but gz vanish and dh passes straight through.)
-      // (Each in its own tidy, to keep the peak memory down.)
+      // Per-step factors that do not depend on dh, for all steps at once (each
+      // in its own tidy, to keep the peak memory down). At masked steps k = 0,
+      // so all but gz vanish and dh passes straight through.
       const steps = (fn: () => Tensor) => tf.tidy(() => tf.unstack(fn()));
       const f = {
         gz: steps(() => tf.sub(one, K)), // ∂h'/∂h through h + k∘(hh − h)
