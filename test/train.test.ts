@@ -21,7 +21,7 @@ import { oneVsRest } from '../ml/metrics.js';
 import { useBackend } from '../ml/backend.js';
 import { train, type TrainState } from '../ml/trainer.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
-import { batches, epochRows, realLength, type PartRef } from '../ml/data.js';
+import { batches, epochRows, realLength, type Batch, type PartRef } from '../ml/data.js';
 import { ModelSpec } from '../ml/modelSpec.js';
 
 const HLF = ModelSpec.parse({ name: 'hlf', input: 'hlf', layers: [{ dense: 50, activation: 'relu' }, { dense: 20, activation: 'relu' }, { dense: 10, activation: 'relu' }, { dense: 3, activation: 'softmax' }] });
@@ -78,7 +78,9 @@ describe('data stream', () => {
     const b = batches(epochRows(storage, parts('train-'), full, { seed: 2, epoch: 0, bufferSize: 100 }), 32, full);
     let shorter = 0;
     for await (const t of a) {
-      const f = (await b.next()).value!;
+      const next = await b.next();
+      assert.ok(!next.done, 'both streams have the same batches');
+      const f: Batch = next.value;
       assert.equal(f.steps, 251, 'demo caps: 1 + 150 + 50 + 50 rows');
       assert.ok(t.steps <= f.steps);
       if (t.steps < f.steps) shorter++;
@@ -144,7 +146,7 @@ describe('training', () => {
     const warnings: string[] = [];
     const latest = await store.latest((m) => warnings.push(m));
     assert.equal(latest?.step, 10);
-    assert.deepEqual(Array.from(latest!.tensors[0]!), [1, 2]);
+    assert.deepEqual(Array.from(latest.tensors[0]!), [1, 2]);
     assert.match(warnings.join(), /step 20 is unusable \(tensors\.bin does not match/);
   });
 
