@@ -16,7 +16,7 @@
  *
  *   npm run build   # or: npx tsc -p tsconfig.json
  *   node dist/bench/training.js [--events-per-sample 20000] [--hlf-epochs 20] [--epochs 5]
- *       [--throughput-events 12000] [--steps 50] [--cpu-steps 6] [--max-seconds 60] [--repeat 2]
+ *       [--throughput-events 12000] [--steps 50] [--cpu-steps 6] [--max-seconds 60] [--repeat 3]
  *       [--skip-parity] [--skip-throughput] [--skip-cpu-untrimmed] [--quick] [--keep]
  *
  * `--events-per-sample` is generated events per sample for the demo-caps data
@@ -70,7 +70,7 @@ const S = {
   epochs: num('--epochs', 5, 1),
   throughputEvents: num('--throughput-events', 12_000, 2_000),
   steps: num('--steps', 50, 8),
-  repeat: num('--repeat', 2, 1),
+  repeat: num('--repeat', 3, 1),
   cpuSteps: num('--cpu-steps', 6, 4),
   maxSeconds: num('--max-seconds', 60, 20),
   batchSize: 128,
@@ -232,7 +232,7 @@ try {
   const loadStart = load();
   log(`settings ${JSON.stringify(S)}; load average ${loadStart}`);
   await useBackend('wasm');
-  const [tfVersion] = [tf.version.tfjs];
+  const tfVersion = tf.version.tfjs;
 
   log(`stage-2 data at the demo caps (${S.eventsPerSample} events per sample)...`);
   const demo = await makeDataset('demo caps (251)', 251, 'demo', { eventsPerSample: S.eventsPerSample, caps: DEMO_CAPS, seed: S.seed });
@@ -244,7 +244,7 @@ try {
     log(`  ${rowsOf(full.train)} train / ${rowsOf(full.test)} test rows`);
   }
 
-  out(`\nSettings: ${S.eventsPerSample.toLocaleString('en-US')} generated events per sample at the demo caps → ${rowsOf(demo.train).toLocaleString('en-US')} train / ${rowsOf(demo.test).toLocaleString('en-US')} test events; batch ${S.batchSize}, Adam 1e-3, seed ${S.seed}; hlf ${S.hlfEpochs} epochs, inclusive ${S.epochs} epochs. Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, tfjs ${tfVersion}.`);
+  out(`\n${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Settings: ${S.eventsPerSample.toLocaleString('en-US')} generated events per sample at the demo caps → ${rowsOf(demo.train).toLocaleString('en-US')} train / ${rowsOf(demo.test).toLocaleString('en-US')} test events; batch ${S.batchSize}, Adam 1e-3, seed ${S.seed}; hlf ${S.hlfEpochs} epochs, inclusive ${S.epochs} epochs. Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, tfjs ${tfVersion}.`);
 
   // --- 1. parity -----------------------------------------------------------
   if (!skipParity) {

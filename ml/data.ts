@@ -1,10 +1,10 @@
 /**
  * Training data, streamed from stage 2's Parquet parts in storage.
  *
- * Each epoch reads the parts in a seeded order, each part's row groups in a
- * seeded order, and passes rows through a seeded shuffle buffer (as tf.data's
- * `shuffle`). Memory holds one part's bytes, one row group and the buffer,
- * whatever the dataset size. The order is a pure function of (seed, epoch),
+ * Each epoch draws row groups in a seeded order from a window of open parts
+ * and passes rows through a seeded shuffle buffer (as tf.data's `shuffle`).
+ * Memory holds the window's compressed parts, one row group and the buffer.
+ * The order is a pure function of (seed, epoch),
  * so a resumed run replays the epoch and skips the rows already trained on.
  *
  * Masked padding trails each event's real particles with all-zero rows, which
@@ -46,29 +46,50 @@ export interface Batch {
   labels: Int8Array;
 }
 
-/** The training rows of one epoch, in its seeded order. */
-export async function* epochRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: { seed: number; epoch: number; bufferSize: number }): AsyncGenerator<Row> {
+/**
+ * The training rows of one epoch, in its seeded order. Parts are often one
+ * class each (one stage-1 file per sample), so reading them one after another
+ * would give single-class runs longer than any shuffle buffer: instead up to
+ * `openParts` parts are open at once and each next row group is drawn at
+ * random among them. Memory: those parts' compressed bytes, one row group, the buffer.
+ */
+export async function* epochRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: { seed: number; epoch: number; bufferSize: number; openParts?: number }): AsyncGenerator<Row> {
   const rng = new Rng(opts.seed, opts.epoch, 0x5eed);
-  const buffer: Row[] = [];
-  for (const p of shuffled(parts.map((_, i) => i), rng)) {
-    const file = await openPart(storage, parts[p]!.key);
-    try {
-      for (const g of shuffled(range(file.rowGroups), rng)) {
-        const cols = await file.read(g);
-        for (let r = 0; r < cols.rows; r++) {
-          const row = copyRow(cols, r, needs);
-          if (buffer.length < opts.bufferSize) {
-            buffer.push(row);
-            continue;
-          }
-          const j = Math.floor(rng.uniform() * buffer.length);
-          yield buffer[j]!;
-          buffer[j] = row;
-        }
-      }
-    } finally {
-      file.free();
+  const queue = shuffled(parts.map((_, i) => i), rng);
+  const open: Array<{ file: Stage2File; groups: number[] }> = [];
+  const fill = async () => {
+    while (open.length < (opts.openParts ?? 16) && queue.length) {
+      const file = await openPart(storage, parts[queue.shift()!]!.key);
+      open.push({ file, groups: shuffled(range(file.rowGroups), rng) });
     }
+  };
+  const buffer: Row[] = [];
+  try {
+    await fill();
+    while (open.length) {
+      const i = Math.floor(rng.uniform() * open.length);
+      const src = open[i]!;
+      const g = src.groups.pop();
+      if (g === undefined) {
+        src.file.free();
+        open.splice(i, 1);
+        await fill();
+        continue;
+      }
+      const cols = await src.file.read(g);
+      for (let r = 0; r < cols.rows; r++) {
+        const row = copyRow(cols, r, needs);
+        if (buffer.length < opts.bufferSize) {
+          buffer.push(row);
+          continue;
+        }
+        const j = Math.floor(rng.uniform() * buffer.length);
+        yield buffer[j]!;
+        buffer[j] = row;
+      }
+    }
+  } finally {
+    for (const o of open) o.file.free();
   }
   yield* shuffled(buffer, rng);
 }

@@ -71,6 +71,17 @@ describe('data stream', () => {
     assert.deepEqual([...e1].sort(), [...e0].sort());
   });
 
+  test('batches mix the classes although each part holds one class', async () => {
+    const needs = { hlf: false, particles: false, trim: false };
+    let mixed = 0;
+    let total = 0;
+    for await (const b of batches(epochRows(storage, parts('train-'), needs, { seed: 4, epoch: 0, bufferSize: 512 }), 128, needs)) {
+      total++;
+      if (new Set(b.labels).size === 3) mixed++;
+    }
+    assert.ok(mixed >= 0.75 * total, `${mixed} of ${total} batches hold all three classes`);
+  });
+
   test('batches are trimmed to their longest event and keep every real particle', async () => {
     const trimmed = { hlf: false, particles: true, trim: true };
     const full = { ...trimmed, trim: false };
