@@ -4,12 +4,9 @@
  * The native packages are optional dependencies: their install downloads
  * libtensorflow, which fails offline, and npm then leaves them out.
  */
-import { z } from 'zod';
 import { tf } from './tf.js';
+import type { BackendChoice } from './backendChoice.js';
 import { installWasmKernels } from './wasmKernels.js';
-
-export const BackendChoice = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
-export type BackendChoice = z.infer<typeof BackendChoice>;
 
 export interface ActiveBackend {
   /** tfjs back-end name: `tensorflow`, `wasm` or `cpu`. */
@@ -26,16 +23,6 @@ const NATIVE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
 
 let active: ActiveBackend | undefined;
 let activeChoice: BackendChoice | undefined;
-
-/** The choice from the stage (`backend:`) or TOPOFLOW_BACKEND, stage first. */
-export function backendChoice(fromStage: BackendChoice | undefined, env: NodeJS.ProcessEnv = process.env): BackendChoice {
-  if (fromStage && fromStage !== 'auto') return fromStage;
-  const fromEnv = env.TOPOFLOW_BACKEND;
-  if (fromEnv === undefined || fromEnv === '') return 'auto';
-  const parsed = BackendChoice.safeParse(fromEnv);
-  if (!parsed.success) throw new Error(`TOPOFLOW_BACKEND=${JSON.stringify(fromEnv)} is not a back end; expected one of: ${BackendChoice.options.join(', ')}`);
-  return parsed.data;
-}
 
 /**
  * Activates a back end (once per process; later calls with the same choice are

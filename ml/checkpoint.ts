@@ -8,13 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Storage } from '../storage/index.js';
 import { StorageNotFoundError, joinKey } from '../storage/index.js';
-
-export interface TensorEntry {
-  name: string;
-  shape: number[];
-  /** Offset in float32 elements. */
-  offset: number;
-}
+import { packTensors, unpackTensors, type NamedTensor, type PackedTensor } from './tensorPack.js';
 
 export interface Checkpoint<S> {
   /** What the trainer needs to continue: position, metrics, config echo. */
@@ -26,7 +20,7 @@ interface StateFile<S> {
   format: 'topoflow.checkpoint/1';
   step: number;
   state: S;
-  tensors: TensorEntry[];
+  tensors: PackedTensor[];
   sha256: string;
   savedAt: string;
 }
@@ -34,17 +28,8 @@ interface StateFile<S> {
 export class CheckpointStore<S> {
   constructor(private readonly storage: Storage, private readonly folder: string, private readonly keep = 2) {}
 
-  async save(step: number, state: S, tensors: Array<{ name: string; shape: number[]; values: Float32Array }>): Promise<void> {
-    const total = tensors.reduce((s, t) => s + t.values.length, 0);
-    const flat = new Float32Array(total);
-    const layout: TensorEntry[] = [];
-    let at = 0;
-    for (const t of tensors) {
-      flat.set(t.values, at);
-      layout.push({ name: t.name, shape: t.shape, offset: at });
-      at += t.values.length;
-    }
-    const bytes = new Uint8Array(flat.buffer, flat.byteOffset, flat.byteLength);
+  async save(step: number, state: S, tensors: NamedTensor[]): Promise<void> {
+    const { bytes, layout } = packTensors(tensors);
     const dir = this.stepFolder(step);
     await this.storage.put(joinKey(dir, 'tensors.bin'), bytes);
     const file: StateFile<S> = { format: 'topoflow.checkpoint/1', step, state, tensors: layout, sha256: sha256(bytes), savedAt: new Date().toISOString() };
@@ -64,10 +49,6 @@ export class CheckpointStore<S> {
     return null;
   }
 
-  async clear(): Promise<void> {
-    await this.storage.deletePrefix(`${this.folder}/`);
-  }
-
   private async load(step: number): Promise<Checkpoint<S> | null> {
     const dir = this.stepFolder(step);
     let file: StateFile<S>;
@@ -80,13 +61,7 @@ export class CheckpointStore<S> {
     if (file.format !== 'topoflow.checkpoint/1') throw new Error(`unknown checkpoint format ${JSON.stringify(file.format)}`);
     const bytes = await this.storage.get(joinKey(dir, 'tensors.bin'));
     if (sha256(bytes) !== file.sha256) throw new Error('tensors.bin does not match the SHA-256 in state.json');
-    // Copy to an aligned buffer: storage may hand back a view at any byte offset.
-    const flat = new Float32Array(new Uint8Array(bytes).buffer);
-    const tensors = file.tensors.map((t, i) => {
-      const end = file.tensors[i + 1]?.offset ?? flat.length;
-      if (end - t.offset !== t.shape.reduce((a, b) => a * b, 1)) throw new Error(`tensor ${t.name}: shape ${JSON.stringify(t.shape)} does not match its ${end - t.offset} values`);
-      return flat.slice(t.offset, end);
-    });
+    const tensors = unpackTensors(bytes, file.tensors);
     return { state: file.state, tensors };
   }
 

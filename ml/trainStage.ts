@@ -4,7 +4,8 @@
  */
 import type { StageContext, StageResult } from '../stages/kind.js';
 import type { TrainWith } from '../stages/builtin/train.js';
-import { backendChoice, useBackend } from './backend.js';
+import { useBackend } from './backend.js';
+import { backendChoice } from './backendChoice.js';
 import { CheckpointStore } from './checkpoint.js';
 import type { PartRef } from './data.js';
 import { train, type TrainState } from './trainer.js';

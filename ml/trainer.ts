@@ -10,6 +10,7 @@ import { tf } from './tf.js';
 import { Adam, KERAS_ADAM } from './adam.js';
 import { buildModel, HLF_FEATURES, PARTICLE_FEATURES, type BuiltModel } from './build.js';
 import { CheckpointStore } from './checkpoint.js';
+import type { NamedTensor } from './tensorPack.js';
 import { batches, epochRows, orderedRows, type Batch, type DataNeeds, type PartRef } from './data.js';
 import { CLASSES, masksPadding, usesInput, type ModelSpec } from './modelSpec.js';
 
@@ -66,7 +67,8 @@ export interface TrainState {
   partial: { lossSum: number; correct: number; seen: number; trainSeconds: number };
 }
 
-const LABEL_SMOOTH_EPS = 1e-7;
+/** Keras clips probabilities to [ε, 1 − ε] before the log. */
+const PROB_CLIP = 1e-7;
 
 export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Promise<TrainResult> {
   const needs: DataNeeds = { hlf: usesInput(spec, 'hlf'), particles: usesInput(spec, 'particles'), trim: cfg.trim && masksPadding(spec) };
@@ -137,24 +139,23 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
 function trainStep(built: BuiltModel, adam: Adam, vars: tf.Variable[], batch: Batch): { loss: number; correct: number } {
   return tf.tidy(() => {
     const xs = inputsOf(built, batch);
-    const y = tf.oneHot(tf.tensor1d(Int32Array.from(batch.labels), 'int32'), CLASSES).cast('float32');
-    let hits: tf.Tensor | undefined;
+    const labels = tf.tensor1d(Int32Array.from(batch.labels), 'int32');
+    const y = tf.oneHot(labels, CLASSES).cast('float32');
+    let probs: tf.Tensor2D | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const probs = built.model.apply(xs, { training: true }) as tf.Tensor2D;
-      hits = tf.keep(probs.argMax(1).equal(tf.tensor1d(Int32Array.from(batch.labels), 'int32')).sum());
+      probs = tf.keep(built.model.apply(xs, { training: true }) as tf.Tensor2D);
       return crossEntropy(probs, y);
     }, vars);
     adam.apply(vars.map((v) => grads[v.name]!));
-    const loss = value.dataSync()[0]!;
-    const correct = hits!.dataSync()[0]!;
-    hits!.dispose();
-    return { loss, correct };
+    const correct = probs!.argMax(1).equal(labels).sum().dataSync()[0]!;
+    probs!.dispose();
+    return { loss: value.dataSync()[0]!, correct };
   });
 }
 
 /** Keras' categorical cross-entropy on probabilities: clipped away from 0 and 1. */
 function crossEntropy(probs: tf.Tensor2D, y: tf.Tensor): tf.Scalar {
-  return tf.neg(tf.mean(tf.sum(y.mul(tf.log(tf.clipByValue(probs, LABEL_SMOOTH_EPS, 1 - LABEL_SMOOTH_EPS))), 1))) as tf.Scalar;
+  return tf.neg(tf.mean(tf.sum(y.mul(tf.log(tf.clipByValue(probs, PROB_CLIP, 1 - PROB_CLIP))), 1))) as tf.Scalar;
 }
 
 function inputsOf(built: BuiltModel, batch: Batch): tf.Tensor[] {
@@ -180,7 +181,7 @@ export async function evaluate(built: BuiltModel, storage: Storage, parts: PartR
     labels.set(batch.labels, at);
     for (let i = 0; i < batch.size; i++) {
       const label = batch.labels[i]!;
-      lossSum -= Math.log(Math.min(1 - LABEL_SMOOTH_EPS, Math.max(LABEL_SMOOTH_EPS, values[i * CLASSES + label]!)));
+      lossSum -= Math.log(Math.min(1 - PROB_CLIP, Math.max(PROB_CLIP, values[i * CLASSES + label]!)));
       if (argMax(values, i * CLASSES) === label) correct++;
     }
     at += batch.size;
@@ -197,8 +198,8 @@ function argMax(values: ArrayLike<number>, from: number): number {
 }
 
 /** Model weights, then Adam's first and second moments. */
-function snapshot(model: tf.LayersModel, adam: Adam): Array<{ name: string; shape: number[]; values: Float32Array }> {
-  const out = model.weights.map((w) => ({ name: `weight/${w.originalName}`, shape: w.shape.slice() as number[], values: w.read().dataSync() as Float32Array }));
+function snapshot(model: tf.LayersModel, adam: Adam): NamedTensor[] {
+  const out: NamedTensor[] = model.weights.map((w) => ({ name: `weight/${w.originalName}`, shape: w.shape.slice() as number[], values: w.read().dataSync() as Float32Array }));
   adam.m.forEach((t, i) => out.push({ name: `adam.m/${i}`, shape: t.shape.slice(), values: t.dataSync() as Float32Array }));
   adam.v.forEach((t, i) => out.push({ name: `adam.v/${i}`, shape: t.shape.slice(), values: t.dataSync() as Float32Array }));
   return out;

@@ -19,20 +19,15 @@ import {
   rocCurve,
 } from '../ml/metrics.js';
 import { python } from './support/python.js';
+import { Rng } from '../hep/generator/rng.js';
 
 const flags = (labels: number[]) => labels.map((l) => l === 1);
 const INF = Number.POSITIVE_INFINITY;
 
-/** Small deterministic PRNG (mulberry32) so the sklearn comparison is reproducible. */
+/** The project's seeded generator, so the sklearn comparison is reproducible. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 function assertClose(actual: number[], expected: number[], tol: number, what: string): void {

@@ -19,7 +19,8 @@ import { RecordingOutputWriter } from '../runtime/outputWriter.js';
 import type { StageContext } from '../stages/kind.js';
 import { oneVsRest } from '../ml/metrics.js';
 import { useBackend } from '../ml/backend.js';
-import { train, type TrainState } from '../ml/trainer.js';
+import { evaluate, train, type TrainState } from '../ml/trainer.js';
+import { decodeModel } from '../ml/modelFile.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { batches, epochRows, realLength, type Batch, type PartRef } from '../ml/data.js';
 import { ModelSpec } from '../ml/modelSpec.js';
@@ -117,6 +118,17 @@ describe('training', () => {
     for (const c of oneVsRest(preds, labels, 3)) assert.ok(c.auc >= 0.8, `class ${c.classIndex}: AUC ${c.auc.toFixed(4)}`);
     assert.deepEqual(ctx.output.outputs().map((o) => o.name), ['history.json', 'labels.bin', 'model.json', 'predictions.bin', 'weights.bin']);
     assert.equal(result.counts!.params, 2013);
+  });
+
+  test('model.json + weights.bin rebuild the trained model: same test-set predictions', async () => {
+    const ctx = ctxFor(trainWith({ model: INCLUSIVE, epochs: 1 }), { features: data }, 'roundtrip');
+    await trainKind.run(ctx);
+    const get = async (name: string) => storage.get(ctx.output.keyFor(name));
+    const built = decodeModel(Buffer.from(await get('model.json')).toString('utf8'), await get('weights.bin'));
+    const needs = { hlf: true, particles: true, trim: true };
+    const again = await evaluate(built, storage, parts('test-'), needs, 256);
+    assert.deepEqual(Array.from(again.predictions), Array.from(new Float32Array(new Uint8Array(await get('predictions.bin')).buffer)));
+    built.model.dispose();
   });
 
   for (const [name, spec] of [['hlf', HLF], ['inclusive (GRU, dropout)', INCLUSIVE]] as const) {

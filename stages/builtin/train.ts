@@ -15,7 +15,7 @@ import type { SimpleStageKind, StageContext } from '../kind.js';
 import type { StageManifest } from '../../engine/manifest.js';
 import { BadInputError } from '../../runtime/errors.js';
 import { ModelSpec } from '../../ml/modelSpec.js';
-import { BackendChoice } from '../../ml/backend.js';
+import { BackendChoice } from '../../ml/backendChoice.js';
 import type { PartRef } from '../../ml/data.js';
 
 const With = z.strictObject({
