@@ -78,6 +78,8 @@ async function withActivityEnv<T>(req: StageRequest, deps: ActivityDeps, storage
       ctx.log.debug('progress signal failed', { error: String(err) });
     });
   });
+  // Tells the run that a worker took the stage: until then the CLI shows it as queued.
+  signalProgress({ stageId: req.stage.id, done: 0, message: `started on a ${ctx.info.taskQueue} worker` });
   try {
     return await classify(() =>
       fn({

@@ -16,13 +16,14 @@
  *
  *   npm run build   # or: npx tsc -p tsconfig.json
  *   node dist/bench/training.js [--events-per-sample 20000] [--hlf-epochs 20] [--epochs 5]
- *       [--throughput-events 12000] [--steps 50] [--cpu-steps 6] [--max-seconds 60] [--repeat 3]
+ *       [--throughput-events 12000] [--steps 50] [--cpu-steps 6] [--max-seconds 60] [--repeat 3] [--seeds 3]
  *       [--skip-parity] [--skip-throughput] [--skip-cpu-untrimmed] [--quick] [--keep]
  *
  * `--events-per-sample` is generated events per sample for the demo-caps data
  * set (parity and demo-caps throughput); `--throughput-events` the same for
  * the 801-particle data set. `--epochs` applies to `inclusive`, `--hlf-epochs`
- * to `hlf`. `--quick`: a small smoke run (4,000 events, 4/1 epochs, few steps).
+ * to `hlf`. Parity compares mean AUCs over `--seeds` seeds (42, 43, ...) of
+ * each framework. `--quick`: a small smoke run (4,000 events, 4/1 epochs, few steps).
  *
  * Throughput of a recurrent model is measured over a limited number of steps:
  * topoflow's `train` runs until step N (or `--max-seconds` of timed steps; an
@@ -71,6 +72,7 @@ const S = {
   throughputEvents: num('--throughput-events', 12_000, 2_000),
   steps: num('--steps', 50, 8),
   repeat: num('--repeat', 3, 1),
+  seeds: num('--seeds', 3, 1),
   cpuSteps: num('--cpu-steps', 6, 4),
   maxSeconds: num('--max-seconds', 60, 20),
   batchSize: 128,
@@ -248,17 +250,18 @@ try {
 
   // --- 1. parity -----------------------------------------------------------
   if (!skipParity) {
-    // Each stage-2 train part holds the events of one stage-1 file, i.e. of ONE
-    // class; the trainer's stream (part order, row-group order, a shuffle buffer)
-    // mixes classes only as far as the buffer reaches. So topoflow runs twice:
-    // with the stage's default buffer, and with a buffer holding the whole
-    // training set (a uniform shuffle per epoch, as Keras' shuffle=True).
+    // Both frameworks train with `--seeds` seeds each; parity compares the mean
+    // test AUCs (one seed alone moves QCD's AUC by up to 0.009). topoflow runs
+    // at the train stage's default shuffle buffer (what users get), plus once
+    // with a buffer holding the whole training set (a uniform reshuffle per
+    // epoch, as Keras' shuffle=True) to show what the buffer costs.
     const fullBuffer = rowsOf(demo.train);
-    interface TfRun { auc: number[]; acc: number; secs: number; valLoss: number }
-    const rows: Array<{ model: string; params: string; tfDefault: TfRun; tfFull: TfRun; tfSeed: number[]; k: number[]; kSeed: number[]; kDefault?: number[]; kSecs: number; kAcc: number; kValLoss: number }> = [];
+    const seeds = Array.from({ length: S.seeds }, (_, i) => S.seed + i);
+    interface Run { auc: number[]; acc: number; loss: number; secs: number }
+    const rows: Array<{ model: string; params: string; tf: Run[]; tfFull: Run; k: Run[]; kResetAfter?: number[] }> = [];
     for (const [m, epochs] of [[HLF, S.hlfEpochs], [INCLUSIVE, S.epochs]] as const) {
       let params = 0;
-      const tfRun = async (shuffleBuffer: number, seed = S.seed): Promise<TfRun> => {
+      const tfRun = async (shuffleBuffer: number, seed: number): Promise<Run> => {
         log(`parity: ${m.name}, ${epochs} epochs, tfjs wasm, shuffle buffer ${shuffleBuffer}, seed ${seed}...`);
         const r = await tfTrain(m, demo, { ...config(epochs, true), shuffleBuffer, seed });
         params = r.built.model.countParams();
@@ -270,43 +273,50 @@ try {
           if (p.indexOf(Math.max(...p)) === r.labels[i]) correct++;
         }
         log(`  tfjs AUC ${auc.map(f4).join(' ')} in ${r.seconds.toFixed(0)} s`);
-        return { auc, acc: correct / r.labels.length, secs: r.seconds, valLoss: r.history[r.history.length - 1]!.valLoss };
+        return { auc, acc: correct / r.labels.length, secs: r.seconds, loss: r.history[r.history.length - 1]!.valLoss };
       };
-      const tfDefault = await tfRun(DEFAULT_SHUFFLE_BUFFER);
-      const tfFull = await tfRun(fullBuffer);
-      const tfSeed = (await tfRun(fullBuffer, S.seed + 1)).auc;
       const gru = m.name === 'inclusive' ? { resetAfter: false } : {};
-      log(`parity: ${m.name}, Keras${m.name === 'inclusive' ? ' reset_after=false' : ''}...`);
-      const k = keras(m.name!, demo, { epochs, ...gru });
-      const kAuc = CLASS_NAMES.map((c) => k.auc[c] ?? NaN);
-      log(`  Keras AUC ${kAuc.map(f4).join(' ')} in ${k.total_seconds.toFixed(0)} s (${k.params} params)`);
-      log(`parity: ${m.name}, Keras again with seed ${S.seed + 1} (run-to-run spread)...`);
-      const ks = keras(m.name!, demo, { epochs, seed: S.seed + 1, ...gru });
-      const kSeed = CLASS_NAMES.map((c) => ks.auc[c] ?? NaN);
-      log(`  Keras seed ${S.seed + 1} AUC ${kSeed.map(f4).join(' ')}`);
-      let kDefault: number[] | undefined;
+      let kParams = 0;
+      const kerasRun = (seed: number): Run => {
+        log(`parity: ${m.name}, Keras${m.name === 'inclusive' ? ' reset_after=false' : ''}, seed ${seed}...`);
+        const k = keras(m.name!, demo, { epochs, seed, ...gru });
+        const auc = CLASS_NAMES.map((c) => k.auc[c] ?? NaN);
+        log(`  Keras AUC ${auc.map(f4).join(' ')} in ${k.total_seconds.toFixed(0)} s (${k.params} params)`);
+        kParams = k.params;
+        return { auc, acc: k.accuracy, loss: k.test_loss, secs: k.total_seconds };
+      };
+      const tf: Run[] = [];
+      for (const seed of seeds) tf.push(await tfRun(DEFAULT_SHUFFLE_BUFFER, seed));
+      const tfFull = await tfRun(fullBuffer, S.seed);
+      const k = seeds.map(kerasRun);
+      let kResetAfter: number[] | undefined;
       if (m.name === 'inclusive') {
-        log('parity: inclusive, Keras reset_after=true (default)...');
+        log(`parity: inclusive, Keras reset_after=true (default), seed ${S.seed}...`);
         const kd = keras(m.name, demo, { epochs, resetAfter: true });
-        kDefault = CLASS_NAMES.map((c) => kd.auc[c] ?? NaN);
-        log(`  Keras (default) AUC ${kDefault.map(f4).join(' ')} (${kd.params} params)`);
+        kResetAfter = CLASS_NAMES.map((c) => kd.auc[c] ?? NaN);
+        log(`  Keras (default) AUC ${kResetAfter.map(f4).join(' ')} (${kd.params} params)`);
       }
-      rows.push({ model: `${m.name} (${epochs} ep.)`, params: `${params.toLocaleString('en-US')} / ${k.params.toLocaleString('en-US')}`, tfDefault, tfFull, tfSeed, k: kAuc, kSeed, ...(kDefault ? { kDefault } : {}), kSecs: k.total_seconds, kAcc: k.accuracy, kValLoss: k.test_loss });
+      rows.push({ model: `${m.name} (${epochs} ep.)`, params: `${params.toLocaleString('en-US')} / ${kParams.toLocaleString('en-US')}`, tf, tfFull, k, ...(kResetAfter ? { kResetAfter } : {}) });
     }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const spread = (xs: number[]) => `${f4(mean(xs))} (${f4(Math.min(...xs))}–${f4(Math.max(...xs))})`;
     const mark = (d: number) => `${sign(d)}${Math.abs(d) > 0.01 ? ' ✗' : ''}`;
-    out(`\n### Keras parity (test AUC, one vs rest; ${rowsOf(demo.train).toLocaleString('en-US')} train / ${rowsOf(demo.test).toLocaleString('en-US')} test events)\n`);
-    out(`| model | params tfjs / Keras | class | Keras (seed ${S.seed}) | tfjs, full shuffle (buffer ${fullBuffer.toLocaleString('en-US')}) | **Δ** | tfjs, stage default (buffer ${DEFAULT_SHUFFLE_BUFFER}) | Δ | spread: tfjs seed ${S.seed + 1} − seed ${S.seed} | spread: Keras seed ${S.seed + 1} − seed ${S.seed} | Keras reset_after=true |`);
-    out('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out(`\n### Keras parity (test AUC, one vs rest; ${rowsOf(demo.train).toLocaleString('en-US')} train / ${rowsOf(demo.test).toLocaleString('en-US')} test events; seeds ${seeds.join(', ')})\n`);
+    out(`| model | params tfjs / Keras | class | Keras: mean (min–max) | tfjs, stage default buffer ${DEFAULT_SHUFFLE_BUFFER}: mean (min–max) | **Δ of means** | tfjs, full shuffle (buffer ${fullBuffer.toLocaleString('en-US')}), seed ${S.seed} | Keras reset_after=true, seed ${S.seed} |`);
+    out('|---|---|---|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       CLASS_NAMES.forEach((c, i) => {
-        out(`| ${i === 0 ? r.model : ''} | ${i === 0 ? r.params : ''} | ${c} | ${f4(r.k[i])} | ${f4(r.tfFull.auc[i])} | **${mark(r.tfFull.auc[i]! - r.k[i]!)}** | ${f4(r.tfDefault.auc[i])} | ${mark(r.tfDefault.auc[i]! - r.k[i]!)} | ${sign(r.tfSeed[i]! - r.tfFull.auc[i]!)} | ${sign(r.kSeed[i]! - r.k[i]!)} | ${r.kDefault ? f4(r.kDefault[i]) : ''} |`);
+        const k = r.k.map((x) => x.auc[i]!);
+        const t = r.tf.map((x) => x.auc[i]!);
+        out(`| ${i === 0 ? r.model : ''} | ${i === 0 ? r.params : ''} | ${c} | ${spread(k)} | ${spread(t)} | **${mark(mean(t) - mean(k))}** | ${f4(r.tfFull.auc[i])} | ${r.kResetAfter ? f4(r.kResetAfter[i]) : ''} |`);
       });
     }
     out('');
-    out('| model | test loss / accuracy Keras | tfjs full shuffle | tfjs default buffer | wall s Keras (incl. data load, TF start) | wall s tfjs full shuffle (train + validation) | wall s tfjs default buffer |');
+    out('| model | test loss / accuracy, Keras (mean) | tfjs default buffer (mean) | tfjs full shuffle | wall s per run, Keras (incl. data load, TF start) | tfjs default buffer (train + validation) | tfjs full shuffle |');
     out('|---|---:|---:|---:|---:|---:|---:|');
-    const la = (l: number, a: number) => `${l.toFixed(4)} / ${a.toFixed(4)}`;
-    for (const r of rows) out(`| ${r.model} | ${la(r.kValLoss, r.kAcc)} | ${la(r.tfFull.valLoss, r.tfFull.acc)} | ${la(r.tfDefault.valLoss, r.tfDefault.acc)} | ${r.kSecs.toFixed(0)} | ${r.tfFull.secs.toFixed(0)} | ${r.tfDefault.secs.toFixed(0)} |`);
+    const la = (runs: Run[]) => `${mean(runs.map((x) => x.loss)).toFixed(4)} / ${mean(runs.map((x) => x.acc)).toFixed(4)}`;
+    const secs = (runs: Run[]) => mean(runs.map((x) => x.secs)).toFixed(0);
+    for (const r of rows) out(`| ${r.model} | ${la(r.k)} | ${la(r.tf)} | ${la([r.tfFull])} | ${secs(r.k)} | ${secs(r.tf)} | ${secs([r.tfFull])} |`);
   }
 
   // --- 2. throughput ---------------------------------------------------------

@@ -6,6 +6,7 @@ import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporal
 import { setTimeout as sleep } from 'node:timers/promises';
 import { innermostMessage } from '../engine/errors.js';
 import { NAMES, type RunProgress, type RunResult, type StageState } from '../engine/protocol.js';
+import { progressText, shownStatus, STATUS_ICON } from '../engine/stageDisplay.js';
 
 export interface FollowOptions {
   json: boolean;
@@ -58,19 +59,18 @@ export async function queryProgress(handle: WorkflowHandle): Promise<RunProgress
 
 // --- rendering ---------------------------------------------------------------
 
-const ICON: Record<StageState['status'], string> = { pending: '·', running: '▶', held: '⏸', completed: '✔', cached: '⟳', skipped: '⤼', failed: '✖' };
-
 export function stageLine(id: string, s: StageState, width: number, now = Date.now()): string {
   const secs = s.seconds ?? (s.startedAt ? (now - s.startedAt) / 1000 : 0);
+  const shown = shownStatus(s);
   let tail = s.reason ?? '';
   if (s.status === 'held' || s.status === 'failed') tail = s.error ?? '';
-  if (s.status === 'running' && s.progress) {
-    const { done, total, unit, rate } = s.progress;
-    const frac = total ? Math.min(1, done / total) : undefined;
-    const bar = frac !== undefined ? `[${'#'.repeat(Math.round(frac * 20)).padEnd(20, '-')}] ` : '';
-    tail = `${bar}${done}${total !== undefined ? `/${total}` : ''} ${unit ?? ''}${rate !== undefined ? ` ${rate.toFixed(1)}/s` : ''}`;
+  if (shown === 'queued') tail = 'waiting for a worker';
+  if (shown === 'running' && s.progress) {
+    const { done, total } = s.progress;
+    const bar = total ? `[${'#'.repeat(Math.round(Math.min(1, done / total) * 20)).padEnd(20, '-')}] ` : '';
+    tail = `${bar}${progressText(s.progress).text}`;
   }
-  return `${ICON[s.status]} ${id.padEnd(width)} ${s.status.padEnd(9)} ${secs.toFixed(1).padStart(7)} s  ${tail}`;
+  return `${STATUS_ICON[shown]} ${id.padEnd(width)} ${shown.padEnd(9)} ${secs.toFixed(1).padStart(7)} s  ${tail}`;
 }
 
 class TtyView {
@@ -94,7 +94,7 @@ class LineView {
     const width = Math.max(5, ...p.order.map((id) => id.length));
     for (const id of p.order) {
       const s = p.stages[id]!;
-      const sig = `${s.status}`;
+      const sig = shownStatus(s);
       if (this.seen.get(id) === sig) continue;
       this.seen.set(id, sig);
       if (s.status !== 'pending') this.out?.write(`${stageLine(id, s, width)}\n`);

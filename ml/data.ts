@@ -1,9 +1,9 @@
 /**
  * Training data, streamed from stage 2's Parquet parts in storage.
  *
- * Each epoch draws row groups in a seeded order from a window of open parts
- * and passes rows through a seeded shuffle buffer (as tf.data's `shuffle`).
- * Memory holds the window's compressed parts, one row group and the buffer.
+ * Each epoch interleaves rows from a window of open parts at random and passes
+ * them through a seeded shuffle buffer (as tf.data's `shuffle`); memory stays
+ * bounded by the window and the buffer, whatever the data set's size.
  * The order is a pure function of (seed, epoch),
  * so a resumed run replays the epoch and skips the rows already trained on.
  *
@@ -12,7 +12,7 @@
  * leaves the model's output unchanged and saves most of the recurrent work.
  */
 import { Rng } from '../hep/generator/rng.js';
-import { Stage2File, type Stage2Columns } from '../parquet/index.js';
+import { Stage2File, type ModelInputs } from '../parquet/index.js';
 import type { Storage } from '../storage/index.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from './build.js';
 
@@ -48,50 +48,81 @@ export interface Batch {
 
 /**
  * The training rows of one epoch, in its seeded order. Parts are often one
- * class each (one stage-1 file per sample), so reading them one after another
- * would give single-class runs longer than any shuffle buffer: instead up to
- * `openParts` parts are open at once and each next row group is drawn at
- * random among them. Memory: those parts' compressed bytes, one row group, the buffer.
+ * class each (one stage-1 file per sample), and so is every row group in them,
+ * so reading whole row groups in turn gives single-class runs that a bounded
+ * shuffle buffer cannot break up. Instead up to `openParts` parts are open at
+ * once, each at a row group of its own (in a seeded order), and every next row
+ * comes from one of them chosen with probability proportional to its rows
+ * left: the stream is a uniformly random interleaving of the open parts, so
+ * the class mix of any stretch matches theirs. The shuffle buffer then mixes
+ * rows further. Memory: the open parts' compressed bytes, one decoded row group
+ * per open part, and the buffer.
  */
 export async function* epochRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: { seed: number; epoch: number; bufferSize: number; openParts?: number }): AsyncGenerator<Row> {
   const rng = new Rng(opts.seed, opts.epoch, 0x5eed);
   const queue = shuffled(parts.map((_, i) => i), rng);
-  const open: Array<{ file: Stage2File; groups: number[] }> = [];
+  const open: OpenPart[] = [];
   const fill = async () => {
-    while (open.length < (opts.openParts ?? 16) && queue.length) {
+    while (open.length < (opts.openParts ?? DEFAULT_OPEN_PARTS) && queue.length) {
       const file = await openPart(storage, parts[queue.shift()!]!.key);
-      open.push({ file, groups: shuffled(range(file.rowGroups), rng) });
+      if (file.rows === 0) file.free();
+      else open.push({ file, groups: shuffled(range(file.rowGroups), rng), cols: undefined, row: 0, left: file.rows });
     }
   };
   const buffer: Row[] = [];
   try {
     await fill();
     while (open.length) {
-      const i = Math.floor(rng.uniform() * open.length);
-      const src = open[i]!;
-      const g = src.groups.pop();
-      if (g === undefined) {
-        src.file.free();
-        open.splice(i, 1);
+      const i = pickByRowsLeft(open, rng.uniform());
+      const row = await nextRow(open[i]!, needs);
+      if (open[i]!.left === 0) {
+        open.splice(i, 1)[0]!.file.free();
         await fill();
+      }
+      if (buffer.length < opts.bufferSize) {
+        buffer.push(row);
         continue;
       }
-      const cols = await src.file.read(g);
-      for (let r = 0; r < cols.rows; r++) {
-        const row = copyRow(cols, r, needs);
-        if (buffer.length < opts.bufferSize) {
-          buffer.push(row);
-          continue;
-        }
-        const j = Math.floor(rng.uniform() * buffer.length);
-        yield buffer[j]!;
-        buffer[j] = row;
-      }
+      const j = Math.floor(rng.uniform() * buffer.length);
+      yield buffer[j]!;
+      buffer[j] = row;
     }
   } finally {
     for (const o of open) o.file.free();
   }
   yield* shuffled(buffer, rng);
+}
+
+const DEFAULT_OPEN_PARTS = 16;
+
+interface OpenPart {
+  file: Stage2File;
+  /** Row groups not read yet, next last. */
+  groups: number[];
+  cols: ModelInputs | undefined;
+  row: number;
+  left: number;
+}
+
+/** Index of the part that `u` ∈ [0, 1) falls on when parts are weighted by rows left. */
+function pickByRowsLeft(open: OpenPart[], u: number): number {
+  let at = u * open.reduce((s, o) => s + o.left, 0);
+  for (let i = 0; i < open.length; i++) {
+    at -= open[i]!.left;
+    if (at < 0) return i;
+  }
+  return open.length - 1;
+}
+
+async function nextRow(part: OpenPart, needs: DataNeeds): Promise<Row> {
+  while (!part.cols || part.row >= part.cols.rows) {
+    const g = part.groups.pop();
+    if (g === undefined) throw new Error(`a stage-2 part has fewer rows than its metadata's ${part.file.rows}`);
+    part.cols = await part.file.readInputs(g, { particles: needs.particles });
+    part.row = 0;
+  }
+  part.left--;
+  return copyRow(part.cols, part.row++, needs);
 }
 
 /** The test rows in file order (no shuffling: predictions line up with the files). */
@@ -100,7 +131,7 @@ export async function* orderedRows(storage: Storage, parts: PartRef[], needs: Da
     const file = await openPart(storage, part.key);
     try {
       for (let g = 0; g < file.rowGroups; g++) {
-        const cols = await file.read(g);
+        const cols = await file.readInputs(g, { particles: needs.particles });
         for (let r = 0; r < cols.rows; r++) yield copyRow(cols, r, needs);
       }
     } finally {
@@ -143,13 +174,13 @@ function assemble(rows: Row[], needs: DataNeeds): Batch {
   return { size, hlf, particles, steps, labels };
 }
 
-function copyRow(cols: Stage2Columns, r: number, needs: DataNeeds): Row {
+function copyRow(cols: ModelInputs, r: number, needs: DataNeeds): Row {
   const hlf = needs.hlf ? cols.hlf.slice(r * HLF_FEATURES, (r + 1) * HLF_FEATURES) : undefined;
   let particles: Float32Array | undefined;
   let length = 0;
   if (needs.particles) {
     const width = cols.particles * PARTICLE_FEATURES;
-    particles = cols.gru.slice(r * width, (r + 1) * width);
+    particles = cols.gru!.slice(r * width, (r + 1) * width);
     length = needs.trim ? realLength(particles) : cols.particles;
   }
   return { hlf, particles, length, label: cols.label[r]! };

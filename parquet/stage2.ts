@@ -114,6 +114,17 @@ export interface Stage2Columns {
   shuffleKey?: Float64Array;
 }
 
+/** The model inputs of one row group (see `Stage2File.readInputs`). */
+export interface ModelInputs {
+  rows: number;
+  particles: number;
+  /** rows × 14 */
+  hlf: Float32Array;
+  /** rows × particles × 19, when read */
+  gru: Float32Array | undefined;
+  label: Int8Array;
+}
+
 /** A whole stage-2 file in memory (tests, small sets; trainers stream row groups). */
 export async function readStage2Parquet(bytes: Uint8Array): Promise<Stage2Columns> {
   const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
@@ -126,15 +137,37 @@ export async function readStage2Parquet(bytes: Uint8Array): Promise<Stage2Column
 
 /** Random access to a stage-2 file's row groups (a trainer reads them in a shuffled order). */
 export class Stage2File {
-  private constructor(private readonly file: wasm.ParquetFile, readonly particles: number, readonly rowGroups: number) {}
+  private constructor(
+    private readonly file: wasm.ParquetFile,
+    readonly particles: number,
+    readonly rowGroups: number,
+    readonly rows: number,
+  ) {}
 
   static async open(bytes: Uint8Array): Promise<Stage2File> {
     const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
-    return new Stage2File(file, particlesOf(file), file.metadata().numRowGroups());
+    const meta = file.metadata();
+    return new Stage2File(file, particlesOf(file), meta.numRowGroups(), meta.fileMetadata().numRows());
   }
 
   async read(group: number): Promise<Stage2Columns> {
     return columnsOf(tableFromIPC((await this.file.read({ rowGroups: [group] })).intoIPCStream()), this.particles);
+  }
+
+  /**
+   * Only what a model reads from one row group: HLF, label and, when asked,
+   * the particle lists (most of the bytes; an HLF-only model skips decoding them).
+   */
+  async readInputs(group: number, opts: { particles: boolean }): Promise<ModelInputs> {
+    const columns = ['HLF_input', 'label', ...(opts.particles ? ['GRU_input'] : [])];
+    const table = tableFromIPC((await this.file.read({ rowGroups: [group], columns })).intoIPCStream());
+    return {
+      rows: table.numRows,
+      particles: this.particles,
+      hlf: flatList(table, 'HLF_input'),
+      gru: opts.particles ? flatList(table, 'GRU_input') : undefined,
+      label: labelsOf(table),
+    };
   }
 
   free(): void {
@@ -203,28 +236,32 @@ function particlesOf(file: wasm.ParquetFile): number {
   return Number((file.metadata().fileMetadata().keyValueMetadata() as Map<string, string>).get(PARTICLES_METADATA_KEY) ?? 0);
 }
 
+/** A float list column's values, concatenated over its record batches. */
+function flatList(table: Table, name: string): Float32Array {
+  const parts: Float32Array[] = [];
+  for (const data of table.getChild(name)!.data as Data[]) {
+    const child = data.children[0] as Data;
+    const offsets = data.valueOffsets as Int32Array;
+    parts.push((child.values as Float32Array).subarray(child.offset + (offsets[data.offset] ?? 0), child.offset + (offsets[data.offset + data.length] ?? 0)));
+  }
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const labelsOf = (table: Table) => Int8Array.from(table.getChild('label')!.toArray() as ArrayLike<number>);
+
 function columnsOf(table: Table, particles: number): Stage2Columns {
-  const flat = (name: string) => {
-    const parts: Float32Array[] = [];
-    for (const data of table.getChild(name)!.data as Data[]) {
-      const child = data.children[0] as Data;
-      const offsets = data.valueOffsets as Int32Array;
-      parts.push((child.values as Float32Array).subarray(child.offset + (offsets[data.offset] ?? 0), child.offset + (offsets[data.offset + data.length] ?? 0)));
-    }
-    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
   return {
     rows: table.numRows,
     particles,
-    hlf: flat('HLF_input'),
-    gru: flat('GRU_input'),
-    label: Int8Array.from(table.getChild('label')!.toArray() as ArrayLike<number>),
+    hlf: flatList(table, 'HLF_input'),
+    gru: flatList(table, 'GRU_input'),
+    label: labelsOf(table),
     sourceFile: Array.from(table.getChild('source_file')!, String),
     entry: Float64Array.from(table.getChild('entry')!.toArray() as ArrayLike<bigint>, Number),
     ...(table.getChild('shuffle_key') ? { shuffleKey: Float64Array.from(table.getChild('shuffle_key')!.toArray() as ArrayLike<number>) } : {}),

@@ -42,9 +42,12 @@ export async function explainRun(storage: Storage, req: StageRequest, key: strin
   }
   if (last.key === key) return 'previous attempt did not commit (interrupted, failed or deleted output)';
   const changes: string[] = [];
+  // Another kind has other parameters (and defaults): diffing them would list every one.
   if (last.kind !== undefined && last.kind !== req.stage.uses) changes.push(`kind ${last.kind} → ${req.stage.uses}`);
-  else if (last.kindVersion !== req.stage.kindVersion) changes.push(`kind ${req.stage.uses} version ${last.kindVersion} → ${req.stage.kindVersion}`);
-  changes.push(...diffParams(last.with, req.stage.with));
+  else {
+    if (last.kindVersion !== req.stage.kindVersion) changes.push(`kind ${req.stage.uses} version ${last.kindVersion} → ${req.stage.kindVersion}`);
+    changes.push(...diffParams(last.with, req.stage.with));
+  }
   for (const [id, ref] of Object.entries(req.inputs)) {
     if (last.inputs[id] !== ref.contentHash) changes.push(`input "${id}" changed`);
   }

@@ -17,6 +17,9 @@ import type { StorageSpec } from '../config/spec.js';
 import { NAMES, SA_RUN_KIND, type PipelineRunInput, type RunResult } from '../engine/protocol.js';
 import { StageManifest } from '../engine/manifest.js';
 import { innermostMessage } from '../engine/errors.js';
+import { shownStatus } from '../engine/stageDisplay.js';
+import { stageLine } from '../cli/follow.js';
+import { renderDetails } from '../workflows/details.js';
 import { Harness, cliEntry } from './support/harness.js';
 import { projectRoot } from '../infra/tools.js';
 
@@ -225,6 +228,22 @@ describe('pipelineRun on a real Temporal dev server', () => {
     const result = await h.result(runId);
     assert.deepEqual(statuses(result), { a: 'completed', b: 'completed' });
     await assertOutputsMatchManifests(result, storage);
+  });
+
+  test('a stage waiting for a worker on its queue shows as queued, then running once one takes it', async () => {
+    const storage = freshRoot();
+    const runId = await h.run({ pipeline: spec('queued', { a: { uses: 'test-emit', with: { rows: 20, seed: 3, delayMs: 2000 }, queue: 'later' } }), storage });
+    await h.waitFor(runId, (p) => p.stages.a?.status === 'running', 'stage a scheduled');
+    await sleep(1500);
+    const waiting = (await h.progress(runId))!;
+    assert.equal(shownStatus(waiting.stages.a!), 'queued', 'no worker polls "later" yet');
+    assert.match(stageLine('a', waiting.stages.a!, 5), /^… a +queued .*waiting for a worker$/);
+    assert.match(renderDetails(waiting, Date.now()), /\| a \| test-emit \| … queued \|.*waiting for a worker/);
+    const worker = await h.startWorker(['--queues', 'later']);
+    const taken = await h.waitFor(runId, (p) => p.stages.a !== undefined && shownStatus(p.stages.a) === 'running', 'stage a taken by the worker');
+    assert.ok(taken.stages.a!.progress, 'the activity signalled that it started');
+    assert.equal(statuses(await h.result(runId)).a, 'completed');
+    await worker.stop();
   });
 
   test('two worker processes share a fan-out stage', async () => {

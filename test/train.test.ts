@@ -83,6 +83,38 @@ describe('data stream', () => {
     assert.ok(mixed >= 0.75 * total, `${mixed} of ${total} batches hold all three classes`);
   });
 
+  test('without a shuffle buffer, every batch still has about the class mix of the whole set', async () => {
+    // Row groups are single-class runs of 256 rows; only a row-wise interleave of the parts passes this.
+    const needs = { hlf: false, particles: false, trim: false };
+    const counts = [0, 0, 0];
+    const perBatch: number[][] = [];
+    for await (const b of batches(epochRows(storage, parts('train-'), needs, { seed: 5, epoch: 0, bufferSize: 1 }), 128, needs)) {
+      if (b.size < 128) continue;
+      const c = [0, 0, 0];
+      for (const l of b.labels) c[l]!++;
+      c.forEach((n, k) => (counts[k]! += n));
+      perBatch.push(c);
+    }
+    const all = counts.reduce((a, b) => a + b, 0);
+    assert.ok(perBatch.length >= 20, `${perBatch.length} full batches`);
+    perBatch.forEach((c, i) => c.forEach((n, k) => {
+      // 0.2 is about 5 binomial standard deviations at 128 rows.
+      assert.ok(Math.abs(n / 128 - counts[k]! / all) < 0.2, `batch ${i}: class ${k} is ${n} of 128 rows, ${((100 * counts[k]!) / all).toFixed(0)} % overall`);
+    }));
+  });
+
+  test('an HLF-only stream skips the particle lists and yields the same rows in the same order', async () => {
+    const order = async (needs: { hlf: boolean; particles: boolean; trim: boolean }) => {
+      const rows: string[] = [];
+      for await (const r of epochRows(storage, parts('train-'), needs, { seed: 6, epoch: 2, bufferSize: 200, openParts: 4 })) {
+        assert.equal(r.particles === undefined, !needs.particles);
+        rows.push(`${r.label}:${Array.from(r.hlf!).join(',')}`);
+      }
+      return rows;
+    };
+    assert.deepEqual(await order({ hlf: true, particles: false, trim: false }), await order({ hlf: true, particles: true, trim: false }));
+  });
+
   test('batches are trimmed to their longest event and keep every real particle', async () => {
     const trimmed = { hlf: false, particles: true, trim: true };
     const full = { ...trimmed, trim: false };

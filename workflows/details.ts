@@ -1,5 +1,6 @@
 /** The run's live markdown (Temporal UI "current details"): a stage table. Pure. */
 import type { RunProgress, StageState } from '../engine/protocol.js';
+import { progressText, shownStatus, STATUS_ICON } from '../engine/stageDisplay.js';
 
 export function renderDetails(p: RunProgress, now: number): string {
   const lines = [
@@ -20,8 +21,8 @@ export function renderDetails(p: RunProgress, now: number): string {
 }
 
 function statusCell(s: StageState): string {
-  const icon = { pending: '·', running: '▶', held: '⏸', completed: '✔', cached: '⟳', skipped: '⤼', failed: '✖' }[s.status];
-  return `${icon} ${s.status}`;
+  const shown = shownStatus(s);
+  return `${STATUS_ICON[shown]} ${shown}`;
 }
 
 function timeCell(s: StageState, now: number): string {
@@ -31,11 +32,12 @@ function timeCell(s: StageState, now: number): string {
 
 function noteOf(s: StageState): string {
   if (s.status === 'held' || s.status === 'failed') return s.error ?? '';
+  if (shownStatus(s) === 'queued') return 'waiting for a worker';
   if (s.status === 'running' && s.progress) {
-    const { done, total, unit, rate, message } = s.progress;
+    const { done, total, message } = s.progress;
+    const { counted, text } = progressText(s.progress);
     const pct = total ? ` (${((100 * done) / total).toFixed(0)} %)` : '';
-    const r = rate !== undefined ? `, ${rate.toFixed(1)} ${unit ?? 'units'}/s` : '';
-    return `${done}${total !== undefined ? `/${total}` : ''} ${unit ?? ''}${pct}${r}${message ? ` — ${message}` : ''}`;
+    return counted ? `${text}${pct}${message ? ` — ${message}` : ''}` : text;
   }
   return s.reason ?? '';
 }
