@@ -6,6 +6,7 @@
 import { tf } from './tf.js';
 import { SeededDropout, StepClock } from './layers.js';
 import { fastGru } from './gru.js';
+import { fastLstm } from './lstm.js';
 import { branchesOf, type LayerSpec, type ModelInput, type ModelSpec } from './modelSpec.js';
 
 export const HLF_FEATURES = 14;
@@ -54,6 +55,7 @@ function makeLayer(l: LayerSpec, seed: number, clock: StepClock): tf.layers.Laye
       biasInitializer: 'zeros',
     });
   }
+  if (l.impl === 'fast') return fastLstm({ units: l.lstm, seed });
   return tf.layers.lstm({
     units: l.lstm,
     activation: l.activation,

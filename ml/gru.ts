@@ -35,27 +35,11 @@
  *   for all steps at once, leaving 8 small ops and 2 small matMuls per step.
  */
 import { tf } from './tf.js';
-import { installWasmKernels } from './wasmKernels.js';
+import { FastRecurrent, MASKED, featureMajor, runShape, timeMajorMask, type FastRecurrentConfig } from './recurrent.js';
 
 type Tensor = tf.Tensor;
-type Kwargs = Record<string, unknown>;
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
-export interface FastGRUConfig extends LayerArgs {
-  units: number;
-  /** Seeds the kernel (glorotUniform, seed) and recurrent kernel (orthogonal, seed + 1) initializers. */
-  seed?: number;
-  /** Accepted for drop-in compatibility; only 'tanh' / 'sigmoid' / false are implemented. */
-  activation?: string;
-  recurrentActivation?: string;
-  returnSequences?: boolean;
-}
-
-/**
- * Pre-activation offset that closes the update gate at masked steps:
- * σ(a − 1e30) is exactly 0 in float32 on both back ends, so h' = h.
- */
-const MASKED = -1e30;
+export type FastGRUConfig = FastRecurrentConfig;
 
 /**
  * Runs the GRU over x [batch, time, in] and returns the last state
@@ -64,17 +48,11 @@ const MASKED = -1e30;
  * kernel and bias (not the mask).
  */
 export function gruLastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor, mask: Tensor | null): Tensor {
-  if (x.rank !== 3) throw new Error(`FastGRU expects input [batch, time, features], got [${x.shape.join(', ')}]`);
-  const [batch, time, inDim] = x.shape as [number, number, number];
-  const [u] = recurrentKernel.shape as [number, number];
+  const { batch, time, inDim, units: u, tb, recording } = runShape('FastGRU', x, recurrentKernel);
   if (time === 0) return tf.zeros([batch, u]);
-  if (tf.getBackend() === 'wasm') installWasmKernels();
-  const tb = time * batch;
-  // Without a gradient being recorded, per-step tensors can go as soon as they are used.
-  const recording = tf.engine().isTapeOn();
   // The mask enters as one more input row, [1, T·batch] in time-major column
   // order, that only the k gate reads (weight 1): MASKED where masked, else 0.
-  const maskRow = mask ? tf.tidy(() => tf.reshape(tf.mul(tf.sub(1, tf.transpose(tf.reshape(tf.cast(mask, 'float32'), [batch, time]))), MASKED), [1, tb])) : null;
+  const maskRow = mask ? tf.tidy(() => tf.reshape(tf.mul(tf.sub(1, timeMajorMask(mask, batch, time)), MASKED), [1, tb])) : null;
 
   const op = tf.customGrad((...args) => {
     const [xIn, w, uRec, b, save] = args as [Tensor, Tensor, Tensor, Tensor, tf.GradSaveFunc];
@@ -89,7 +67,7 @@ export function gruLastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor,
     const uSt = tf.slice(ucT, [2 * u, 0], [u, u]);
     // Inputs feature-major, column t·batch + i, plus a row of ones so the bias
     // rides in the matMul (and comes back out of dW's), plus the mask row.
-    const xa = tf.tidy(() => tf.concat([tf.reshape(tf.transpose(xIn, [2, 1, 0]), [inDim, tb]), tf.ones([1, tb]), ...(maskRow ? [maskRow] : [])]));
+    const xa = tf.tidy(() => tf.concat([featureMajor(xIn), tf.ones([1, tb]), ...(maskRow ? [maskRow] : [])]));
     const waCols = [wcT, tf.reshape(tf.mul(b, c), [3 * u, 1])];
     if (maskRow) waCols.push(tf.reshape(tf.concat([tf.ones([u]), tf.zeros([2 * u])]), [3 * u, 1]));
     const waT = tf.concat(waCols, 1); // [3u, in+1(+1)]
@@ -200,66 +178,15 @@ export function gruLastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor,
 }
 
 /** tfjs-layers layer wrapping gruLastState; weights named and ordered like tf.layers.gru's. */
-export class FastGRU extends tf.layers.Layer {
+export class FastGRU extends FastRecurrent {
   static className = 'FastGRU';
-  readonly units: number;
-  readonly seed: number | undefined;
-  private kernel: tf.LayerVariable | null = null;
-  private recurrentKernel: tf.LayerVariable | null = null;
-  private bias: tf.LayerVariable | null = null;
 
   constructor(config: FastGRUConfig) {
-    super(config);
-    if (!Number.isInteger(config.units) || config.units <= 0) throw new Error(`FastGRU: units must be a positive integer, got ${config.units}`);
-    if (config.activation !== undefined && config.activation !== 'tanh') throw new Error(`FastGRU: only activation 'tanh' is implemented, got '${config.activation}'`);
-    if (config.recurrentActivation !== undefined && config.recurrentActivation !== 'sigmoid') {
-      throw new Error(`FastGRU: only recurrentActivation 'sigmoid' is implemented, got '${config.recurrentActivation}'`);
-    }
-    if (config.returnSequences) throw new Error('FastGRU: returnSequences is not implemented');
-    this.units = config.units;
-    this.seed = config.seed;
-    this.supportsMasking = true;
-    this.inputSpec = [new tf.InputSpec({ ndim: 3 })];
+    super(config, { label: 'FastGRU', gates: 3, unitForgetBias: false });
   }
 
-  override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    const inDim = shape[shape.length - 1];
-    if (inDim == null) throw new Error('FastGRU: the feature dimension must be known');
-    const u = this.units;
-    const seed = this.seed;
-    this.kernel = this.addWeight('kernel', [inDim, 3 * u], 'float32', tf.initializers.glorotUniform({ seed }), undefined, true);
-    // seed + 1: the same convention as ml/build.ts uses for the stock layer.
-    const recurrentInit = tf.initializers.orthogonal({ seed: seed === undefined ? undefined : seed + 1 });
-    this.recurrentKernel = this.addWeight('recurrent_kernel', [u, 3 * u], 'float32', recurrentInit, undefined, true);
-    this.bias = this.addWeight('bias', [3 * u], 'float32', tf.initializers.zeros(), undefined, true);
-    this.built = true;
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    return [shape[0] ?? null, this.units];
-  }
-
-  // The output has no time axis, so no mask goes on (as in tfjs RNN with
-  // returnSequences false); tfjs types computeMask without null, hence the cast.
-  override computeMask(): Tensor | Tensor[] {
-    return null as unknown as Tensor;
-  }
-
-  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
-    return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      const mask = (kwargs.mask ?? null) as Tensor | null;
-      if (!this.kernel || !this.recurrentKernel || !this.bias) throw new Error('FastGRU: call before build');
-      return gruLastState(x, this.kernel.read(), this.recurrentKernel.read(), this.bias.read(), mask);
-    });
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    const config: tf.serialization.ConfigDict = { ...super.getConfig(), units: this.units, activation: 'tanh', recurrentActivation: 'sigmoid', returnSequences: false };
-    if (this.seed !== undefined) config.seed = this.seed;
-    return config;
+  protected lastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor, mask: Tensor | null): Tensor {
+    return gruLastState(x, kernel, recurrentKernel, bias, mask);
   }
 }
 tf.serialization.registerClass(FastGRU);

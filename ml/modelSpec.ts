@@ -36,7 +36,12 @@ const Gru = z.strictObject({
   /** `fast`: topoflow's GRU (one matMul for all inputs, hand-written backprop); `stock`: tf.layers.gru. */
   impl: z.enum(['fast', 'stock']).default('fast'),
 });
-const Lstm = z.strictObject({ lstm: Units, activation: z.enum(['tanh']).default('tanh') });
+const Lstm = z.strictObject({
+  lstm: Units,
+  activation: z.enum(['tanh']).default('tanh'),
+  /** `fast`: topoflow's LSTM (as the fast GRU); `stock`: tf.layers.lstm. Both: sigmoid gates, unit forget bias. */
+  impl: z.enum(['fast', 'stock']).default('fast'),
+});
 
 const LAYERS = { dense: Dense, dropout: Dropout, masking: Masking, gru: Gru, lstm: Lstm } as const;
 type LayerKind = keyof typeof LAYERS;

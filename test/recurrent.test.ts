@@ -1,6 +1,6 @@
 /**
- * FastGRU (ml/gru.ts) against tfjs's own tf.layers.gru on the wasm and cpu
- * back ends: outputs and gradients (weights and input) with and without a
+ * FastGRU (ml/gru.ts) and FastLSTM (ml/lstm.ts) against tfjs's own
+ * tf.layers.gru / tf.layers.lstm on the wasm and cpu back ends: outputs and gradients (weights and input) with and without a
  * Masking layer, seeding, variable sequence length, save/load, training and
  * tensor leaks; plus the wasm Slice/Unpack kernels (ml/wasmKernels.ts)
  * against the stock ones.
@@ -12,6 +12,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../ml/tf.js';
 import { FastGRU, fastGru } from '../ml/gru.js';
+import { FastLSTM, fastLstm } from '../ml/lstm.js';
+import type { FastRecurrent, FastRecurrentConfig } from '../ml/recurrent.js';
 import { installWasmKernels, uninstallWasmKernels } from '../ml/wasmKernels.js';
 
 const OUT_TOL = 1e-5;
@@ -50,10 +52,28 @@ function paddedInput(batch: number, time: number, features: number, seed: number
   });
 }
 
-/** A stock GRU and a FastGRU holding the same weights, each behind an optional Masking layer. */
-function twins(units: number, features: number) {
-  const stock = tf.layers.gru({ units, recurrentActivation: 'sigmoid' });
-  const fast = fastGru({ units, seed: 7 });
+/** The cells, each with its stock counterpart configured the ml/build.ts way. */
+interface Cell {
+  name: string;
+  gates: number;
+  fast: (config: FastRecurrentConfig) => FastRecurrent;
+  Fast: typeof FastGRU | typeof FastLSTM;
+  stock: (units: number, seed?: number) => tf.layers.Layer;
+}
+const seeded = (seed: number | undefined) => (seed === undefined ? {} : {
+  kernelInitializer: tf.initializers.glorotUniform({ seed }),
+  recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
+  biasInitializer: 'zeros' as const,
+});
+const CELLS: Cell[] = [
+  { name: 'FastGRU', gates: 3, fast: fastGru, Fast: FastGRU, stock: (units, seed) => tf.layers.gru({ units, recurrentActivation: 'sigmoid', ...seeded(seed) }) },
+  { name: 'FastLSTM', gates: 4, fast: fastLstm, Fast: FastLSTM, stock: (units, seed) => tf.layers.lstm({ units, recurrentActivation: 'sigmoid', unitForgetBias: true, ...seeded(seed) }) },
+];
+
+/** A stock layer and ours holding the same weights, each behind an optional Masking layer. */
+function twins(cell: Cell, units: number, features: number) {
+  const stock = cell.stock(units);
+  const fast = cell.fast({ units, seed: 7 });
   const wrap = (layer: tf.layers.Layer, masked: boolean) => {
     const input = tf.input({ shape: [null, features] });
     const x = masked ? (tf.layers.masking({ maskValue: 0 }).apply(input) as tf.SymbolicTensor) : input;
@@ -69,17 +89,17 @@ function twins(units: number, features: number) {
 
 const variablesOf = (layer: tf.layers.Layer) => layer.trainableWeights.map((w) => w.read() as tf.Variable);
 
-for (const backend of ['wasm', 'cpu']) {
-  describe(`FastGRU on ${backend}`, () => {
+for (const [backend, cell] of ['wasm', 'cpu'].flatMap((b) => CELLS.map((c) => [b, c] as const))) {
+  describe(`${cell.name} on ${backend}`, () => {
     before(async () => {
       assert.ok(await tf.setBackend(backend), `tf.setBackend('${backend}')`);
       await tf.ready();
     });
 
     for (const units of [8, 50]) {
-      test(`units ${units}: outputs and gradients match tf.layers.gru, with and without a mask`, () => {
+      test(`units ${units}: outputs and gradients match the stock layer, with and without a mask`, () => {
         const [batch, time, features] = [6, 9, 19];
-        const { stock, fast, models } = twins(units, features);
+        const { stock, fast, models } = twins(cell, units, features);
         assert.deepEqual(fast.getWeights().map((w) => w.shape), stock.getWeights().map((w) => w.shape));
         const x = paddedInput(batch, time, features, 11);
         const probe = tf.randomNormal([batch, units], 0, 1, 'float32', 5);
@@ -127,16 +147,10 @@ for (const backend of ['wasm', 'cpu']) {
         layer.apply(tf.input({ shape: [null, 19] }));
         return layer.getWeights();
       };
-      const a = build(fastGru({ units: 50, seed: 42 }));
-      const b = build(fastGru({ units: 50, seed: 42 }));
-      const c = build(fastGru({ units: 50, seed: 43 }));
-      const stock = build(tf.layers.gru({
-        units: 50,
-        recurrentActivation: 'sigmoid',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 42 }),
-        recurrentInitializer: tf.initializers.orthogonal({ seed: 43 }),
-        biasInitializer: 'zeros',
-      }));
+      const a = build(cell.fast({ units: 50, seed: 42 }));
+      const b = build(cell.fast({ units: 50, seed: 42 }));
+      const c = build(cell.fast({ units: 50, seed: 43 }));
+      const stock = build(cell.stock(50, 42));
       a.forEach((w, i) => {
         assertClose(b[i]!, w, 0, `same seed, weight ${i}`);
         assertClose(stock[i]!, w, 0, `stock with the same seeds, weight ${i}`);
@@ -144,13 +158,13 @@ for (const backend of ['wasm', 'cpu']) {
       assert.ok(maxAbs(tf.sub(a[0]!, c[0]!)) > 0, 'another seed gives another kernel');
       assert.ok(maxAbs(tf.sub(a[1]!, c[1]!)) > 0, 'another seed gives another recurrent kernel');
       const count = (ws: tf.Tensor[]) => ws.reduce((n, w) => n + w.size, 0);
-      assert.equal(count(a), 3 * (19 * 50 + 50 * 50 + 50));
+      assert.equal(count(a), cell.gates * (19 * 50 + 50 * 50 + 50));
       assert.equal(count(a), count(stock));
-      assert.equal(count(a), 10_500);
+      assert.equal(count(a), { 3: 10_500, 4: 14_000 }[cell.gates]);
     });
 
     test('one layer takes batches of different lengths', () => {
-      const { models } = twins(8, 4);
+      const { models } = twins(cell, 8, 4);
       for (const time of [5, 9]) {
         const x = paddedInput(6, time, 4, time);
         const y = models.fast.masked.predict(x) as tf.Tensor;
@@ -159,7 +173,7 @@ for (const backend of ['wasm', 'cpu']) {
       }
     });
 
-    test('Masking → FastGRU → Dense trains (loss falls) and leaks no tensors', async () => {
+    test(`Masking → ${cell.name} → Dense trains (loss falls) and leaks no tensors`, async () => {
       const [batch, time, features] = [32, 10, 3];
       // Label: is the sum of feature 0 over a sample's real (unpadded) steps positive?
       const { x, y } = tf.tidy(() => {
@@ -170,7 +184,7 @@ for (const backend of ['wasm', 'cpu']) {
         return { x: xs, y: tf.oneHot(label, 2) };
       });
       const input = tf.input({ shape: [null, features] });
-      const hidden = fastGru({ units: 8, seed: 1 }).apply(tf.layers.masking({ maskValue: 0 }).apply(input));
+      const hidden = cell.fast({ units: 8, seed: 1 }).apply(tf.layers.masking({ maskValue: 0 }).apply(input));
       const output = tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(hidden);
       const model = tf.model({ inputs: input, outputs: output as tf.SymbolicTensor });
       const optimizer = tf.train.adam(0.05);
@@ -201,15 +215,15 @@ for (const backend of ['wasm', 'cpu']) {
 
     test('saves and loads as a registered class with its config', async () => {
       const input = tf.input({ shape: [null, 4] });
-      const model = tf.model({ inputs: input, outputs: fastGru({ units: 6, seed: 9, name: 'gru_fast' }).apply(input) as tf.SymbolicTensor });
+      const model = tf.model({ inputs: input, outputs: cell.fast({ units: 6, seed: 9, name: 'rnn_fast' }).apply(input) as tf.SymbolicTensor });
       let artifacts: tf.io.ModelArtifacts | undefined;
       await model.save(tf.io.withSaveHandler(async (a) => {
         artifacts = a;
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }));
       const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
-      const layer = loaded.getLayer('gru_fast');
-      assert.ok(layer instanceof FastGRU);
+      const layer = loaded.getLayer('rnn_fast');
+      assert.ok(layer instanceof cell.Fast);
       assert.equal(layer.units, 6);
       assert.equal(layer.seed, 9);
       const x = paddedInput(6, 7, 4, 1);
@@ -217,10 +231,10 @@ for (const backend of ['wasm', 'cpu']) {
     });
 
     test('rejects what it does not implement', () => {
-      assert.throws(() => fastGru({ units: 4, recurrentActivation: 'hardSigmoid' }), /recurrentActivation 'sigmoid'/);
-      assert.throws(() => fastGru({ units: 4, activation: 'relu' }), /activation 'tanh'/);
-      assert.throws(() => fastGru({ units: 4, returnSequences: true }), /returnSequences/);
-      assert.throws(() => fastGru({ units: 0 }), /units/);
+      assert.throws(() => cell.fast({ units: 4, recurrentActivation: 'hardSigmoid' }), /recurrentActivation 'sigmoid'/);
+      assert.throws(() => cell.fast({ units: 4, activation: 'relu' }), /activation 'tanh'/);
+      assert.throws(() => cell.fast({ units: 4, returnSequences: true }), /returnSequences/);
+      assert.throws(() => cell.fast({ units: 0 }), new RegExp(`${cell.name}: units`));
     });
   });
 }

@@ -1,10 +1,11 @@
 /**
- * Training throughput of Masking → GRU(50) → Dense(2, softmax) on particle-like
- * sequences (19 features, padded at the end): tfjs's stock tf.layers.gru vs
- * FastGRU (ml/gru.ts), on the wasm and cpu back ends (one core each). A step
- * is `model.trainOnBatch`: forward, backward and an Adam update.
+ * Training throughput of Masking → GRU(50) or LSTM(50) → Dense(2, softmax) on
+ * particle-like sequences (19 features, padded at the end): tfjs's stock
+ * tf.layers.gru / tf.layers.lstm vs topoflow's FastGRU (ml/gru.ts) / FastLSTM
+ * (ml/lstm.ts), on the wasm and cpu back ends (one core each). A step is
+ * `model.trainOnBatch`: forward, backward and an Adam update.
  *
- *   node .out/gru/bench/gru.js [--steps 801] [--batch 128] [--warmup 1] [--timed 3] [--budget 60]
+ *   npm run build && node dist/bench/recurrent.js [--cell gru|lstm] [--steps 801] [--batch 128] [--warmup 1] [--timed 3] [--budget 60]
  *
  * On wasm the stock layer runs twice: with the stock Slice/Unpack kernels and
  * with those of ml/wasmKernels.ts (which ml/backend.ts installs for training).
@@ -14,12 +15,17 @@
 import { loadavg } from 'node:os';
 import { tf } from '../ml/tf.js';
 import { fastGru } from '../ml/gru.js';
+import { fastLstm } from '../ml/lstm.js';
 import { installWasmKernels, uninstallWasmKernels } from '../ml/wasmKernels.js';
 
-const arg = (name: string, fallback: number) => {
+const argText = (name: string) => {
   const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  return i > 0 ? process.argv[i + 1] : undefined;
 };
+const arg = (name: string, fallback: number) => Number(argText(name) ?? fallback);
+const cell = argText('--cell') ?? 'gru';
+if (cell !== 'gru' && cell !== 'lstm') throw new Error(`--cell: expected gru or lstm, got ${cell}`);
+const FAST = cell === 'gru' ? 'FastGRU' : 'FastLSTM';
 const steps = arg('--steps', 801);
 const batch = arg('--batch', 128);
 const warmup = arg('--warmup', 1);
@@ -28,7 +34,7 @@ const budgetS = arg('--budget', 60);
 const FEATURES = 19;
 const UNITS = 50;
 
-type Layer = 'stock' | 'stock + wasmKernels' | 'FastGRU';
+type Layer = 'stock' | 'stock + wasmKernels' | typeof FAST;
 interface Row { backend: string; time: number; layer: Layer; msPerStep: number | null; note: string }
 
 /** Deterministic data: every sample keeps a random-length prefix (at least half), one keeps all. */
@@ -50,10 +56,13 @@ function data(time: number): { x: tf.Tensor; y: tf.Tensor } {
 function model(layer: Layer): tf.LayersModel {
   const input = tf.input({ shape: [null, FEATURES] });
   const masked = tf.layers.masking({ maskValue: 0 }).apply(input);
-  const gru = layer === 'FastGRU'
-    ? fastGru({ units: UNITS, seed: 1 })
-    : tf.layers.gru({ units: UNITS, recurrentActivation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), recurrentInitializer: tf.initializers.orthogonal({ seed: 2 }) });
-  const output = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(gru.apply(masked));
+  const init = { kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), recurrentInitializer: tf.initializers.orthogonal({ seed: 2 }) };
+  const rnn = layer === FAST
+    ? (cell === 'gru' ? fastGru : fastLstm)({ units: UNITS, seed: 1 })
+    : cell === 'gru'
+      ? tf.layers.gru({ units: UNITS, recurrentActivation: 'sigmoid', ...init })
+      : tf.layers.lstm({ units: UNITS, recurrentActivation: 'sigmoid', unitForgetBias: true, ...init });
+  const output = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(rnn.apply(masked));
   const m = tf.model({ inputs: input, outputs: output as tf.SymbolicTensor });
   m.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
   return m;
@@ -85,18 +94,18 @@ const times = [...new Set([100, steps])].sort((a, b) => a - b);
 for (const backend of ['wasm', 'cpu']) {
   if (!(await tf.setBackend(backend))) throw new Error(`back end ${backend} did not start`);
   await tf.ready();
-  const layers: Layer[] = backend === 'wasm' ? ['stock', 'stock + wasmKernels', 'FastGRU'] : ['stock', 'FastGRU'];
+  const layers: Layer[] = backend === 'wasm' ? ['stock', 'stock + wasmKernels', FAST] : ['stock', FAST];
   // Untimed short runs first, so the first timed configuration does not pay for JIT warm-up.
   for (const layer of layers) await measure(layer, 10);
   for (const time of times) {
     for (const layer of layers) {
-      // FastGRU installs the kernels itself; the plain stock row must not have them.
+      // The fast layers install the kernels themselves; the plain stock row must not have them.
       if (backend === 'wasm') {
         if (layer === 'stock') uninstallWasmKernels();
         else installWasmKernels();
       }
       // Extrapolate linearly from the shorter run (a lower bound for the stock layer).
-      const shorter = layer === 'FastGRU' ? undefined : rows.find((r) => r.backend === backend && r.layer === layer && r.time < time && r.msPerStep !== null);
+      const shorter = layer === FAST ? undefined : rows.find((r) => r.backend === backend && r.layer === layer && r.time < time && r.msPerStep !== null);
       const estimateS = shorter ? (shorter.msPerStep! * (time / shorter.time) * (warmup + timed)) / 1000 : 0;
       if (estimateS > budgetS) {
         const note = `skipped: estimated ≥ ${estimateS.toFixed(0)} s > ${budgetS} s budget`;
@@ -112,7 +121,7 @@ for (const backend of ['wasm', 'cpu']) {
 }
 
 const fmt = (n: number, digits: number) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-console.log(`\nTraining samples/s, batch ${batch}, GRU(${UNITS}) over ${FEATURES} features, ${warmup} warm-up + ${timed} timed steps (trainOnBatch: forward + backward + Adam)`);
+console.log(`\nTraining samples/s, batch ${batch}, ${cell.toUpperCase()}(${UNITS}) over ${FEATURES} features, ${warmup} warm-up + ${timed} timed steps (trainOnBatch: forward + backward + Adam)`);
 // Other processes on the machine slow every figure; the load says how much to trust them.
 console.log(`1-minute load average at the end: ${loadavg()[0]!.toFixed(1)}\n`);
 console.log('| back end | T | layer | samples/s | ms/step | vs stock |');
