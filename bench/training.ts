@@ -119,8 +119,8 @@ async function makeDataset(label: string, particles: number, sub: string, opts: 
   const test = pick('test-');
   return {
     label, particles, storage,
-    train: train.map((o) => ({ key: o.key, rows: o.rows! })),
-    test: test.map((o) => ({ key: o.key, rows: o.rows! })),
+    train: train.map((o) => ({ key: o.key, rows: o.rows!, bytes: o.bytes, sha256: o.sha256 })),
+    test: test.map((o) => ({ key: o.key, rows: o.rows!, bytes: o.bytes, sha256: o.sha256 })),
     trainFiles: train.map((o) => join(root, o.key)),
     testFiles: test.map((o) => join(root, o.key)),
   };

@@ -7,7 +7,7 @@ import type { TrainWith } from '../stages/builtin/train.js';
 import { useBackend } from './backend.js';
 import { backendChoice } from './backendChoice.js';
 import { CheckpointStore } from './checkpoint.js';
-import type { PartRef } from './data.js';
+import { verifyParts, type PartRef } from './data.js';
 import { train, type TrainState } from './trainer.js';
 import { encodeModel } from './modelFile.js';
 
@@ -15,6 +15,8 @@ export async function runTraining(ctx: StageContext<TrainWith>, trainParts: Part
   const w = ctx.with;
   const backend = await useBackend(backendChoice(w.backend));
   ctx.log(`training "${w.model.name ?? 'model'}" on the ${backend.name} back end: ${backend.description}`);
+  // Every attempt checks its inputs: a retry may follow a worker that a damaged part crashed.
+  await verifyParts(ctx.storage, [...trainParts, ...testParts], (done, total) => ctx.progress({ done, total, unit: 'parts verified' }));
   const result = await train(w.model, w, {
     storage: ctx.storage,
     train: trainParts,

@@ -8,6 +8,7 @@
 import { Field, Float32, Float64, Int8, Int64, List, makeData, RecordBatch, Schema, Struct, Utf8, tableFromIPC, type Data, type Table } from 'apache-arrow';
 import * as wasm from 'parquet-wasm';
 import { ParquetStreamEncoder } from './encoder.js';
+import { lazyBlob, type ByteSource } from './byteSource.js';
 import { listData, utf8Data } from './rowGroup.js';
 import { zstdWriterProperties } from './writer.js';
 import { PARTICLE_FEATURES, PARTICLES_METADATA_KEY } from './schema.js';
@@ -144,8 +145,9 @@ export class Stage2File {
     readonly rows: number,
   ) {}
 
-  static async open(bytes: Uint8Array): Promise<Stage2File> {
-    const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  /** From the whole file, or from a byte source (then only the footer and the column chunks read are fetched). */
+  static async open(data: Uint8Array | ByteSource): Promise<Stage2File> {
+    const file = await wasm.ParquetFile.fromFile(data instanceof Uint8Array ? new Blob([data]) : lazyBlob(data));
     const meta = file.metadata();
     return new Stage2File(file, particlesOf(file), meta.numRowGroups(), meta.fileMetadata().numRows());
   }

@@ -7,6 +7,7 @@
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +23,10 @@ import { useBackend } from '../ml/backend.js';
 import { evaluate, train, type TrainState } from '../ml/trainer.js';
 import { decodeModel } from '../ml/modelFile.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
-import { batches, epochRows, realLength, type Batch, type PartRef } from '../ml/data.js';
+import { batches, epochRows, orderedRows, realLength, type Batch, type PartRef } from '../ml/data.js';
 import { ModelSpec } from '../ml/modelSpec.js';
+import { Stage2File } from '../parquet/index.js';
+import { BadInputError } from '../runtime/errors.js';
 
 const HLF = ModelSpec.parse({ name: 'hlf', input: 'hlf', layers: [{ dense: 50, activation: 'relu' }, { dense: 20, activation: 'relu' }, { dense: 10, activation: 'relu' }, { dense: 3, activation: 'softmax' }] });
 const INCLUSIVE = ModelSpec.parse({
@@ -34,7 +37,7 @@ const INCLUSIVE = ModelSpec.parse({
 
 let storage: Storage;
 let data: StageManifest;
-const parts = (prefix: string): PartRef[] => data.outputs.filter((o) => o.name.startsWith(prefix)).map((o) => ({ key: o.key, rows: o.rows! }));
+const parts = (prefix: string): PartRef[] => data.outputs.filter((o) => o.name.startsWith(prefix)).map((o) => ({ key: o.key, rows: o.rows!, bytes: o.bytes, sha256: o.sha256 }));
 
 function ctxFor<W>(w: W, inputs: Record<string, StageManifest>, out: string, extra: Partial<StageContext<W>> = {}): StageContext<W> & { output: RecordingOutputWriter } {
   return {
@@ -113,6 +116,55 @@ describe('data stream', () => {
       return rows;
     };
     assert.deepEqual(await order({ hlf: true, particles: false, trim: false }), await order({ hlf: true, particles: true, trim: false }));
+  });
+
+  test('parts are read by byte range: the footer, then only the column chunks a row group needs', async () => {
+    const part = parts('train-')[0]!;
+    const whole = await Stage2File.open(new Uint8Array(await storage.get(part.key)));
+    let fetched = 0;
+    const ranged = await Stage2File.open({ size: part.bytes, read: (offset, length) => ((fetched += length), storage.getRange(part.key, offset, length)) });
+    const footer = fetched;
+    assert.ok(footer < part.bytes / 10, `opening fetched ${footer} of ${part.bytes} bytes`);
+    const hlfOnly = await ranged.readInputs(0, { particles: false });
+    const hlfBytes = fetched - footer;
+    const all = await ranged.readInputs(0, { particles: true });
+    const allBytes = fetched - footer - hlfBytes;
+    assert.ok(hlfBytes * 5 < allBytes, `an HLF-only read fetched ${hlfBytes} bytes, a full one ${allBytes}`);
+    const expected = await whole.readInputs(0, { particles: true });
+    assert.equal(hlfOnly.gru, undefined);
+    assert.deepEqual(hlfOnly.hlf, expected.hlf);
+    assert.deepEqual(all, expected, 'the same rows as from the whole file');
+    whole.free();
+    ranged.free();
+  });
+
+  test('large parts (read by byte range) stream exactly as small ones (fetched whole)', async () => {
+    const needs = { hlf: true, particles: true, trim: true };
+    const collect = async (rows: AsyncIterable<{ label: number; hlf: Float32Array | undefined; particles: Float32Array | undefined }>) => {
+      const out: string[] = [];
+      for await (const r of rows) out.push(`${r.label}:${Array.from(r.hlf!).join(',')}:${createHash('sha256').update(r.particles!).digest('hex')}`);
+      return out;
+    };
+    const opts = { seed: 8, epoch: 1, bufferSize: 100 };
+    const byRange = await collect(epochRows(storage, parts('train-'), needs, { ...opts, wholePartBytes: 0 }));
+    assert.equal(byRange.length, parts('train-').reduce((n, p) => n + p.rows, 0));
+    assert.deepEqual(byRange, await collect(epochRows(storage, parts('train-'), needs, opts)));
+    assert.deepEqual(await collect(orderedRows(storage, parts('test-'), needs, { wholePartBytes: 0 })), await collect(orderedRows(storage, parts('test-'), needs)));
+  });
+
+  test('a damaged part fails the train stage naming the object, before the decoder sees it', async () => {
+    const victim = data.outputs.find((o) => o.name.startsWith('train-'))!;
+    const bytes = new Uint8Array(await storage.get(victim.key));
+    bytes.fill(0xff, 4, 2000); // page data: parquet-wasm would trap (and take the worker with it)
+    const key = `damaged/${victim.name}`;
+    await storage.put(key, bytes);
+    const damaged: StageManifest = { ...data, outputs: data.outputs.map((o) => (o === victim ? { ...o, key } : o)) };
+    await assert.rejects(trainKind.run(ctxFor(trainWith({ epochs: 1 }), { features: damaged }, 'damaged')), (err: Error) => {
+      assert.ok(err instanceof BadInputError, String(err));
+      assert.ok(err.message.startsWith(`${storage.uri(key)}: the object differs from what its stage's manifest recorded`), err.message);
+      assert.match(err.message, /re-run the stage that wrote it with --force/);
+      return true;
+    });
   });
 
   test('batches are trimmed to their longest event and keep every real particle', async () => {

@@ -73,6 +73,6 @@ function datasetOf(ctx: StageContext<TrainWith>): { trainParts: PartRef[]; testP
 function partsOf(m: StageManifest, prefix: string): PartRef[] {
   return m.outputs
     .filter((o) => o.name.split('/').pop()!.startsWith(prefix) && o.name.endsWith('.parquet'))
-    .map((o) => ({ key: o.key, rows: o.rows ?? 0 }))
+    .map((o) => ({ key: o.key, rows: o.rows ?? 0, bytes: o.bytes, sha256: o.sha256 }))
     .sort((a, b) => (a.key < b.key ? -1 : 1));
 }
