@@ -13,9 +13,8 @@
  * a Masking(0) layer skips; batches are trimmed to their longest event, which
  * leaves the model's output unchanged and saves most of the recurrent work.
  */
-import { createHash } from 'node:crypto';
 import { Rng } from '../hep/generator/rng.js';
-import { BadInputError } from '../runtime/errors.js';
+import { verifyObject } from '../runtime/verifiedRead.js';
 import { Stage2File, type ModelInputs } from '../parquet/index.js';
 import type { Storage } from '../storage/index.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from './build.js';
@@ -29,25 +28,10 @@ export interface PartRef {
   sha256: string;
 }
 
-/**
- * Checks every part's size and SHA-256 against its manifest, streaming (no
- * part is held in memory). A damaged object then fails the stage with its
- * name; fed to the Parquet decoder it would crash the worker process instead
- * (parquet-wasm traps on corrupt pages, an uncatchable error in its async
- * reader).
- */
+/** Checks every part's size and SHA-256 against its manifest, streaming (see runtime/verifiedRead.ts for why). */
 export async function verifyParts(storage: Storage, parts: PartRef[], progress?: (done: number, total: number) => void): Promise<void> {
   for (const [i, part] of parts.entries()) {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    for await (const chunk of await storage.getStream(part.key)) {
-      hash.update(chunk as Uint8Array);
-      bytes += (chunk as Uint8Array).length;
-    }
-    const sha256 = hash.digest('hex');
-    if (bytes !== part.bytes || sha256 !== part.sha256) {
-      throw new BadInputError(`${storage.uri(part.key)}: the object differs from what its stage's manifest recorded (${bytes} bytes, sha256 ${sha256.slice(0, 12)}…; expected ${part.bytes} bytes, sha256 ${part.sha256.slice(0, 12)}…): it was damaged or overwritten; re-run the stage that wrote it with --force`);
-    }
+    await verifyObject(storage, part);
     progress?.(i + 1, parts.length);
   }
 }

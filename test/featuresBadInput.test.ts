@@ -19,7 +19,14 @@ import type { StageManifest } from '../engine/manifest.js';
 const storage = new LocalStorage(mkdtempSync(join(tmpdir(), 'topoflow-features-bad-')));
 const PARTICLES = 3;
 
-async function stage1Part(name: string, rows: Array<{ label: number; hf?: number[]; lf?: number[] }>): Promise<{ name: string; key: string }> {
+interface Part {
+  name: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+async function stage1Part(name: string, rows: Array<{ label: number; hf?: number[]; lf?: number[] }>): Promise<Part> {
   const w = new Stage1ParquetWriter({ particles: PARTICLES, rowGroupSize: 2 });
   rows.forEach((r, entry) => w.add({
     hfeatures: r.hf ?? Array.from({ length: 14 }, (_, i) => i + entry),
@@ -29,12 +36,12 @@ async function stage1Part(name: string, rows: Array<{ label: number; hf?: number
     entry,
   }));
   const key = `stage1/${name}`;
-  await storage.put(key, await collectBytes(w.finish()));
-  return { name, key };
+  const { bytes, sha256 } = await storage.put(key, await collectBytes(w.finish()));
+  return { name, key, bytes, sha256 };
 }
 
-function ctx(parts: Array<{ name: string; key: string }>): StageContext<ReturnType<typeof features.withSchema.parse>> {
-  const inputs = { ingest: { outputs: parts.map((p) => ({ ...p, uri: storage.uri(p.key), bytes: 0, sha256: '' })) } as unknown as StageManifest };
+function ctx(parts: Part[]): StageContext<ReturnType<typeof features.withSchema.parse>> {
+  const inputs = { ingest: { outputs: parts.map((p) => ({ ...p, uri: storage.uri(p.key) })) } as unknown as StageManifest };
   return {
     stageId: 'features', with: features.withSchema.parse({}), inputs, storage, output: new RecordingOutputWriter(storage, 'out'),
     progress: () => {}, signal: new AbortController().signal, log: () => {}, checkpointFolder: 'checkpoints/features',
@@ -78,12 +85,29 @@ test('an empty class is refused at the merge, listing the class', async () => {
 test('a file that is not stage-1 output: the error names the part and the missing column', async () => {
   const w = new Stage2ParquetWriter({ particles: 1, rowGroupSize: 4 });
   w.add({ hlf: new Float32Array(14), gru: new Float32Array(19), label: 0, sourceFile: 'x', entry: 0, shuffleKey: 0.5 });
-  await storage.put('stage1/part-00003.parquet', await collectBytes(w.finish()));
-  const c = ctx([{ name: 'part-00003.parquet', key: 'stage1/part-00003.parquet' }]);
+  const put = await storage.put('stage1/part-00003.parquet', await collectBytes(w.finish()));
+  const c = ctx([{ name: 'part-00003.parquet', key: 'stage1/part-00003.parquet', bytes: put.bytes, sha256: put.sha256 }]);
   const [shard] = await features.plan(c);
   await assert.rejects(features.prepass!.runShard(c, shard!, 0), (err: Error) => {
     assert.match(err.message, /part-00003\.parquet/);
     assert.match(err.message, /hfeatures|column/);
     return true;
   });
+});
+
+test('a part that differs from its manifest record (damaged, overwritten) fails naming the object, before decoding', async () => {
+  const part = await stage1Part('part-00009.parquet', [{ label: 0 }, { label: 1 }, { label: 2 }]);
+  const c = ctx([part]);
+  const [shard] = await features.plan(c);
+  const prepared = await features.prepass!.merge(c, [await features.prepass!.runShard(c, shard!, 0)]);
+  const bytes = new Uint8Array(await storage.get(part.key));
+  bytes.fill(0xff, 4, 40); // page data: parquet-wasm would trap and take the worker with it
+  await storage.put(part.key, bytes);
+  for (const run of [() => features.prepass!.runShard(c, shard!, 0), () => features.runShard({ ...c, prepared }, shard!, 0)]) {
+    await assert.rejects(run(), (err: Error) => {
+      assert.ok(err instanceof BadInputError);
+      assert.ok(err.message.startsWith(`${storage.uri(part.key)}: the object differs from what its stage's manifest recorded`), err.message);
+      return true;
+    });
+  }
 });

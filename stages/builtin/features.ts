@@ -20,6 +20,7 @@ import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
 import type { JsonValue, StageManifest } from '../../engine/manifest.js';
 import { BadInputError } from '../../runtime/errors.js';
 import { MinMaxStats, NonFiniteFeatureError, compareShuffle, isTrain, keepForBalance, rowUniform, scaleHlf, transformParticles, type MinMaxStatsJSON } from '../../hep/stage2/index.js';
+import { getVerified, type RecordedObject } from '../../runtime/verifiedRead.js';
 import { readStage1RowGroups, Stage2ParquetWriter, type Stage2Row } from '../../parquet/index.js';
 
 const With = z.strictObject({
@@ -32,8 +33,8 @@ const With = z.strictObject({
 });
 type With = z.infer<typeof With>;
 
-interface Shard {
-  key: string;
+/** One stage-1 part, with its manifest record (checked before decoding). */
+interface Shard extends RecordedObject {
   name: string;
 }
 
@@ -59,8 +60,9 @@ export const features: FanoutStageKind<With, Shard> = {
     async runShard(ctx, shard) {
       const stats = new MinMaxStats();
       let row = 0;
+      const bytes = await getVerified(ctx.storage, shard);
       try {
-        for await (const g of readStage1RowGroups(await ctx.storage.get(shard.key), { columns: ['hfeatures', 'label'] })) {
+        for await (const g of readStage1RowGroups(bytes, { columns: ['hfeatures', 'label'] })) {
           stats.observe(g.hfeatures!, g.rows, g.label!);
           row += g.rows;
         }
@@ -90,8 +92,9 @@ export const features: FanoutStageKind<With, Shard> = {
     let row = 0;
     let read = 0;
     const testByClass = [0, 0, 0];
+    const bytes = await getVerified(ctx.storage, shard);
     try {
-      for await (const g of readStage1RowGroups(await ctx.storage.get(shard.key))) {
+      for await (const g of readStage1RowGroups(bytes)) {
         particles ||= g.particles;
         test ??= new Stage2ParquetWriter({ rowGroupSize, particles });
         const width = particles * 19;
@@ -155,7 +158,7 @@ export const features: FanoutStageKind<With, Shard> = {
 
 /** Parquet parts of the upstream ingest stage(s), in manifest order. */
 function stage1Parts(inputs: Record<string, StageManifest>): Shard[] {
-  return Object.values(inputs).flatMap((m) => m.outputs.filter((o) => o.name.endsWith('.parquet')).map((o) => ({ key: o.key, name: o.name })));
+  return Object.values(inputs).flatMap((m) => m.outputs.filter((o) => o.name.endsWith('.parquet')).map((o) => ({ key: o.key, name: o.name, bytes: o.bytes, sha256: o.sha256 })));
 }
 
 function badPart(ctx: Omit<StageContext<With>, 'output'>, shard: Shard, err: unknown, row: number): Error {
