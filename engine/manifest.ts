@@ -13,6 +13,11 @@ export const OutputEntry = z.object({
   bytes: z.number().int().nonnegative(),
   sha256: z.string(),
   rows: z.number().int().nonnegative().optional(),
+  /**
+   * Informational (wall-clock timings and the like): left out of the stage's
+   * content hash, so a re-run that differs only here keeps downstream cached.
+   */
+  volatile: z.literal(true).optional(),
 });
 export type OutputEntry = z.infer<typeof OutputEntry>;
 

@@ -9,7 +9,7 @@ import { BadInputError } from '../runtime/errors.js';
 import { accuracy, argmaxRows, confusionMatrix, oneVsRest, precisionRecall } from './metrics.js';
 import { confusionMatrixFigure, rocFigure, svgToPng, trainingCurvesFigure } from './figures/index.js';
 import { CLASS_NAMES, CLASSES } from './modelSpec.js';
-import type { EpochMetrics } from './trainer.js';
+import type { EpochScores } from './trainer.js';
 
 export interface ModelMetrics {
   stage: string;
@@ -23,7 +23,7 @@ export interface ModelMetrics {
   confusion: number[][];
   precision: number[];
   recall: number[];
-  history: EpochMetrics[];
+  history: EpochScores[];
   roc: Array<{ classIndex: number; fpr: number[]; tpr: number[] }>;
 }
 
@@ -84,7 +84,7 @@ async function scoreModel(storage: Storage, input: TrainedInput, rocPoints: numb
   const predictions = new Float32Array(new Uint8Array(await read('predictions.bin')).buffer);
   const labels = new Int8Array(new Uint8Array(await read('labels.bin')).buffer);
   if (predictions.length !== labels.length * CLASSES) throw new BadInputError(`train stage "${input.stageId}": ${predictions.length} predictions for ${labels.length} labels (expected ${CLASSES} per event)`);
-  const history = (JSON.parse(Buffer.from(await read('history.json')).toString('utf8')) as { epochs: EpochMetrics[] }).epochs;
+  const history = (JSON.parse(Buffer.from(await read('history.json')).toString('utf8')) as { epochs: EpochScores[] }).epochs;
   const model = JSON.parse(Buffer.from(await read('model.json')).toString('utf8')) as { spec?: { name?: string }; params?: number; backend?: string };
   const predicted = argmaxRows(predictions, CLASSES);
   const confusion = confusionMatrix(labels, predicted, CLASSES);
@@ -133,7 +133,7 @@ function reportMarkdown(results: ModelMetrics[], figures: Array<{ name: string; 
   for (const r of results) {
     const last = r.history[r.history.length - 1];
     lines.push(`### ${r.model} (stage \`${r.stage}\`)`, '');
-    lines.push(`${r.params ?? '?'} parameters, trained on the ${r.backend ?? '?'} back end for ${r.history.length} epoch(s)${last ? `; last epoch: loss ${last.loss.toFixed(4)}, validation loss ${last.valLoss.toFixed(4)}, ${Math.round(last.samplesPerSecond)} samples/s` : ''}.`, '');
+    lines.push(`${r.params ?? '?'} parameters, trained on the ${r.backend ?? '?'} back end for ${r.history.length} epoch(s)${last ? `; last epoch: loss ${last.loss.toFixed(4)}, validation loss ${last.valLoss.toFixed(4)}` : ''}.`, '');
     lines.push(`Precision per class: ${r.precision.map(round4).join(', ')}; recall: ${r.recall.map(round4).join(', ')}.`, '');
     lines.push(...figures.filter((f) => f.name.endsWith(`-${r.stage}`)).map(link), '');
   }

@@ -38,6 +38,9 @@ export interface EpochMetrics {
   samplesPerSecond: number;
 }
 
+/** An epoch's metrics without its wall-clock figures: what history.json holds (deterministic). */
+export type EpochScores = Omit<EpochMetrics, 'trainSeconds' | 'samplesPerSecond'>;
+
 export interface TrainIO {
   storage: Storage;
   train: PartRef[];

@@ -2,7 +2,7 @@
 import type { Storage } from '../storage/index.js';
 import { joinKey } from '../storage/index.js';
 import type { OutputEntry } from '../engine/manifest.js';
-import type { OutputWriter } from '../stages/kind.js';
+import type { OutputInfo, OutputWriter } from '../stages/kind.js';
 
 export class RecordingOutputWriter implements OutputWriter {
   private readonly entries = new Map<string, OutputEntry>();
@@ -13,12 +13,16 @@ export class RecordingOutputWriter implements OutputWriter {
     return joinKey(this.prefix, name);
   }
 
-  async write(name: string, body: Uint8Array | string | AsyncIterable<Uint8Array>, info: { rows?: number } = {}): Promise<OutputEntry> {
+  async write(name: string, body: Uint8Array | string | AsyncIterable<Uint8Array>, info: OutputInfo = {}): Promise<OutputEntry> {
     const key = this.keyFor(name);
     const put = typeof body === 'string' || body instanceof Uint8Array
       ? await this.storage.put(key, body)
       : await this.storage.putStream(key, body);
-    const entry: OutputEntry = { name, key, uri: this.storage.uri(key), bytes: put.bytes, sha256: put.sha256, ...(info.rows !== undefined ? { rows: info.rows } : {}) };
+    const entry: OutputEntry = {
+      name, key, uri: this.storage.uri(key), bytes: put.bytes, sha256: put.sha256,
+      ...(info.rows !== undefined ? { rows: info.rows } : {}),
+      ...(info.volatile ? { volatile: true as const } : {}),
+    };
     this.entries.set(name, entry);
     return entry;
   }

@@ -306,7 +306,7 @@ function buildManifest(
     kind: req.stage.uses,
     kindVersion: req.stage.kindVersion,
     key,
-    contentHash: hashJson({ outputs: outputs.map((o) => [o.name, o.sha256]), counts, summary: result.summary ?? null }),
+    contentHash: hashJson({ outputs: outputs.filter((o) => !o.volatile).map((o) => [o.name, o.sha256]), counts, summary: result.summary ?? null }),
     with: req.stage.with,
     inputs: Object.fromEntries(Object.entries(inputs).map(([id, m]) => [id, m.contentHash])),
     outputs,

@@ -16,9 +16,15 @@ export interface Progress {
   message?: string;
 }
 
+export interface OutputInfo {
+  rows?: number;
+  /** Informational only (e.g. timings): not part of the content hash, so it never makes downstream stages re-run. */
+  volatile?: boolean;
+}
+
 export interface OutputWriter {
   /** Writes `<stage data folder>/<name>` atomically and records it in the manifest. */
-  write(name: string, body: Uint8Array | string | AsyncIterable<Uint8Array>, info?: { rows?: number }): Promise<OutputEntry>;
+  write(name: string, body: Uint8Array | string | AsyncIterable<Uint8Array>, info?: OutputInfo): Promise<OutputEntry>;
   /** Storage key for `name`, for libraries that write through their own code. */
   keyFor(name: string): string;
 }

@@ -200,7 +200,13 @@ describe('training', () => {
     assert.ok(trainEvents > 2000 && trainEvents < 10000, `a few thousand events (${trainEvents})`);
     assert.equal(labels.length, parts('test-').reduce((s, p) => s + p.rows, 0));
     for (const c of oneVsRest(preds, labels, 3)) assert.ok(c.auc >= 0.8, `class ${c.classIndex}: AUC ${c.auc.toFixed(4)}`);
-    assert.deepEqual(ctx.output.outputs().map((o) => o.name), ['history.json', 'labels.bin', 'model.json', 'predictions.bin', 'weights.bin']);
+    assert.deepEqual(ctx.output.outputs().map((o) => o.name), ['history.json', 'labels.bin', 'model.json', 'predictions.bin', 'timing.json', 'weights.bin']);
+    assert.deepEqual(ctx.output.outputs().filter((o) => o.volatile).map((o) => o.name), ['timing.json'], 'only the wall-clock figures are volatile');
+    const json = async (name: string) => JSON.parse(Buffer.from(await storage.get(ctx.output.keyFor(name))).toString('utf8')) as Record<string, unknown>;
+    const epochs = (await json('history.json')).epochs as Array<Record<string, number>>;
+    assert.deepEqual(Object.keys(epochs[0]!).sort(), ['accuracy', 'epoch', 'loss', 'valAccuracy', 'valLoss'], 'history.json holds no wall-clock figures');
+    const timing = await json('timing.json');
+    assert.ok(Number(timing.samplesPerSecond) > 0 && timing.resumedFromStep === null, JSON.stringify(timing));
     assert.equal(result.counts!.params, 2013);
   });
 

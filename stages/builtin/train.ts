@@ -6,7 +6,8 @@
  * newest checkpoint when a retried attempt starts.
  *
  * Outputs: model.json (spec, layout of weights.bin), weights.bin (float32),
- * history.json (per-epoch loss/accuracy, train and validation, samples/s),
+ * history.json (per-epoch loss/accuracy, train and validation), timing.json
+ * (volatile: per-epoch seconds and samples/s, the step a retry resumed from),
  * predictions.bin (float32 softmax outputs on the test set, n × 3, test-file
  * order) with labels.bin (int8) for `evaluate`.
  */
@@ -43,7 +44,7 @@ export type TrainWith = z.infer<typeof With>;
 export const train: SimpleStageKind<TrainWith> = {
   type: 'simple',
   name: 'train',
-  version: '3',
+  version: '4',
   description: 'Stage 4: trains one classifier (HLF dense net, particle GRU, inclusive GRU+HLF) with checkpoints',
   withSchema: With,
   queue: 'train',
