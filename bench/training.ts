@@ -17,7 +17,7 @@
  *   npm run build   # or: npx tsc -p tsconfig.json
  *   node dist/bench/training.js [--events-per-sample 20000] [--hlf-epochs 20] [--epochs 5]
  *       [--throughput-events 12000] [--steps 50] [--cpu-steps 6] [--max-seconds 60] [--repeat 3] [--seeds 3]
- *       [--skip-parity] [--skip-throughput] [--skip-cpu-untrimmed] [--quick] [--keep]
+ *       [--skip-parity] [--skip-throughput] [--skip-cpu-untrimmed] [--parity-models hlf,inclusive] [--quick] [--keep]
  *
  * `--events-per-sample` is generated events per sample for the demo-caps data
  * set (parity and demo-caps throughput); `--throughput-events` the same for
@@ -80,6 +80,8 @@ const S = {
 };
 const skipParity = flag('--skip-parity');
 const skipThroughput = flag('--skip-throughput');
+/** Models compared with Keras: `--parity-models hlf,inclusive` (any of hlf, particle_sequence, inclusive, inclusive_lstm). */
+const parityModelNames = (argv.includes('--parity-models') ? argv[argv.indexOf('--parity-models') + 1]! : 'hlf,inclusive').split(',');
 const WARMUP = 2;
 /** The train stage's default `shuffleBuffer` (stages/builtin/train.ts). */
 const DEFAULT_SHUFFLE_BUFFER = 2048;
@@ -92,6 +94,10 @@ const models = loadPipelinesFile(join(projectRoot, 'pipelines.yaml'), new KindRe
 const spec = (name: string) => ModelSpec.parse({ name, ...models[name] });
 const HLF = spec('hlf');
 const INCLUSIVE = spec('inclusive');
+const parityModels = parityModelNames.map((name) => {
+  if (!models[name]) throw new Error(`--parity-models: no model "${name}" in pipelines.yaml (have ${Object.keys(models).join(', ')})`);
+  return spec(name);
+});
 
 const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 const f4 = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toFixed(4));
@@ -259,7 +265,8 @@ try {
     const seeds = Array.from({ length: S.seeds }, (_, i) => S.seed + i);
     interface Run { auc: number[]; acc: number; loss: number; secs: number }
     const rows: Array<{ model: string; params: string; tf: Run[]; tfFull: Run; k: Run[]; kResetAfter?: number[] }> = [];
-    for (const [m, epochs] of [[HLF, S.hlfEpochs], [INCLUSIVE, S.epochs]] as const) {
+    for (const m of parityModels) {
+      const epochs = m.name === 'hlf' ? S.hlfEpochs : S.epochs;
       let params = 0;
       const tfRun = async (shuffleBuffer: number, seed: number): Promise<Run> => {
         log(`parity: ${m.name}, ${epochs} epochs, tfjs wasm, shuffle buffer ${shuffleBuffer}, seed ${seed}...`);
@@ -275,10 +282,11 @@ try {
         log(`  tfjs AUC ${auc.map(f4).join(' ')} in ${r.seconds.toFixed(0)} s`);
         return { auc, acc: correct / r.labels.length, secs: r.seconds, loss: r.history[r.history.length - 1]!.valLoss };
       };
-      const gru = m.name === 'inclusive' ? { resetAfter: false } : {};
+      const usesGru = m.name !== 'hlf' && !m.name!.endsWith('_lstm');
+      const gru = usesGru ? { resetAfter: false } : {};
       let kParams = 0;
       const kerasRun = (seed: number): Run => {
-        log(`parity: ${m.name}, Keras${m.name === 'inclusive' ? ' reset_after=false' : ''}, seed ${seed}...`);
+        log(`parity: ${m.name}, Keras${usesGru ? ' reset_after=false' : ''}, seed ${seed}...`);
         const k = keras(m.name!, demo, { epochs, seed, ...gru });
         const auc = CLASS_NAMES.map((c) => k.auc[c] ?? NaN);
         log(`  Keras AUC ${auc.map(f4).join(' ')} in ${k.total_seconds.toFixed(0)} s (${k.params} params)`);
@@ -290,9 +298,9 @@ try {
       const tfFull = await tfRun(fullBuffer, S.seed);
       const k = seeds.map(kerasRun);
       let kResetAfter: number[] | undefined;
-      if (m.name === 'inclusive') {
-        log(`parity: inclusive, Keras reset_after=true (default), seed ${S.seed}...`);
-        const kd = keras(m.name, demo, { epochs, resetAfter: true });
+      if (usesGru) {
+        log(`parity: ${m.name}, Keras reset_after=true (default), seed ${S.seed}...`);
+        const kd = keras(m.name!, demo, { epochs, resetAfter: true });
         kResetAfter = CLASS_NAMES.map((c) => kd.auc[c] ?? NaN);
         log(`  Keras (default) AUC ${kResetAfter.map(f4).join(' ')} (${kd.params} params)`);
       }
