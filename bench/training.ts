@@ -55,7 +55,7 @@ import { tf } from '../ml/tf.js';
 import { train, type TrainConfig, type TrainResult, type TrainState } from '../ml/trainer.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { batches, epochRows, type DataNeeds, type PartRef } from '../ml/data.js';
-import { oneVsRest } from '../ml/metrics.js';
+import { accuracy, argmaxRows, oneVsRest } from '../ml/metrics.js';
 import { projectRoot } from '../infra/tools.js';
 
 const argv = process.argv.slice(2);
@@ -274,13 +274,8 @@ try {
         params = r.built.model.countParams();
         r.built.model.dispose();
         const auc = oneVsRest(r.predictions, r.labels, 3).map((c) => c.auc);
-        let correct = 0;
-        for (let i = 0; i < r.labels.length; i++) {
-          const p = r.predictions.subarray(i * 3, i * 3 + 3);
-          if (p.indexOf(Math.max(...p)) === r.labels[i]) correct++;
-        }
         log(`  tfjs AUC ${auc.map(f4).join(' ')} in ${r.seconds.toFixed(0)} s`);
-        return { auc, acc: correct / r.labels.length, secs: r.seconds, loss: r.history[r.history.length - 1]!.valLoss };
+        return { auc, acc: accuracy(r.labels, argmaxRows(r.predictions, 3)), secs: r.seconds, loss: r.history[r.history.length - 1]!.valLoss };
       };
       const usesGru = m.name !== 'hlf' && !m.name!.endsWith('_lstm');
       const gru = usesGru ? { resetAfter: false } : {};

@@ -5,10 +5,10 @@
  * without a readable state.json, or whose bytes do not match it, does not
  * exist. The newest valid one wins; older ones are pruned.
  */
-import { createHash } from 'node:crypto';
 import type { Storage } from '../storage/index.js';
 import { StorageNotFoundError, joinKey } from '../storage/index.js';
 import { packTensors, unpackTensors, type NamedTensor, type PackedTensor } from './tensorPack.js';
+import { sha256Hex } from '../runtime/hash.js';
 
 export interface Checkpoint<S> {
   /** What the trainer needs to continue: position, metrics, config echo. */
@@ -32,7 +32,7 @@ export class CheckpointStore<S> {
     const { bytes, layout } = packTensors(tensors);
     const dir = this.stepFolder(step);
     await this.storage.put(joinKey(dir, 'tensors.bin'), bytes);
-    const file: StateFile<S> = { format: 'topoflow.checkpoint/1', step, state, tensors: layout, sha256: sha256(bytes), savedAt: new Date().toISOString() };
+    const file: StateFile<S> = { format: 'topoflow.checkpoint/1', step, state, tensors: layout, sha256: sha256Hex(bytes), savedAt: new Date().toISOString() };
     await this.storage.put(joinKey(dir, 'state.json'), JSON.stringify(file));
     await this.prune();
   }
@@ -60,7 +60,7 @@ export class CheckpointStore<S> {
     }
     if (file.format !== 'topoflow.checkpoint/1') throw new Error(`unknown checkpoint format ${JSON.stringify(file.format)}`);
     const bytes = await this.storage.get(joinKey(dir, 'tensors.bin'));
-    if (sha256(bytes) !== file.sha256) throw new Error('tensors.bin does not match the SHA-256 in state.json');
+    if (sha256Hex(bytes) !== file.sha256) throw new Error('tensors.bin does not match the SHA-256 in state.json');
     const tensors = unpackTensors(bytes, file.tensors);
     return { state: file.state, tensors };
   }
@@ -82,8 +82,4 @@ export class CheckpointStore<S> {
   private stepFolder(step: number): string {
     return joinKey(this.folder, `step-${String(step).padStart(9, '0')}`);
   }
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -22,7 +22,7 @@ import { HLF_FEATURES, PARTICLE_FEATURES } from './build.js';
 export interface PartRef {
   key: string;
   rows: number;
-  /** The object's size (from the manifest): parts are read by byte range. */
+  /** The object's size (from the manifest): it decides between a whole fetch and range reads. */
   bytes: number;
   /** The object's SHA-256 (from the manifest), checked by `verifyParts`. */
   sha256: string;
@@ -61,6 +61,11 @@ export interface Batch {
   labels: Int8Array;
 }
 
+export interface StreamOptions {
+  /** Parts up to this size are fetched whole (faster); larger ones by byte range (bounded memory). Default 32 MiB. */
+  wholePartBytes?: number;
+}
+
 /**
  * The training rows of one epoch, in its seeded order. Parts are often one
  * class each (one stage-1 file per sample), and so is every row group in them,
@@ -73,11 +78,6 @@ export interface Batch {
  * rows further. Memory: per open part, its bytes (up to 32 MiB) or one row
  * group's column chunks, plus one decoded row group; and the buffer.
  */
-export interface StreamOptions {
-  /** Parts up to this size are fetched whole (faster); larger ones by byte range (bounded memory). Default 32 MiB. */
-  wholePartBytes?: number;
-}
-
 export async function* epochRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: StreamOptions & { seed: number; epoch: number; bufferSize: number; openParts?: number }): AsyncGenerator<Row> {
   const rng = new Rng(opts.seed, opts.epoch, 0x5eed);
   const queue = shuffled(parts.map((_, i) => i), rng);

@@ -13,6 +13,7 @@ import { CheckpointStore } from './checkpoint.js';
 import type { NamedTensor } from './tensorPack.js';
 import { batches, epochRows, orderedRows, type Batch, type DataNeeds, type PartRef } from './data.js';
 import { CLASSES, masksPadding, usesInput, type ModelSpec } from './modelSpec.js';
+import { accuracy, argmaxRows } from './metrics.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -174,7 +175,6 @@ export async function evaluate(built: BuiltModel, storage: Storage, parts: PartR
   const labels = new Int8Array(n);
   let at = 0;
   let lossSum = 0;
-  let correct = 0;
   for await (const batch of batches(orderedRows(storage, parts, needs), batchSize, needs)) {
     const probs = tf.tidy(() => built.model.apply(inputsOf(built, batch), { training: false }) as tf.Tensor2D);
     const values = await probs.data();
@@ -185,19 +185,12 @@ export async function evaluate(built: BuiltModel, storage: Storage, parts: PartR
     for (let i = 0; i < batch.size; i++) {
       const label = batch.labels[i]!;
       lossSum -= Math.log(Math.min(1 - PROB_CLIP, Math.max(PROB_CLIP, values[i * CLASSES + label]!)));
-      if (argMax(values, i * CLASSES) === label) correct++;
     }
     at += batch.size;
     await new Promise((r) => setImmediate(r));
   }
   if (at !== n) throw new Error(`the test set has ${at} rows but its manifest says ${n}`);
-  return { predictions, labels, loss: lossSum / Math.max(1, n), accuracy: correct / Math.max(1, n) };
-}
-
-function argMax(values: ArrayLike<number>, from: number): number {
-  let best = 0;
-  for (let c = 1; c < CLASSES; c++) if (values[from + c]! > values[from + best]!) best = c;
-  return best;
+  return { predictions, labels, loss: lossSum / Math.max(1, n), accuracy: n ? accuracy(labels, argmaxRows(predictions, CLASSES)) : 0 };
 }
 
 /** Model weights, then Adam's first and second moments. */

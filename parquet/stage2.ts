@@ -152,10 +152,6 @@ export class Stage2File {
     return new Stage2File(file, particlesOf(file), meta.numRowGroups(), meta.fileMetadata().numRows());
   }
 
-  async read(group: number): Promise<Stage2Columns> {
-    return columnsOf(tableFromIPC((await this.file.read({ rowGroups: [group] })).intoIPCStream()), this.particles);
-  }
-
   /**
    * Only what a model reads from one row group: HLF, label and, when asked,
    * the particle lists (most of the bytes; an HLF-only model skips decoding them).

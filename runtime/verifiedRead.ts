@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Storage } from '../storage/index.js';
 import { BadInputError } from './errors.js';
+import { sha256Hex } from './hash.js';
 
 /** What a manifest records about an object. */
 export interface RecordedObject {
@@ -18,7 +19,7 @@ export interface RecordedObject {
 /** The whole object, after checking it against its record. */
 export async function getVerified(storage: Storage, object: RecordedObject): Promise<Uint8Array> {
   const data = await storage.get(object.key);
-  check(storage, object, data.length, createHash('sha256').update(data).digest('hex'));
+  check(storage, object, data.length, sha256Hex(data));
   return data;
 }
 
