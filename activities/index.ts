@@ -14,8 +14,8 @@ import { openStorage, type Storage } from '../storage/index.js';
 import type { KindRegistry } from '../stages/registry.js';
 import { prepareRun } from '../runtime/prepare.js';
 import { commitFanout, lookupCached, mergePrepass, planFanout, runPrepassShard, runShard, runSimpleStage, type RunnerEnv } from '../runtime/stageRunner.js';
-import { BadInputError } from '../runtime/errors.js';
-import { canonicalJson } from '../runtime/hash.js';
+import { BadInputError } from '../common/errors.js';
+import { canonicalJson } from '../common/hash.js';
 
 export interface ActivityDeps {
   registry: KindRegistry;

@@ -8,7 +8,7 @@ import { globalsFrom, UsageError, type Globals } from './globals.js';
 import { abortCommand, listCommand, resumeCommand, retryCommand, runCommand, skipCommand, statusCommand } from './runs.js';
 import { scheduleCreate, scheduleDelete, scheduleList } from './schedules.js';
 import { startStack } from './stack.js';
-import { clusterFromEnv } from './target.js';
+import { clusterFromEnv } from '../infra/temporalTarget.js';
 
 
 const collect = (value: string, previous: string[]) => [...previous, value];

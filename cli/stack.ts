@@ -18,7 +18,7 @@ import { startTemporalDevServer, type TemporalDevServer } from '../infra/tempora
 import { freePort } from '../infra/ports.js';
 import { projectRoot } from '../infra/tools.js';
 import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../engine/protocol.js';
-import { clusterFromEnv, type TemporalTarget } from './target.js';
+import { clusterFromEnv, type TemporalTarget } from '../infra/temporalTarget.js';
 
 export interface Stack {
   target: TemporalTarget;

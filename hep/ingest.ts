@@ -4,7 +4,8 @@
  * the `ingest` stage kind, tests and benchmarks.
  */
 import { Stage1Processor, type RejectReason, type Stage1Config } from './stage1/index.js';
-import { readDelphesEvents, type RootFile } from '../root/read/index.js';
+import type { RootFile } from '../root/read/index.js';
+import { readDelphesEvents } from './delphes.js';
 import { Stage1ParquetWriter } from '../parquet/index.js';
 
 export const REJECT_REASONS: readonly RejectReason[] = ['no_lepton', 'empty_maps', 'lepton_below_pt', 'not_isolated'];

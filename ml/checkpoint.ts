@@ -8,7 +8,7 @@
 import type { Storage } from '../storage/index.js';
 import { StorageNotFoundError, joinKey } from '../storage/index.js';
 import { packTensors, unpackTensors, type NamedTensor, type PackedTensor } from './tensorPack.js';
-import { sha256Hex } from '../runtime/hash.js';
+import { sha256Hex } from '../common/hash.js';
 
 export interface Checkpoint<S> {
   /** What the trainer needs to continue: position, metrics, config echo. */

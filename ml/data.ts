@@ -14,7 +14,7 @@
  * leaves the model's output unchanged and saves most of the recurrent work.
  */
 import { Rng } from '../hep/generator/rng.js';
-import { verifyObject } from '../runtime/verifiedRead.js';
+import { verifyObject } from '../storage/verified.js';
 import { Stage2File, type ModelInputs } from '../parquet/index.js';
 import type { Storage } from '../storage/index.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from './build.js';

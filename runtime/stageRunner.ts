@@ -11,11 +11,11 @@ import type { FanoutPlan, InputRef, ResolvedStage, ShardOutcome, StageOutcome, S
 import { MAX_OUTCOME_OUTPUTS } from '../engine/protocol.js';
 import type { FanoutStageKind, Progress, ShardResult, SimpleStageKind, StageContext, StageKind, StageResult } from '../stages/kind.js';
 import type { KindRegistry } from '../stages/registry.js';
-import { hashJson } from './hash.js';
+import { hashJson } from '../common/hash.js';
 import * as layout from './cacheLayout.js';
 import { RecordingOutputWriter } from './outputWriter.js';
 import { explainRun, recordLastRun } from './decisions.js';
-import { BadInputError } from './errors.js';
+import { BadInputError } from '../common/errors.js';
 
 export interface RunnerEnv {
   registry: KindRegistry;

@@ -12,7 +12,7 @@ import { LocalStorage } from '../storage/index.js';
 import { collectBytes, Stage1ParquetWriter, Stage2ParquetWriter } from '../parquet/index.js';
 import { features } from '../stages/builtin/features.js';
 import { RecordingOutputWriter } from '../runtime/outputWriter.js';
-import { BadInputError } from '../runtime/errors.js';
+import { BadInputError } from '../common/errors.js';
 import type { StageContext } from '../stages/kind.js';
 import type { StageManifest } from '../engine/manifest.js';
 

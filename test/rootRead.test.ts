@@ -14,10 +14,9 @@ import { promisify } from 'node:util';
 import { projectRoot } from '../infra/tools.js';
 import { python } from './support/python.js';
 import type { DelphesEvent } from '../hep/event.js';
+import { DELPHES_EVENT_BRANCHES, readDelphesEvents } from '../hep/delphes.js';
 import {
-  DELPHES_EVENT_BRANCHES,
   openRootFile,
-  readDelphesEvents,
   RootReadError,
   type EntryRange,
   type RootReadReason,

@@ -12,7 +12,7 @@ import { createActivities } from '../activities/index.js';
 import { DEFAULT_TASK_QUEUE } from '../engine/protocol.js';
 import { loadRegistry } from '../stages/index.js';
 import { projectRoot } from '../infra/tools.js';
-import type { TemporalTarget } from '../cli/target.js';
+import type { TemporalTarget } from '../infra/temporalTarget.js';
 
 export interface WorkerProcessOptions {
   target: TemporalTarget;

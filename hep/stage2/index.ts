@@ -3,6 +3,7 @@ import { checkLabel } from './scaler.js';
 
 export { CLASSES, MinMaxStats, NonFiniteFeatureError, checkLabel, scaleHlf, type MinMaxStatsJSON } from './scaler.js';
 export { countRealRows, isPaddingRow, transformParticles, type ParticleMode } from './particles.js';
+export { BadPartError, partStatistics, transformPart, type TransformOptions, type TransformedPart } from './passes.js';
 export { TRAIN_FRACTION, compareShuffle, isTrain, keepForBalance, rowUniform, type SamplingPurpose, type ShuffleKey } from './sampling.js';
 
 /** One-hot target of a label (Spark's OneHotEncoder with dropLast=False): [1,0,0] QCD, [0,1,0] tt̄, [0,0,1] W+jets. */

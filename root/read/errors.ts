@@ -23,8 +23,3 @@ export class RootReadError extends Error {
     super(`${file}: ${detail}`, options);
   }
 }
-
-/** The message of whatever was thrown, for wrapping it in a RootReadError. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

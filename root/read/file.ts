@@ -1,6 +1,7 @@
 /** openRootFile: a whole ROOT file read into memory and opened with jsroot. */
 import { readFile } from 'node:fs/promises';
-import { errorMessage, RootReadError } from './errors.js';
+import { errorMessage } from '../../common/errors.js';
+import { RootReadError } from './errors.js';
 import { checkRootHeader } from './header.js';
 import { checkJsrootPatched, openJsrootFile, type JsrootFile, type JsrootTree } from './patchedJsroot.js';
 import { JsrootTreeReader } from './tree.js';

@@ -1,5 +1,4 @@
 /** Reading ROOT TTrees (jsroot, patched; whole files in memory). */
 export { openRootFile, type RootSource } from './file.js';
-export { readDelphesEvents, DELPHES_TREE, DELPHES_EVENT_BRANCHES } from './delphes.js';
 export { RootReadError, type RootReadReason } from './errors.js';
 export type { BranchValues, EntryRange, RootFile, RootTree } from './types.js';

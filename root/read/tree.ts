@@ -1,5 +1,6 @@
 /** RootTree on a jsroot TTree: branch look-up and entry-by-entry reads through a TSelector. */
-import { errorMessage, RootReadError } from './errors.js';
+import { errorMessage } from '../../common/errors.js';
+import { RootReadError } from './errors.js';
 import { TSelector, treeProcess, type JsrootBranch, type JsrootTree } from './patchedJsroot.js';
 import type { BranchValues, EntryRange, RootTree } from './types.js';
 

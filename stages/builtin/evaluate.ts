@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import type { SimpleStageKind } from '../kind.js';
-import type { StageManifest } from '../../engine/manifest.js';
-import { BadInputError } from '../../runtime/errors.js';
+import { BadInputError } from '../../common/errors.js';
+import { writeFiles } from './writeFiles.js';
 
 const With = z.strictObject({
   /** Points kept per stored ROC curve (the AUC always uses the full curve). */
@@ -30,12 +30,9 @@ export const evaluate: SimpleStageKind<EvaluateWith> = {
   async run(ctx) {
     const models = Object.entries(ctx.inputs).filter(([, m]) => m.kind === 'train');
     if (!models.length) throw new BadInputError(`stage "${ctx.stageId}": none of its needs is a train stage (needs: ${Object.keys(ctx.inputs).join(', ') || 'none'})`);
-    const { evaluateModels } = await import('../../ml/evaluateStage.js');
-    return evaluateModels(ctx, models.map(([stageId, manifest]) => ({ stageId, manifest })));
+    const { scoreModels } = await import('../../ml/report.js');
+    const scored = await scoreModels(ctx.storage, models.map(([stageId, manifest]) => ({ stageId, outputs: manifest.outputs })), ctx.with, ctx);
+    await writeFiles(ctx.output, scored.files);
+    return { counts: scored.counts, summary: scored.summary, report: scored.report };
   },
 };
-
-export interface TrainedInput {
-  stageId: string;
-  manifest: StageManifest;
-}

@@ -18,10 +18,9 @@
 import { z } from 'zod';
 import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
 import type { JsonValue, StageManifest } from '../../engine/manifest.js';
-import { BadInputError } from '../../runtime/errors.js';
-import { MinMaxStats, NonFiniteFeatureError, compareShuffle, isTrain, keepForBalance, rowUniform, scaleHlf, transformParticles, type MinMaxStatsJSON } from '../../hep/stage2/index.js';
-import { getVerified, type RecordedObject } from '../../runtime/verifiedRead.js';
-import { readStage1RowGroups, Stage2ParquetWriter, type Stage2Row } from '../../parquet/index.js';
+import { BadInputError } from '../../common/errors.js';
+import { BadPartError, MinMaxStats, partStatistics, transformPart, type MinMaxStatsJSON } from '../../hep/stage2/index.js';
+import { getVerified, type RecordedObject } from '../../storage/verified.js';
 
 const With = z.strictObject({
   seed: z.number().int().nonnegative().default(42),
@@ -58,17 +57,7 @@ export const features: FanoutStageKind<With, Shard> = {
 
   prepass: {
     async runShard(ctx, shard) {
-      const stats = new MinMaxStats();
-      let row = 0;
-      const bytes = await getVerified(ctx.storage, shard);
-      try {
-        for await (const g of readStage1RowGroups(bytes, { columns: ['hfeatures', 'label'] })) {
-          stats.observe(g.hfeatures!, g.rows, g.label!);
-          row += g.rows;
-        }
-      } catch (err) {
-        throw badPart(ctx, shard, err, row);
-      }
+      const stats = await readingPart(ctx, shard, (bytes) => partStatistics(bytes));
       return { stats: stats.toJSON() } as unknown as JsonValue;
     },
     async merge(ctx, results) {
@@ -85,51 +74,15 @@ export const features: FanoutStageKind<With, Shard> = {
   async runShard(ctx, shard, index): Promise<StageResult> {
     const { seed, padding, rowGroupSize } = ctx.with;
     const stats = MinMaxStats.fromJSON((ctx.prepared as unknown as Prepared).stats);
-    const counts = stats.counts;
-    const train: Array<Stage2Row & { u: number }> = [];
-    let test: Stage2ParquetWriter | undefined;
-    let particles = 0;
-    let row = 0;
-    let read = 0;
-    const testByClass = [0, 0, 0];
-    const bytes = await getVerified(ctx.storage, shard);
-    try {
-      for await (const g of readStage1RowGroups(bytes)) {
-        particles ||= g.particles;
-        test ??= new Stage2ParquetWriter({ rowGroupSize, particles });
-        const width = particles * 19;
-        for (let i = 0; i < g.rows; i++, row++) {
-          const sourceFile = g.sourceFile![i]!;
-          const entry = g.entry![i]!;
-          const label = g.label![i]!;
-          read++;
-          if (!keepForBalance(label, rowUniform(seed, 'balance', sourceFile, entry), counts)) continue;
-          const hlf = scaleHlf(stats, g.hfeatures!.subarray(i * 14, (i + 1) * 14), new Float32Array(14));
-          const gru = new Float32Array(width);
-          transformParticles(g.lfeatures!.subarray(i * width, (i + 1) * width), null, padding, gru);
-          const out = { hlf, gru, label, sourceFile, entry, shuffleKey: rowUniform(seed, 'shuffle', sourceFile, entry) };
-          if (isTrain(rowUniform(seed, 'split', sourceFile, entry))) train.push({ ...out, u: out.shuffleKey });
-          else {
-            test.add(out);
-            testByClass[label]!++;
-          }
-        }
-        ctx.progress({ done: read, unit: 'events', message: `part ${index}` });
-      }
-    } catch (err) {
-      throw badPart(ctx, shard, err, row);
-    }
-    particles ||= 1;
-    const trainWriter = new Stage2ParquetWriter({ rowGroupSize, particles });
-    train.sort(compareShuffle);
-    for (const r of train) trainWriter.add(r);
-    test ??= new Stage2ParquetWriter({ rowGroupSize, particles });
+    const onRows = (read: number) => ctx.progress({ done: read, unit: 'events', message: `part ${index}` });
+    const part = await readingPart(ctx, shard, (bytes) => transformPart(bytes, { seed, padding, rowGroupSize, stats, onRows }));
     const n = String(index).padStart(5, '0');
-    const testRows = test.rows;
-    await ctx.output.write(`train-${n}.parquet`, trainWriter.finish(), { rows: train.length });
-    await ctx.output.write(`test-${n}.parquet`, test.finish(), { rows: testRows });
-    const byClass = (rows: Array<{ label: number }>) => [0, 1, 2].map((c) => rows.filter((r) => r.label === c).length);
-    return { counts: { read, train: train.length, test: testRows }, summary: { part: shard.name, trainByClass: byClass(train), testByClass } };
+    await ctx.output.write(`train-${n}.parquet`, part.train, { rows: part.trainRows });
+    await ctx.output.write(`test-${n}.parquet`, part.test, { rows: part.testRows });
+    return {
+      counts: { read: part.read, train: part.trainRows, test: part.testRows },
+      summary: { part: shard.name, trainByClass: part.trainByClass, testByClass: part.testByClass },
+    };
   },
 
   async combine(ctx, shards) {
@@ -161,13 +114,15 @@ function stage1Parts(inputs: Record<string, StageManifest>): Shard[] {
   return Object.values(inputs).flatMap((m) => m.outputs.filter((o) => o.name.endsWith('.parquet')).map((o) => ({ key: o.key, name: o.name, bytes: o.bytes, sha256: o.sha256 })));
 }
 
-function badPart(ctx: Omit<StageContext<With>, 'output'>, shard: Shard, err: unknown, row: number): Error {
-  if (err instanceof NonFiniteFeatureError) return new BadInputError(`stage "${ctx.stageId}": ${shard.name} row ${row + (err.row ?? 0)}: ${err.message}`);
-  // Shape and decoding problems of the part itself (parquet-wasm reports them as plain Errors).
-  if (err instanceof RangeError || (err instanceof Error && /column|parquet|values, expected|not found|invalid|corrupt|magic/i.test(err.message))) {
-    return new BadInputError(`stage "${ctx.stageId}": ${shard.name} (row ${row}): ${err.message}`);
+/** Reads a part checked against its manifest record and runs a pass on it; a bad part fails the stage naming it. */
+async function readingPart<T>(ctx: Omit<StageContext<With>, 'output'>, shard: Shard, pass: (bytes: Uint8Array) => Promise<T>): Promise<T> {
+  const bytes = await getVerified(ctx.storage, shard);
+  try {
+    return await pass(bytes);
+  } catch (err) {
+    if (err instanceof BadPartError) throw new BadInputError(`stage "${ctx.stageId}": ${shard.name} ${err.message}`);
+    throw err;
   }
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

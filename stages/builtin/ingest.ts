@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
 import type { JsonValue, StageManifest } from '../../engine/manifest.js';
-import { BadInputError } from '../../runtime/errors.js';
+import { BadInputError } from '../../common/errors.js';
 import { DEFAULT_STAGE1 } from '../../hep/stage1/index.js';
 import { ingestRootFile, REJECT_REASONS, type IngestFileResult } from '../../hep/ingest.js';
 import { openRootFile, RootReadError } from '../../root/read/index.js';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BadInputError } from '../../runtime/errors.js';
+import { BadInputError } from '../../common/errors.js';
 import { joinKey, openStorage, StorageNotFoundError, type Storage } from '../../storage/index.js';
 
 export interface InputFile {

@@ -14,10 +14,12 @@
 import { z } from 'zod';
 import type { SimpleStageKind, StageContext } from '../kind.js';
 import type { StageManifest } from '../../engine/manifest.js';
-import { BadInputError } from '../../runtime/errors.js';
+import { BadInputError } from '../../common/errors.js';
 import { ModelSpec } from '../../ml/modelSpec.js';
 import { BackendChoice } from '../../ml/backendChoice.js';
 import type { PartRef } from '../../ml/data.js';
+import type { ClassifierData } from '../../ml/classifier.js';
+import { writeFiles } from './writeFiles.js';
 
 const With = z.strictObject({
   /** A model from the file's `models:` section (by name) or an inline definition. */
@@ -50,14 +52,16 @@ export const train: SimpleStageKind<TrainWith> = {
   queue: 'train',
 
   async run(ctx) {
-    const { trainParts, testParts } = datasetOf(ctx);
+    const data = datasetOf(ctx);
     // TensorFlow.js loads only here: the CLI and other stages do not pay for it.
-    const { runTraining } = await import('../../ml/trainStage.js');
-    return runTraining(ctx, trainParts, testParts);
+    const { trainClassifier } = await import('../../ml/classifier.js');
+    const trained = await trainClassifier(ctx.storage, ctx.with, data, ctx.checkpointFolder, ctx);
+    await writeFiles(ctx.output, trained.files);
+    return { counts: trained.counts, summary: trained.summary };
   },
 };
 
-function datasetOf(ctx: StageContext<TrainWith>): { trainParts: PartRef[]; testParts: PartRef[] } {
+function datasetOf(ctx: StageContext<TrainWith>): ClassifierData {
   const candidates = Object.entries(ctx.inputs).filter(([id, m]) => (ctx.with.data ? id === ctx.with.data : m.kind === 'features'));
   if (candidates.length !== 1) {
     const what = ctx.with.data ? `input "${ctx.with.data}" is not among its needs (${Object.keys(ctx.inputs).join(', ') || 'none'})` : `it needs exactly one "features" stage among its needs, found ${candidates.length}; name one with with.data`;
@@ -65,10 +69,10 @@ function datasetOf(ctx: StageContext<TrainWith>): { trainParts: PartRef[]; testP
   }
   const [id, manifest] = candidates[0]!;
   const parts = (prefix: string) => partsOf(manifest, prefix);
-  const trainParts = parts('train-');
-  const testParts = parts('test-');
-  if (!trainParts.length || !testParts.length) throw new BadInputError(`stage "${ctx.stageId}": input "${id}" has no train-*.parquet or test-*.parquet outputs (is it a features stage?)`);
-  return { trainParts, testParts };
+  const train = parts('train-');
+  const test = parts('test-');
+  if (!train.length || !test.length) throw new BadInputError(`stage "${ctx.stageId}": input "${id}" has no train-*.parquet or test-*.parquet outputs (is it a features stage?)`);
+  return { train, test };
 }
 
 function partsOf(m: StageManifest, prefix: string): PartRef[] {

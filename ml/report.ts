@@ -1,15 +1,31 @@
 /**
- * The `evaluate` stage's body: metrics from the saved test-set predictions,
- * figures, report. No TensorFlow.js needed.
+ * Scores trained classifiers from the test-set predictions they saved:
+ * per-class ROC/AUC, accuracy, confusion matrices, training curves, figures
+ * and a markdown report. No TensorFlow.js needed.
  */
-import type { StageContext, StageResult } from '../stages/kind.js';
-import type { EvaluateWith, TrainedInput } from '../stages/builtin/evaluate.js';
 import type { Storage } from '../storage/index.js';
-import { BadInputError } from '../runtime/errors.js';
+import { BadInputError } from '../common/errors.js';
 import { accuracy, argmaxRows, confusionMatrix, oneVsRest, precisionRecall } from './metrics.js';
 import { confusionMatrixFigure, rocFigure, svgToPng, trainingCurvesFigure } from './figures/index.js';
 import { CLASS_NAMES, CLASSES } from './modelSpec.js';
 import type { EpochScores } from './trainer.js';
+import type { JobCallbacks, JobFile, JobResult } from './job.js';
+
+export interface ReportSettings {
+  /** Points kept per stored ROC curve (the AUC always uses the full curve). */
+  rocPoints: number;
+  /** Also render each figure to PNG (SVG is always written). */
+  png: boolean;
+  pngWidth: number;
+}
+
+/** A trained classifier's saved files (predictions.bin, labels.bin, history.json, model.json), by name. */
+export interface TrainedModel {
+  stageId: string;
+  outputs: ReadonlyArray<{ name: string; key: string }>;
+}
+
+export type ModelScores = { model: string; auc: number[]; accuracy: number };
 
 export interface ModelMetrics {
   stage: string;
@@ -27,18 +43,48 @@ export interface ModelMetrics {
   roc: Array<{ classIndex: number; fpr: number[]; tpr: number[] }>;
 }
 
-export async function evaluateModels(ctx: StageContext<EvaluateWith>, inputs: TrainedInput[]): Promise<StageResult> {
+/** The files of the report and, as `report`, the AUC table the CLI prints at the end of a run. */
+export async function scoreModels(
+  storage: Storage,
+  models: TrainedModel[],
+  settings: ReportSettings,
+  io: Pick<JobCallbacks, 'progress' | 'log'>,
+): Promise<JobResult<Record<string, ModelScores>> & { report: string }> {
   const results: ModelMetrics[] = [];
-  for (const input of inputs.sort((a, b) => (a.stageId < b.stageId ? -1 : 1))) {
-    results.push(await scoreModel(ctx.storage, input, ctx.with.rocPoints));
-    ctx.progress({ done: results.length, total: inputs.length, unit: 'models' });
+  for (const model of [...models].sort((a, b) => (a.stageId < b.stageId ? -1 : 1))) {
+    results.push(await scoreModel(storage, model, settings.rocPoints));
+    io.progress({ done: results.length, total: models.length, unit: 'models' });
   }
   const labels = results[0]!.testEvents;
   for (const r of results) {
-    if (r.testEvents !== labels) ctx.log(`note: ${r.stage} was scored on ${r.testEvents} test events, ${results[0]!.stage} on ${labels}: were they trained on different data?`);
+    if (r.testEvents !== labels) io.log(`note: ${r.stage} was scored on ${r.testEvents} test events, ${results[0]!.stage} on ${labels}: were they trained on different data?`);
   }
+  const figures = figuresOf(results);
+  const files: JobFile[] = [];
+  for (const f of figures) {
+    files.push({ name: `${f.name}.svg`, body: f.svg });
+    if (settings.png) files.push({ name: `${f.name}.png`, body: svgToPng(f.svg, { width: settings.pngWidth }) });
+  }
+  files.push({ name: 'metrics.json', body: `${JSON.stringify({ classes: CLASS_NAMES, models: results }, null, 1)}\n` });
+  const table = aucTable(results);
+  files.push({ name: 'report.md', body: reportMarkdown(results, figures, table, settings.png) });
+  return {
+    files,
+    counts: { models: results.length, figures: figures.length * (settings.png ? 2 : 1) },
+    summary: Object.fromEntries(results.map((r) => [r.stage, { model: r.model, auc: r.auc.map(round4), accuracy: round4(r.accuracy) }])),
+    report: table,
+  };
+}
 
-  const figures: Array<{ name: string; title: string; svg: string }> = [];
+interface Figure {
+  name: string;
+  title: string;
+  svg: string;
+}
+
+/** ROC curves per class (all models on one figure), then each model's loss, accuracy and confusion figures. */
+function figuresOf(results: ModelMetrics[]): Figure[] {
+  const figures: Figure[] = [];
   CLASS_NAMES.forEach((cls, c) => {
     figures.push({
       name: `roc-${slug(cls)}`,
@@ -60,24 +106,12 @@ export async function evaluateModels(ctx: StageContext<EvaluateWith>, inputs: Tr
     });
     figures.push({ name: `confusion-${r.stage}`, title: `${r.model}: confusion matrix`, svg: confusionMatrixFigure(r.confusion, [...CLASS_NAMES], { title: `${r.model}: confusion matrix (test set)`, normalize: true }) });
   }
-  for (const f of figures) {
-    await ctx.output.write(`${f.name}.svg`, f.svg);
-    if (ctx.with.png) await ctx.output.write(`${f.name}.png`, svgToPng(f.svg, { width: ctx.with.pngWidth }));
-  }
-
-  await ctx.output.write('metrics.json', `${JSON.stringify({ classes: CLASS_NAMES, models: results }, null, 1)}\n`);
-  const table = aucTable(results);
-  await ctx.output.write('report.md', reportMarkdown(results, figures, table, ctx.with.png));
-  return {
-    counts: { models: results.length, figures: figures.length * (ctx.with.png ? 2 : 1) },
-    summary: Object.fromEntries(results.map((r) => [r.stage, { model: r.model, auc: r.auc.map(round4), accuracy: round4(r.accuracy) }])),
-    report: table,
-  };
+  return figures;
 }
 
-async function scoreModel(storage: Storage, input: TrainedInput, rocPoints: number): Promise<ModelMetrics> {
+async function scoreModel(storage: Storage, input: TrainedModel, rocPoints: number): Promise<ModelMetrics> {
   const read = async (name: string) => {
-    const entry = input.manifest.outputs.find((o) => o.name === name);
+    const entry = input.outputs.find((o) => o.name === name);
     if (!entry) throw new BadInputError(`train stage "${input.stageId}" has no ${name} among its outputs (trained with an older topoflow?)`);
     return storage.get(entry.key);
   };

@@ -5,9 +5,9 @@
  * in its async reader is an uncatchable error that takes the worker down.
  */
 import { createHash } from 'node:crypto';
-import type { Storage } from '../storage/index.js';
-import { BadInputError } from './errors.js';
-import { sha256Hex } from './hash.js';
+import type { Storage } from './storage.js';
+import { BadInputError } from '../common/errors.js';
+import { sha256Hex } from '../common/hash.js';
 
 /** What a manifest records about an object. */
 export interface RecordedObject {

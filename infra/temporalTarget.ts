@@ -1,6 +1,6 @@
 /** Which Temporal service the CLI and workers talk to. */
 import type { TLSConfig } from '@temporalio/client';
-import { connectionOptionsFromEnv } from '../infra/temporal.js';
+import { connectionOptionsFromEnv } from './temporal.js';
 
 export interface TemporalTarget {
   connection: { address: string; tls?: TLSConfig; apiKey?: string };

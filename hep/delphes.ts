@@ -1,7 +1,10 @@
-/** readDelphesEvents: the stage-1 branches of a Delphes TTree as one DelphesEvent per entry. */
-import { STAGE1_BRANCHES, type DelphesEvent } from '../../hep/event.js';
-import { RootReadError } from './errors.js';
-import type { BranchValues, EntryRange, RootFile } from './types.js';
+/**
+ * readDelphesEvents: the stage-1 branches of a Delphes TTree as one
+ * DelphesEvent per entry. The Delphes event model lives here, in hep/; root/
+ * knows ROOT files and TTrees, not experiments.
+ */
+import { RootReadError, type BranchValues, type EntryRange, type RootFile } from '../root/read/index.js';
+import { STAGE1_BRANCHES, type DelphesEvent } from './event.js';
 
 export const DELPHES_TREE = 'Delphes';
 

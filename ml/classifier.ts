@@ -1,0 +1,86 @@
+/**
+ * Trains one classifier on stored train/test parts and returns the files that
+ * describe it (model, weights, history, timings, test-set predictions). Kept
+ * apart from the stage kind so that TensorFlow.js loads only in processes
+ * that train.
+ */
+import type { Storage } from '../storage/index.js';
+import { useBackend } from './backend.js';
+import { backendChoice, type BackendChoice } from './backendChoice.js';
+import { CheckpointStore } from './checkpoint.js';
+import { verifyParts, type PartRef } from './data.js';
+import type { JobCallbacks, JobResult } from './job.js';
+import type { ModelSpec } from './modelSpec.js';
+import { train, type TrainConfig, type TrainState } from './trainer.js';
+import { encodeModel } from './modelFile.js';
+
+export interface ClassifierSettings extends TrainConfig {
+  model: ModelSpec;
+  backend: BackendChoice;
+}
+
+export interface ClassifierData {
+  train: PartRef[];
+  test: PartRef[];
+}
+
+export type ClassifierSummary = {
+  model: string | null;
+  backend: string;
+  params: number;
+  valAccuracy: number;
+  valLoss: number;
+};
+
+/**
+ * `checkpointFolder` survives retries of the same job: a retried attempt
+ * resumes from its newest checkpoint.
+ */
+export async function trainClassifier(
+  storage: Storage,
+  settings: ClassifierSettings,
+  data: ClassifierData,
+  checkpointFolder: string,
+  io: JobCallbacks,
+): Promise<JobResult<ClassifierSummary>> {
+  const backend = await useBackend(backendChoice(settings.backend));
+  io.log(`training "${settings.model.name ?? 'model'}" on the ${backend.name} back end: ${backend.description}`);
+  // Every attempt checks its inputs: a retry may follow a worker that a damaged part crashed.
+  await verifyParts(storage, [...data.train, ...data.test], (done, total) => io.progress({ done, total, unit: 'parts verified' }));
+  const result = await train(settings.model, settings, {
+    storage,
+    train: data.train,
+    test: data.test,
+    checkpoints: new CheckpointStore<TrainState>(storage, checkpointFolder),
+    progress: (p) => io.progress(p),
+    log: (m) => io.log(m),
+    signal: io.signal,
+  });
+  const { json, weights, params } = encodeModel(result.built.model, settings.model, { seed: settings.seed, backend: backend.name });
+  result.built.model.dispose();
+  // The metrics are a function of the data, spec and seed; wall-clock figures go apart, as a volatile output.
+  const epochs = result.history.map(({ trainSeconds: _s, samplesPerSecond: _r, ...metrics }) => metrics);
+  const timing = {
+    backend: backend.name,
+    resumedFromStep: result.resumedFromStep,
+    samplesPerSecond: Math.round(mean(result.history.map((h) => h.samplesPerSecond))),
+    epochs: result.history.map((h) => ({ epoch: h.epoch, trainSeconds: h.trainSeconds, samplesPerSecond: h.samplesPerSecond })),
+  };
+  const testRows = result.labels.length;
+  const last = result.history[result.history.length - 1]!;
+  return {
+    files: [
+      { name: 'weights.bin', body: weights },
+      { name: 'model.json', body: json },
+      { name: 'history.json', body: `${JSON.stringify({ model: settings.model.name ?? null, backend: backend.name, epochs }, null, 1)}\n` },
+      { name: 'timing.json', body: `${JSON.stringify(timing, null, 1)}\n`, volatile: true },
+      { name: 'predictions.bin', body: bytesOf(result.predictions), rows: testRows },
+      { name: 'labels.bin', body: bytesOf(result.labels), rows: testRows },
+    ],
+    counts: { params, steps: result.steps, testEvents: testRows, trainEvents: data.train.reduce((s, p) => s + p.rows, 0) },
+    summary: { model: settings.model.name ?? null, backend: backend.name, params, valAccuracy: last.valAccuracy, valLoss: last.valLoss },
+  };
+}
+
+const bytesOf = (a: Float32Array | Int8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
