@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage } from '../storage/index.js';
-import { makeStage2Dataset } from '../test/support/stage2Data.js';
-import { DEFAULT_STAGE1 } from '../hep/stage1/config.js';
+import { makeFeaturesDataset } from '../test/support/stage2Data.js';
+import { DEFAULT_INGEST } from '../hep/ingest/config.js';
 import { epochRows, type PartRef } from '../ml/data.js';
 
 const arg = (name: string) => {
@@ -30,7 +30,7 @@ const padding = arg('--padding') === 'faithful' ? 'faithful' : 'masked';
 const dir = mkdtempSync(join(tmpdir(), 'topoflow-stream-'));
 try {
   const storage = new LocalStorage(dir);
-  const data = await makeStage2Dataset(storage, { eventsPerSample, filesPerSample, padding, ...(full ? { caps: { maxTracks: DEFAULT_STAGE1.maxTracks, maxPhotons: DEFAULT_STAGE1.maxPhotons, maxNeutrals: DEFAULT_STAGE1.maxNeutrals } } : {}) });
+  const data = await makeFeaturesDataset(storage, { eventsPerSample, filesPerSample, padding, ...(full ? { caps: { maxTracks: DEFAULT_INGEST.maxTracks, maxPhotons: DEFAULT_INGEST.maxPhotons, maxNeutrals: DEFAULT_INGEST.maxNeutrals } } : {}) });
   const parts: PartRef[] = data.outputs.filter((o) => o.name.startsWith('train-')).map((o) => ({ key: o.key, rows: o.rows!, bytes: o.bytes, sha256: o.sha256 }));
   const mb = parts.reduce((n, p) => n + p.bytes, 0) / 2 ** 20;
   console.log(`${parts.length} train parts, ${parts.reduce((n, p) => n + p.rows, 0)} rows, ${mb.toFixed(1)} MiB (${full ? '801' : '251'} particles per event, ${padding} padding); best of ${repeat} epochs; load ${loadavg()[0]!.toFixed(1)}\n`);

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateFile, SAMPLES } from '../hep/generator/index.js';
 import { openRootFile } from '../root/read/index.js';
-import { ingestRootFile } from '../hep/ingest.js';
-import { DEFAULT_STAGE1 } from '../hep/stage1/index.js';
+import { ingestRootFile } from '../hep/ingest/rootFile.js';
+import { DEFAULT_INGEST } from '../hep/ingest/index.js';
 import { collectBytes } from '../parquet/index.js';
 import { LocalStorage } from '../storage/index.js';
 import { features } from '../stages/builtin/features.js';
@@ -36,7 +36,7 @@ try {
   const outputs: StageManifest['outputs'] = [];
   for (const [i, sample] of SAMPLES.entries()) {
     const root = await openRootFile({ bytes: generateFile({ sample, seed: 77, fileIndex: i, events: eventsPerSample }), name: `${sample}.root` });
-    const r = await ingestRootFile(root, { config: DEFAULT_STAGE1, label: i, sourceFile: `${sample}.root` });
+    const r = await ingestRootFile(root, { config: DEFAULT_INGEST, label: i, sourceFile: `${sample}.root` });
     const key = `stage1/part-${i}.parquet`;
     const put = await storage.put(key, await collectBytes(r.parquet));
     outputs.push({ name: `part-${i}.parquet`, key, uri: storage.uri(key), bytes: put.bytes, sha256: put.sha256, rows: r.selected });

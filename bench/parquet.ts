@@ -1,5 +1,5 @@
 /**
- * Stage-1 Parquet throughput: Stage1ParquetWriter and readStage1Parquet on
+ * Stage-1 Parquet throughput: IngestParquetWriter and readIngestParquet on
  * synthetic rows shaped like stage 1's (14 hfeatures, 801 x 19 lfeatures with
  * the first 40-200 particle rows filled and zero padding after them).
  *
@@ -10,7 +10,7 @@
  * only hfeatures + label; plus file size and WebAssembly memory.
  */
 import { wasmMemory } from 'parquet-wasm';
-import { collectBytes, HFEATURES, PARTICLE_FEATURES, readStage1Parquet, Stage1ParquetWriter, type Stage1Row } from '../parquet/index.js';
+import { collectBytes, HFEATURES, PARTICLE_FEATURES, readIngestParquet, IngestParquetWriter, type IngestRow } from '../parquet/index.js';
 
 const arg = (name: string, fallback: number): number => {
   const at = process.argv.indexOf(name);
@@ -25,7 +25,7 @@ const POOL = 64;
 let seed = 42;
 const random = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
 
-function makeRow(i: number): Stage1Row {
+function makeRow(i: number): IngestRow {
   const lfeatures = new Float32Array(particles * PARTICLE_FEATURES);
   const filled = Math.min(particles, 40 + Math.floor(random() * 160));
   for (let p = 0; p < filled; p++) {
@@ -47,9 +47,9 @@ const rate = (label: string, seconds: number): void => {
 console.log(`stage-1 Parquet bench: ${rows} rows of ${HFEATURES} + ${particles} x ${PARTICLE_FEATURES} values (${mb(rows * rowBytes)} MB), row groups of ${rowGroupSize}`);
 
 let started = performance.now();
-const writer = new Stage1ParquetWriter({ rowGroupSize, particles });
+const writer = new IngestParquetWriter({ rowGroupSize, particles });
 for (let i = 0; i < rows; i++) {
-  writer.add({ ...(pool[i % POOL] as Stage1Row), entry: i });
+  writer.add({ ...(pool[i % POOL] as IngestRow), entry: i });
   // Let the background encoder run between groups, as a stage reading ROOT baskets does.
   if ((i + 1) % rowGroupSize === 0) await new Promise((resolve) => setImmediate(resolve));
 }
@@ -58,12 +58,12 @@ rate('write', (performance.now() - started) / 1000);
 console.log(`file: ${mb(file.length)} MB (${((rows * rowBytes) / file.length).toFixed(1)}x smaller than the row data), ZSTD`);
 
 started = performance.now();
-const all = await readStage1Parquet(file);
+const all = await readIngestParquet(file);
 rate('read all columns', (performance.now() - started) / 1000);
 if (all.rows !== rows) throw new Error(`read ${all.rows} rows, wrote ${rows}`);
 
 started = performance.now();
-await readStage1Parquet(file, { columns: ['hfeatures', 'label'] });
+await readIngestParquet(file, { columns: ['hfeatures', 'label'] });
 const seconds = (performance.now() - started) / 1000;
 console.log(`read hfeatures + label: ${seconds.toFixed(2)} s, ${(rows / seconds).toFixed(0)} rows/s`);
 

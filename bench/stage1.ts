@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { generateFile, SAMPLES } from '../hep/generator/index.js';
 import { openRootFile } from '../root/read/index.js';
 import { readDelphesEvents } from '../hep/delphes.js';
-import { ingestRootFile } from '../hep/ingest.js';
-import { DEFAULT_STAGE1, type Stage1Mode } from '../hep/stage1/index.js';
+import { ingestRootFile } from '../hep/ingest/rootFile.js';
+import { DEFAULT_INGEST, type IngestMode } from '../hep/ingest/index.js';
 import { collectBytes } from '../parquet/index.js';
 import { projectRoot } from '../infra/tools.js';
 
@@ -22,7 +22,7 @@ const arg = (name: string, fallback: string) => {
   return i > 0 ? process.argv[i + 1]! : fallback;
 };
 const eventsPerSample = Number(arg('--events-per-sample', '5000'));
-const mode = arg('--mode', 'fixed') as Stage1Mode;
+const mode = arg('--mode', 'fixed') as IngestMode;
 const dir = mkdtempSync(join(tmpdir(), 'topoflow-bench-stage1-'));
 const python = execFileSync('bash', [join(projectRoot, 'infra', 'python.sh')], { encoding: 'utf8' }).trim();
 
@@ -42,7 +42,7 @@ try {
     });
   }
 
-  const config = { ...DEFAULT_STAGE1, mode };
+  const config = { ...DEFAULT_INGEST, mode };
   const t0 = performance.now();
   let selected = 0;
   for (const [i, f] of files.entries()) {

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { DelphesEvent } from '../hep/event.js';
-import { DEFAULT_STAGE1, Stage1Processor, type Stage1Mode } from '../hep/stage1/index.js';
+import { DEFAULT_INGEST, IngestProcessor, type IngestMode } from '../hep/ingest/index.js';
 import { Rng } from '../hep/generator/rng.js';
 
 const DISTINCT_EVENTS = 256;
@@ -71,8 +71,8 @@ function syntheticEvent(random: () => number): DelphesEvent {
 }
 
 /** Processes the events round-robin for about `seconds`; returns events/s and the selected fraction. */
-function measure(mode: Stage1Mode, events: DelphesEvent[], seconds: number): { perSecond: number; selected: number } {
-  const processor = new Stage1Processor({ ...DEFAULT_STAGE1, mode });
+function measure(mode: IngestMode, events: DelphesEvent[], seconds: number): { perSecond: number; selected: number } {
+  const processor = new IngestProcessor({ ...DEFAULT_INGEST, mode });
   for (const ev of events) processor.process(ev); // warm-up: let the JIT settle
   let processed = 0;
   let selected = 0;

@@ -7,8 +7,8 @@
  *   node dist/bench/stage2Transform.js [--seconds 3] [--real 311]
  */
 import { parseArgs } from 'node:util';
-import { COL, ROW_WIDTH } from '../hep/stage1/layout.js';
-import { transformParticles, type ParticleMode } from '../hep/stage2/index.js';
+import { COL, ROW_WIDTH } from '../hep/ingest/layout.js';
+import { transformParticles, type ParticleMode } from '../hep/features/index.js';
 
 const ROWS = 801;
 const DISTINCT_EVENTS = 64;

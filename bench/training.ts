@@ -45,7 +45,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage, type Storage } from '../storage/index.js';
 import type { StageManifest } from '../engine/manifest.js';
-import { makeStage2Dataset, DEMO_CAPS } from '../test/support/stage2Data.js';
+import { makeFeaturesDataset, DEMO_CAPS } from '../test/support/stage2Data.js';
 import { loadPipelinesFile } from '../config/load.js';
 import { builtinKinds } from '../stages/index.js';
 import { KindRegistry } from '../stages/registry.js';
@@ -116,10 +116,10 @@ interface Dataset {
   testFiles: string[];
 }
 
-async function makeDataset(label: string, particles: number, sub: string, opts: Parameters<typeof makeStage2Dataset>[1]): Promise<Dataset> {
+async function makeDataset(label: string, particles: number, sub: string, opts: Parameters<typeof makeFeaturesDataset>[1]): Promise<Dataset> {
   const root = join(dir, sub);
   const storage = new LocalStorage(root);
-  const m: StageManifest = await makeStage2Dataset(storage, opts);
+  const m: StageManifest = await makeFeaturesDataset(storage, opts);
   const pick = (prefix: string) => m.outputs.filter((o) => o.name.split('/').pop()!.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : 1));
   const train = pick('train-');
   const test = pick('test-');

@@ -4,11 +4,11 @@
  * knows ROOT files and TTrees, not experiments.
  */
 import { RootReadError, type BranchValues, type EntryRange, type RootFile } from '../root/read/index.js';
-import { STAGE1_BRANCHES, type DelphesEvent } from './event.js';
+import { INGEST_BRANCHES, type DelphesEvent } from './event.js';
 
 export const DELPHES_TREE = 'Delphes';
 
-const B = STAGE1_BRANCHES;
+const B = INGEST_BRANCHES;
 
 /** Every member branch a DelphesEvent is filled from (not the `_size` counters: the arrays carry their length). */
 export const DELPHES_EVENT_BRANCHES: readonly string[] = Object.values(B).flatMap((collection) =>

@@ -37,7 +37,7 @@ export interface DelphesEvent {
 }
 
 /** Branch names stage 1 reads, by the DelphesEvent field they fill. */
-export const STAGE1_BRANCHES = {
+export const INGEST_BRANCHES = {
   electron: { size: 'Electron_size', pt: 'Electron.PT', eta: 'Electron.Eta', phi: 'Electron.Phi', charge: 'Electron.Charge' },
   muon: { size: 'MuonTight_size', pt: 'MuonTight.PT', eta: 'MuonTight.Eta', phi: 'MuonTight.Phi', charge: 'MuonTight.Charge' },
   track: { pt: 'EFlowTrack.PT', eta: 'EFlowTrack.Eta', phi: 'EFlowTrack.Phi', pid: 'EFlowTrack.PID', charge: 'EFlowTrack.Charge', x: 'EFlowTrack.X', y: 'EFlowTrack.Y', z: 'EFlowTrack.Z' },

@@ -15,7 +15,7 @@
  */
 import { Rng } from '../hep/generator/rng.js';
 import { verifyObject } from '../storage/verified.js';
-import { Stage2File, type ModelInputs } from '../parquet/index.js';
+import { FeaturesFile, type ModelInputs } from '../parquet/index.js';
 import type { Storage } from '../storage/index.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from './build.js';
 
@@ -220,13 +220,13 @@ const WHOLE_PART_BYTES = 32 * 2 ** 20;
  * footer now, a row group's needed column chunks when read. Errors name the object.
  */
 class PartReader {
-  private constructor(private readonly file: Stage2File, private readonly uri: string) {}
+  private constructor(private readonly file: FeaturesFile, private readonly uri: string) {}
 
   static async open(storage: Storage, part: PartRef, wholePartBytes = WHOLE_PART_BYTES): Promise<PartReader> {
     const uri = storage.uri(part.key);
     try {
       const source = part.bytes <= wholePartBytes ? await storage.get(part.key) : { size: part.bytes, read: (offset: number, length: number) => storage.getRange(part.key, offset, length) };
-      return new PartReader(await Stage2File.open(source), uri);
+      return new PartReader(await FeaturesFile.open(source), uri);
     } catch (err) {
       throw new Error(`${uri}: not a readable stage-2 Parquet file (${(err as Error).message})`);
     }

@@ -1,10 +1,10 @@
 /** Reading stage-1 Parquet files (ours, or any with the same columns) back into flat typed arrays. */
 import { tableFromIPC, type Data, type Table, type Vector } from 'apache-arrow';
 import * as wasm from 'parquet-wasm';
-import { HFEATURES, PARTICLE_FEATURES, PARTICLES_METADATA_KEY, STAGE1_COLUMNS, type Stage1ColumnName } from './schema.js';
+import { HFEATURES, PARTICLE_FEATURES, PARTICLES_METADATA_KEY, INGEST_COLUMNS, type IngestColumnName } from './schema.js';
 
 /** Columns of `rows` rows; only the requested ones are present. Row-major, like the file. */
-export interface Stage1Columns {
+export interface IngestColumns {
   rows: number;
   /** Particle rows per event (lfeatures has particles x 19 values per row); 0 if unknown (no metadata, lfeatures not read, no rows). */
   particles: number;
@@ -17,16 +17,16 @@ export interface Stage1Columns {
   entry?: Float64Array;
 }
 
-export interface Stage1ReadOptions {
+export interface IngestReadOptions {
   /** Parquet column names (default: all five). */
-  columns?: Stage1ColumnName[];
+  columns?: IngestColumnName[];
 }
 
 /** The whole file (or the requested columns) in memory. */
-export async function readStage1Parquet(bytes: Uint8Array, opts: Stage1ReadOptions = {}): Promise<Stage1Columns> {
-  const file = await openStage1File(bytes, opts);
+export async function readIngestParquet(bytes: Uint8Array, opts: IngestReadOptions = {}): Promise<IngestColumns> {
+  const file = await openIngestFile(bytes, opts);
   try {
-    let out: Stage1Columns | undefined;
+    let out: IngestColumns | undefined;
     let at = 0;
     for (let group = 0; group < file.groups; group++) {
       const part = await readGroup(file, group);
@@ -42,8 +42,8 @@ export async function readStage1Parquet(bytes: Uint8Array, opts: Stage1ReadOptio
 }
 
 /** One row group at a time, for readers that stream (memory: one group). */
-export async function* readStage1RowGroups(bytes: Uint8Array, opts: Stage1ReadOptions = {}): AsyncGenerator<Stage1Columns> {
-  const file = await openStage1File(bytes, opts);
+export async function* readIngestRowGroups(bytes: Uint8Array, opts: IngestReadOptions = {}): AsyncGenerator<IngestColumns> {
+  const file = await openIngestFile(bytes, opts);
   try {
     for (let group = 0; group < file.groups; group++) yield await readGroup(file, group);
   } finally {
@@ -51,29 +51,29 @@ export async function* readStage1RowGroups(bytes: Uint8Array, opts: Stage1ReadOp
   }
 }
 
-interface Stage1File {
+interface IngestFile {
   parquet: wasm.ParquetFile;
   rows: number;
   groups: number;
   /** From our key-value metadata; 0 when absent (then taken from the first row's lfeatures). */
   particles: number;
-  columns: Stage1ColumnName[];
+  columns: IngestColumnName[];
 }
 
-async function openStage1File(bytes: Uint8Array, opts: Stage1ReadOptions): Promise<Stage1File> {
-  const columns = opts.columns ?? [...STAGE1_COLUMNS];
-  const unknown = columns.filter((c) => !(STAGE1_COLUMNS as readonly string[]).includes(c));
-  if (unknown.length > 0) throw new RangeError(`unknown stage-1 column(s) ${unknown.join(', ')}; expected some of ${STAGE1_COLUMNS.join(', ')}`);
+async function openIngestFile(bytes: Uint8Array, opts: IngestReadOptions): Promise<IngestFile> {
+  const columns = opts.columns ?? [...INGEST_COLUMNS];
+  const unknown = columns.filter((c) => !(INGEST_COLUMNS as readonly string[]).includes(c));
+  if (unknown.length > 0) throw new RangeError(`unknown stage-1 column(s) ${unknown.join(', ')}; expected some of ${INGEST_COLUMNS.join(', ')}`);
   const parquet = await wasm.ParquetFile.fromFile(new Blob([bytes]));
   const meta = parquet.metadata();
   const particles = Number((meta.fileMetadata().keyValueMetadata() as Map<string, string>).get(PARTICLES_METADATA_KEY) ?? 0);
   return { parquet, rows: meta.fileMetadata().numRows(), groups: meta.numRowGroups(), particles, columns };
 }
 
-async function readGroup(file: Stage1File, group: number): Promise<Stage1Columns> {
+async function readGroup(file: IngestFile, group: number): Promise<IngestColumns> {
   const table = tableFromIPC((await file.parquet.read({ rowGroups: [group], columns: file.columns })).intoIPCStream());
   const rows = table.numRows;
-  const out: Stage1Columns = { rows, particles: file.particles };
+  const out: IngestColumns = { rows, particles: file.particles };
   for (const name of file.columns) {
     const vector = column(table, name);
     if (name === 'hfeatures') out.hfeatures = fixedLists(vector, rows, HFEATURES, Float64Array, name);
@@ -118,8 +118,8 @@ function firstListLength(vector: Vector): number {
   return (offsets[data.offset + 1] ?? 0) - (offsets[data.offset] ?? 0);
 }
 
-function allocate(rows: number, particles: number, columns: Stage1ColumnName[]): Stage1Columns {
-  const out: Stage1Columns = { rows, particles };
+function allocate(rows: number, particles: number, columns: IngestColumnName[]): IngestColumns {
+  const out: IngestColumns = { rows, particles };
   for (const name of columns) {
     if (name === 'hfeatures') out.hfeatures = new Float64Array(rows * HFEATURES);
     if (name === 'lfeatures') out.lfeatures = new Float32Array(rows * particles * PARTICLE_FEATURES);
@@ -130,7 +130,7 @@ function allocate(rows: number, particles: number, columns: Stage1ColumnName[]):
   return out;
 }
 
-function copyInto(out: Stage1Columns, part: Stage1Columns, at: number): void {
+function copyInto(out: IngestColumns, part: IngestColumns, at: number): void {
   out.hfeatures?.set(part.hfeatures ?? [], at * HFEATURES);
   out.lfeatures?.set(part.lfeatures ?? [], at * out.particles * PARTICLE_FEATURES);
   out.label?.set(part.label ?? [], at);

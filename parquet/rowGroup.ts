@@ -1,8 +1,8 @@
 /** One row group's worth of stage-1 rows in preallocated columns, turned into an Arrow record batch. */
 import { Float32, Float64, Int64, makeData, RecordBatch, Struct, Utf8, type List } from 'apache-arrow';
-import { HFEATURES, HFEATURES_TYPE, LFEATURES_TYPE, PARTICLE_FEATURES, STAGE1_SCHEMA } from './schema.js';
+import { HFEATURES, HFEATURES_TYPE, LFEATURES_TYPE, PARTICLE_FEATURES, INGEST_SCHEMA } from './schema.js';
 
-export interface Stage1Row {
+export interface IngestRow {
   hfeatures: Float64Array | number[];
   /** particles x 19, row-major. */
   lfeatures: Float32Array;
@@ -38,7 +38,7 @@ export class RowGroupBuffer {
   }
 
   /** Checks the row, then copies it in (the caller may reuse its arrays). */
-  add(row: Stage1Row): void {
+  add(row: IngestRow): void {
     if (this.full) throw new Error('row group is full');
     checkRow(row, this.lfeaturesPerRow);
     const i = this.length++;
@@ -59,7 +59,7 @@ export class RowGroupBuffer {
       utf8Data(this.sourceFile),
       makeData({ type: new Int64(), length: n, nullCount: 0, data: this.entry.subarray(0, n) }),
     ];
-    return new RecordBatch(STAGE1_SCHEMA, makeData({ type: new Struct(STAGE1_SCHEMA.fields), length: n, nullCount: 0, children }));
+    return new RecordBatch(INGEST_SCHEMA, makeData({ type: new Struct(INGEST_SCHEMA.fields), length: n, nullCount: 0, children }));
   }
 
   clear(): void {
@@ -68,7 +68,7 @@ export class RowGroupBuffer {
   }
 }
 
-function checkRow(row: Stage1Row, lfeaturesPerRow: number): void {
+function checkRow(row: IngestRow, lfeaturesPerRow: number): void {
   if (row.hfeatures.length !== HFEATURES) throw new RangeError(`stage-1 row: hfeatures has ${row.hfeatures.length} values, expected ${HFEATURES}`);
   if (!(row.lfeatures instanceof Float32Array) || row.lfeatures.length !== lfeaturesPerRow) {
     throw new RangeError(`stage-1 row: lfeatures must be a Float32Array of ${lfeaturesPerRow} values, got ${row.lfeatures.length}`);

@@ -13,8 +13,8 @@ export const PARTICLE_FEATURES = 19;
 /** Key-value metadata entry holding the number of particle rows per event. */
 export const PARTICLES_METADATA_KEY = 'topoflow.particles';
 
-export const STAGE1_COLUMNS = ['hfeatures', 'lfeatures', 'label', 'source_file', 'entry'] as const;
-export type Stage1ColumnName = (typeof STAGE1_COLUMNS)[number];
+export const INGEST_COLUMNS = ['hfeatures', 'lfeatures', 'label', 'source_file', 'entry'] as const;
+export type IngestColumnName = (typeof INGEST_COLUMNS)[number];
 
 /** List elements are named `element`, as the Parquet LIST spec recommends (Arrow's default is `item`). */
 const listOf = <T extends Float32 | Float64>(type: T): List<T> => new List(new Field('element', type, false));
@@ -22,7 +22,7 @@ const listOf = <T extends Float32 | Float64>(type: T): List<T> => new List(new F
 export const HFEATURES_TYPE = listOf(new Float64());
 export const LFEATURES_TYPE = listOf(new Float32());
 
-export const STAGE1_SCHEMA = new Schema([
+export const INGEST_SCHEMA = new Schema([
   new Field('hfeatures', HFEATURES_TYPE, false),
   new Field('lfeatures', LFEATURES_TYPE, false),
   /** 0 QCD, 1 ttbar, 2 W+jets */

@@ -17,7 +17,7 @@ const HLF = 14;
 const CLASSES = 3;
 const f32List = () => new List(new Field('element', new Float32(), false));
 
-export const STAGE2_SCHEMA = new Schema([
+export const FEATURES_SCHEMA = new Schema([
   new Field('HLF_input', f32List(), false),
   new Field('GRU_input', f32List(), false),
   new Field('label', new Int8(), false),
@@ -27,7 +27,7 @@ export const STAGE2_SCHEMA = new Schema([
   new Field('shuffle_key', new Float64(), false),
 ]);
 
-export interface Stage2Row {
+export interface FeaturesRow {
   hlf: Float32Array;
   gru: Float32Array;
   label: number;
@@ -37,7 +37,7 @@ export interface Stage2Row {
 }
 
 /** Rows to a ZSTD Parquet file in row groups of `rowGroupSize` (the unit a trainer streams). */
-export class Stage2ParquetWriter {
+export class FeaturesParquetWriter {
   private readonly encoder: ParquetStreamEncoder;
   private readonly hlf: Float32Array;
   private readonly gru: Float32Array;
@@ -66,7 +66,7 @@ export class Stage2ParquetWriter {
     return this.added;
   }
 
-  add(row: Stage2Row): void {
+  add(row: FeaturesRow): void {
     const i = this.length++;
     this.hlf.set(row.hlf, i * HLF);
     this.gru.set(row.gru, i * this.gruWidth);
@@ -89,21 +89,21 @@ export class Stage2ParquetWriter {
   private flush(): void {
     const n = this.length;
     const children = [
-      listData(STAGE2_SCHEMA.fields[0]!.type as List<Float32>, new Float32(), this.hlf.subarray(0, n * HLF), n, HLF),
-      listData(STAGE2_SCHEMA.fields[1]!.type as List<Float32>, new Float32(), this.gru.subarray(0, n * this.gruWidth), n, this.gruWidth),
+      listData(FEATURES_SCHEMA.fields[0]!.type as List<Float32>, new Float32(), this.hlf.subarray(0, n * HLF), n, HLF),
+      listData(FEATURES_SCHEMA.fields[1]!.type as List<Float32>, new Float32(), this.gru.subarray(0, n * this.gruWidth), n, this.gruWidth),
       makeData({ type: new Int8(), length: n, nullCount: 0, data: this.label.subarray(0, n) }),
-      listData(STAGE2_SCHEMA.fields[3]!.type as List<Float32>, new Float32(), this.encoded.subarray(0, n * CLASSES), n, CLASSES),
+      listData(FEATURES_SCHEMA.fields[3]!.type as List<Float32>, new Float32(), this.encoded.subarray(0, n * CLASSES), n, CLASSES),
       utf8Data(this.files),
       makeData({ type: new Int64(), length: n, nullCount: 0, data: this.entry.subarray(0, n) }),
       makeData({ type: new Float64(), length: n, nullCount: 0, data: this.key.subarray(0, n) }),
     ];
-    this.encoder.push(new RecordBatch(STAGE2_SCHEMA, makeData({ type: new Struct(STAGE2_SCHEMA.fields), length: n, nullCount: 0, children })));
+    this.encoder.push(new RecordBatch(FEATURES_SCHEMA, makeData({ type: new Struct(FEATURES_SCHEMA.fields), length: n, nullCount: 0, children })));
     this.length = 0;
     this.files.length = 0;
   }
 }
 
-export interface Stage2Columns {
+export interface FeaturesColumns {
   rows: number;
   particles: number;
   hlf: Float32Array;
@@ -115,7 +115,7 @@ export interface Stage2Columns {
   shuffleKey?: Float64Array;
 }
 
-/** The model inputs of one row group (see `Stage2File.readInputs`). */
+/** The model inputs of one row group (see `FeaturesFile.readInputs`). */
 export interface ModelInputs {
   rows: number;
   particles: number;
@@ -127,7 +127,7 @@ export interface ModelInputs {
 }
 
 /** A whole stage-2 file in memory (tests, small sets; trainers stream row groups). */
-export async function readStage2Parquet(bytes: Uint8Array): Promise<Stage2Columns> {
+export async function readFeaturesParquet(bytes: Uint8Array): Promise<FeaturesColumns> {
   const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
   try {
     return columnsOf(tableFromIPC((await file.read()).intoIPCStream()), particlesOf(file));
@@ -137,7 +137,7 @@ export async function readStage2Parquet(bytes: Uint8Array): Promise<Stage2Column
 }
 
 /** Random access to a stage-2 file's row groups (a trainer reads them in a shuffled order). */
-export class Stage2File {
+export class FeaturesFile {
   private constructor(
     private readonly file: wasm.ParquetFile,
     readonly particles: number,
@@ -146,10 +146,10 @@ export class Stage2File {
   ) {}
 
   /** From the whole file, or from a byte source (then only the footer and the column chunks read are fetched). */
-  static async open(data: Uint8Array | ByteSource): Promise<Stage2File> {
+  static async open(data: Uint8Array | ByteSource): Promise<FeaturesFile> {
     const file = await wasm.ParquetFile.fromFile(data instanceof Uint8Array ? new Blob([data]) : lazyBlob(data));
     const meta = file.metadata();
-    return new Stage2File(file, particlesOf(file), meta.numRowGroups(), meta.fileMetadata().numRows());
+    return new FeaturesFile(file, particlesOf(file), meta.numRowGroups(), meta.fileMetadata().numRows());
   }
 
   /**
@@ -174,7 +174,7 @@ export class Stage2File {
 }
 
 /** One row group at a time (memory: one group), for trainers streaming batches. */
-export async function* readStage2RowGroups(bytes: Uint8Array): AsyncGenerator<Stage2Columns> {
+export async function* readFeaturesRowGroups(bytes: Uint8Array): AsyncGenerator<FeaturesColumns> {
   const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
   try {
     const particles = particlesOf(file);
@@ -192,8 +192,8 @@ export async function* readStage2RowGroups(bytes: Uint8Array): AsyncGenerator<St
  * shuffled while holding one row group per part. Yields one row at a time as
  * views into the current row groups (copy what you keep).
  */
-export async function* mergeByShuffleKey(parts: Array<() => Promise<Uint8Array>>): AsyncGenerator<{ cols: Stage2Columns; row: number }> {
-  interface Cursor { groups: AsyncGenerator<Stage2Columns>; cols: Stage2Columns; row: number }
+export async function* mergeByShuffleKey(parts: Array<() => Promise<Uint8Array>>): AsyncGenerator<{ cols: FeaturesColumns; row: number }> {
+  interface Cursor { groups: AsyncGenerator<FeaturesColumns>; cols: FeaturesColumns; row: number }
   const cursors: Cursor[] = [];
   const advance = async (c: Cursor): Promise<boolean> => {
     while (++c.row >= c.cols.rows) {
@@ -205,7 +205,7 @@ export async function* mergeByShuffleKey(parts: Array<() => Promise<Uint8Array>>
     return true;
   };
   for (const load of parts) {
-    const groups = readStage2RowGroups(await load());
+    const groups = readFeaturesRowGroups(await load());
     const first = await groups.next();
     if (first.done) continue;
     const c: Cursor = { groups, cols: first.value, row: -1 };
@@ -253,7 +253,7 @@ function flatList(table: Table, name: string): Float32Array {
 
 const labelsOf = (table: Table) => Int8Array.from(table.getChild('label')!.toArray() as ArrayLike<number>);
 
-function columnsOf(table: Table, particles: number): Stage2Columns {
+function columnsOf(table: Table, particles: number): FeaturesColumns {
   return {
     rows: table.numRows,
     particles,

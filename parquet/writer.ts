@@ -1,7 +1,7 @@
-/** Stage1ParquetWriter: stage-1 rows to a ZSTD Parquet file, one row group at a time. */
+/** IngestParquetWriter: stage-1 rows to a ZSTD Parquet file, one row group at a time. */
 import * as wasm from 'parquet-wasm';
 import { ParquetStreamEncoder } from './encoder.js';
-import { RowGroupBuffer, type Stage1Row } from './rowGroup.js';
+import { RowGroupBuffer, type IngestRow } from './rowGroup.js';
 import { PARTICLE_FEATURES, PARTICLES_METADATA_KEY } from './schema.js';
 
 const DEFAULT_ROW_GROUP_SIZE = 1000;
@@ -15,7 +15,7 @@ const MAX_LIST_VALUES = 2 ** 31 - 1;
  * added since the last turn, plus the compressed bytes until finish()'s output
  * is consumed. finish() returns the whole file as chunks; consume it to the end.
  */
-export class Stage1ParquetWriter {
+export class IngestParquetWriter {
   private readonly group: RowGroupBuffer;
   private readonly encoder: ParquetStreamEncoder;
   private added = 0;
@@ -43,8 +43,8 @@ export class Stage1ParquetWriter {
   }
 
   /** Checks and copies the row (its arrays may be reused afterwards). */
-  add(row: Stage1Row): void {
-    if (this.finished) throw new Error('Stage1ParquetWriter: add() after finish()');
+  add(row: IngestRow): void {
+    if (this.finished) throw new Error('IngestParquetWriter: add() after finish()');
     this.group.add(row);
     this.added++;
     if (this.group.full) this.encodeGroup();
@@ -52,7 +52,7 @@ export class Stage1ParquetWriter {
 
   /** Encodes the last row group and the footer; yields the file's bytes from the start. Call once. */
   finish(): AsyncIterable<Uint8Array> {
-    if (this.finished) throw new Error('Stage1ParquetWriter: finish() called twice');
+    if (this.finished) throw new Error('IngestParquetWriter: finish() called twice');
     this.finished = true;
     // A file without rows still needs one (empty) batch: the encoder takes the schema from it.
     if (this.group.length > 0 || this.added === 0) this.encodeGroup();

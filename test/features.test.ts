@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../storage/index.js';
-import { mergeByShuffleKey, readStage1Parquet, readStage2Parquet, type Stage2Columns } from '../parquet/index.js';
+import { mergeByShuffleKey, readIngestParquet, readFeaturesParquet, type FeaturesColumns } from '../parquet/index.js';
 import type { PipelineRunInput, RunResult } from '../engine/protocol.js';
 import type { StorageSpec } from '../config/spec.js';
 import { projectRoot } from '../infra/tools.js';
@@ -32,7 +32,7 @@ const pipeline = (padding: 'faithful' | 'masked', seed = 42, extra: Record<strin
   } satisfies Stages,
 });
 
-interface Outputs { train: Stage2Columns[]; test: Stage2Columns[]; files: Map<string, string>; manifest: { outputs: Array<{ name: string; key: string }>; summary: { countsBefore: number[]; countsAfter: number[]; trainByClass: number[] } } }
+interface Outputs { train: FeaturesColumns[]; test: FeaturesColumns[]; files: Map<string, string>; manifest: { outputs: Array<{ name: string; key: string }>; summary: { countsBefore: number[]; countsAfter: number[]; trainByClass: number[] } } }
 
 async function outputsOf(result: RunResult, storage: StorageSpec, stage = 'features'): Promise<Outputs> {
   const store = openStorage(storage);
@@ -42,15 +42,15 @@ async function outputsOf(result: RunResult, storage: StorageSpec, stage = 'featu
   for (const o of manifest.outputs) {
     const bytes = await store.get(o.key);
     out.files.set(o.name, createHash('sha256').update(bytes).digest('hex'));
-    if (o.name.startsWith('train-')) out.train.push(await readStage2Parquet(bytes));
-    if (o.name.startsWith('test-')) out.test.push(await readStage2Parquet(bytes));
+    if (o.name.startsWith('train-')) out.train.push(await readFeaturesParquet(bytes));
+    if (o.name.startsWith('test-')) out.test.push(await readFeaturesParquet(bytes));
   }
   return out;
 }
 
 /** key → row index pairs over a list of column sets. */
-function index(sets: Stage2Columns[]): Map<string, { set: Stage2Columns; i: number }> {
-  const m = new Map<string, { set: Stage2Columns; i: number }>();
+function index(sets: FeaturesColumns[]): Map<string, { set: FeaturesColumns; i: number }> {
+  const m = new Map<string, { set: FeaturesColumns; i: number }>();
   for (const set of sets) for (let i = 0; i < set.rows; i++) m.set(`${set.sourceFile[i]}#${set.entry[i]}`, { set, i });
   return m;
 }
@@ -84,7 +84,7 @@ describe('features (stage 2) on the engine', () => {
       const refTest = join(h.tmp, `ref-${padding}-test.parquet`);
       execFileSync(python(), [join(projectRoot, 'test', 'reference', 'stage2.py'), '--padding', padding, '--seed', '42', '--out-train', refTrain, '--out-test', refTest, '--stats', join(h.tmp, `ref-${padding}.json`), ...parts], { stdio: ['ignore', 'ignore', 'pipe'] });
       for (const [split, mine, refFile] of [['train', ours.train, refTrain], ['test', ours.test, refTest]] as const) {
-        const ref = index([await readStage2Parquet(readFileSync(refFile))]);
+        const ref = index([await readFeaturesParquet(readFileSync(refFile))]);
         const got = index(mine);
         assert.deepEqual([...got.keys()].sort(), [...ref.keys()].sort(), `${split}: the same events`);
         assert.ok(got.size > 100, `${split}: has events`);
@@ -100,7 +100,7 @@ describe('features (stage 2) on the engine', () => {
       const partsBytes = ours.manifest.outputs.filter((o) => o.name.startsWith('train-')).map((o) => () => store.get(o.key));
       const merged: string[] = [];
       for await (const { cols, row } of mergeByShuffleKey(partsBytes)) merged.push(`${cols.sourceFile[row]}#${cols.entry[row]}`);
-      const refTrainCols = await readStage2Parquet(readFileSync(refTrain));
+      const refTrainCols = await readFeaturesParquet(readFileSync(refTrain));
       assert.deepEqual(merged, Array.from({ length: refTrainCols.rows }, (_, i) => `${refTrainCols.sourceFile[i]}#${refTrainCols.entry[i]}`), 'global shuffled order');
       if (padding === 'masked') {
         // Padding rows are exactly zero (the generated events have fewer particles than the caps).
@@ -135,7 +135,7 @@ describe('features (stage 2) on the engine', () => {
     const ingestManifest = JSON.parse(Buffer.from(await store.get(ra.stages.ingest!.manifestUri!.slice(a.root.length + 1))).toString('utf8')) as { outputs: Array<{ key: string }> };
     const stage1 = new Set<string>();
     for (const o of ingestManifest.outputs) {
-      const t = await readStage1Parquet(await store.get(o.key), { columns: ['source_file', 'entry'] });
+      const t = await readIngestParquet(await store.get(o.key), { columns: ['source_file', 'entry'] });
       for (let i = 0; i < t.rows; i++) stage1.add(`${t.sourceFile![i]}#${t.entry![i]}`);
     }
     for (const key of index([...oa.train, ...oa.test]).keys()) assert.ok(stage1.has(key), `${key} comes from stage 1`);

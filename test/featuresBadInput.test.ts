@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage } from '../storage/index.js';
-import { collectBytes, Stage1ParquetWriter, Stage2ParquetWriter } from '../parquet/index.js';
+import { collectBytes, IngestParquetWriter, FeaturesParquetWriter } from '../parquet/index.js';
 import { features } from '../stages/builtin/features.js';
 import { RecordingOutputWriter } from '../runtime/outputWriter.js';
 import { BadInputError } from '../common/errors.js';
@@ -26,8 +26,8 @@ interface Part {
   sha256: string;
 }
 
-async function stage1Part(name: string, rows: Array<{ label: number; hf?: number[]; lf?: number[] }>): Promise<Part> {
-  const w = new Stage1ParquetWriter({ particles: PARTICLES, rowGroupSize: 2 });
+async function ingestPart(name: string, rows: Array<{ label: number; hf?: number[]; lf?: number[] }>): Promise<Part> {
+  const w = new IngestParquetWriter({ particles: PARTICLES, rowGroupSize: 2 });
   rows.forEach((r, entry) => w.add({
     hfeatures: r.hf ?? Array.from({ length: 14 }, (_, i) => i + entry),
     lfeatures: Float32Array.from(r.lf ?? Array.from({ length: PARTICLES * 19 }, (_, i) => (i < 19 ? i + 1 : i < 38 ? i * 0.5 : 0))),
@@ -49,7 +49,7 @@ function ctx(parts: Part[]): StageContext<ReturnType<typeof features.withSchema.
 }
 
 test('NaN in hfeatures: the error names the part, the row and the feature', async () => {
-  const part = await stage1Part('part-00007.parquet', [{ label: 0 }, { label: 1 }, { label: 2, hf: [1, 2, 3, NaN, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] }]);
+  const part = await ingestPart('part-00007.parquet', [{ label: 0 }, { label: 1 }, { label: 2, hf: [1, 2, 3, NaN, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] }]);
   const c = ctx([part]);
   const [shard] = await features.plan(c);
   await assert.rejects(features.prepass!.runShard(c, shard!, 0), (err: Error) => {
@@ -62,7 +62,7 @@ test('NaN in hfeatures: the error names the part, the row and the feature', asyn
 test('Inf in the particle matrix: named in the transform pass', async () => {
   const lf = Array.from({ length: PARTICLES * 19 }, (_, i) => (i < 38 ? i + 1 : 0));
   lf[19 + 4] = Infinity;
-  const part = await stage1Part('part-00001.parquet', [{ label: 0 }, { label: 1 }, { label: 2, lf }]);
+  const part = await ingestPart('part-00001.parquet', [{ label: 0 }, { label: 1 }, { label: 2, lf }]);
   const c = ctx([part]);
   const [shard] = await features.plan(c);
   const prepared = await features.prepass!.merge(c, [await features.prepass!.runShard(c, shard!, 0)]);
@@ -76,14 +76,14 @@ test('Inf in the particle matrix: named in the transform pass', async () => {
 });
 
 test('an empty class is refused at the merge, listing the class', async () => {
-  const part = await stage1Part('part-00002.parquet', [{ label: 0 }, { label: 2 }]);
+  const part = await ingestPart('part-00002.parquet', [{ label: 0 }, { label: 2 }]);
   const c = ctx([part]);
   const [shard] = await features.plan(c);
   await assert.rejects(features.prepass!.merge(c, [await features.prepass!.runShard(c, shard!, 0)]), /class\(es\) 1 .*have no events/);
 });
 
 test('a file that is not stage-1 output: the error names the part and the missing column', async () => {
-  const w = new Stage2ParquetWriter({ particles: 1, rowGroupSize: 4 });
+  const w = new FeaturesParquetWriter({ particles: 1, rowGroupSize: 4 });
   w.add({ hlf: new Float32Array(14), gru: new Float32Array(19), label: 0, sourceFile: 'x', entry: 0, shuffleKey: 0.5 });
   const put = await storage.put('stage1/part-00003.parquet', await collectBytes(w.finish()));
   const c = ctx([{ name: 'part-00003.parquet', key: 'stage1/part-00003.parquet', bytes: put.bytes, sha256: put.sha256 }]);
@@ -96,7 +96,7 @@ test('a file that is not stage-1 output: the error names the part and the missin
 });
 
 test('a part that differs from its manifest record (damaged, overwritten) fails naming the object, before decoding', async () => {
-  const part = await stage1Part('part-00009.parquet', [{ label: 0 }, { label: 1 }, { label: 2 }]);
+  const part = await ingestPart('part-00009.parquet', [{ label: 0 }, { label: 1 }, { label: 2 }]);
   const c = ctx([part]);
   const [shard] = await features.plan(c);
   const prepared = await features.prepass!.merge(c, [await features.prepass!.runShard(c, shard!, 0)]);

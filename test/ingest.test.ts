@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../storage/index.js';
-import { readStage1Parquet } from '../parquet/index.js';
+import { readIngestParquet } from '../parquet/index.js';
 import type { PipelineRunInput, RunResult } from '../engine/protocol.js';
 import { Harness } from './support/harness.js';
 import { startMinio, type MinioServer } from '../infra/minio.js';
@@ -45,7 +45,7 @@ async function rowsOf(result: RunResult, storage: StorageSpec): Promise<string[]
   const { store, manifest } = await manifestOf(result, 'ingest', storage);
   const rows: string[] = [];
   for (const out of manifest.outputs.filter((o) => o.name.endsWith('.parquet'))) {
-    const t = await readStage1Parquet(await store.get(out.key), { columns: ['source_file', 'entry', 'label'] });
+    const t = await readIngestParquet(await store.get(out.key), { columns: ['source_file', 'entry', 'label'] });
     assert.equal(t.rows, out.rows, `${out.name}: rows as the manifest says`);
     for (let i = 0; i < t.rows; i++) rows.push(`${t.sourceFile![i]!.split('/').pop()}#${t.entry![i]}#${t.label![i]}`);
   }

@@ -1,7 +1,7 @@
 /**
- * Stage-1 Parquet: files written by Stage1ParquetWriter, read back by pyarrow
+ * Stage-1 Parquet: files written by IngestParquetWriter, read back by pyarrow
  * (test/reference/read_parquet.py: schema, row groups, ZSTD, exact values) and
- * by readStage1Parquet / readStage1RowGroups.
+ * by readIngestParquet / readIngestRowGroups.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,10 +17,10 @@ import {
   collectBytes,
   HFEATURES,
   PARTICLE_FEATURES,
-  readStage1Parquet,
-  readStage1RowGroups,
-  Stage1ParquetWriter,
-  type Stage1Row,
+  readIngestParquet,
+  readIngestRowGroups,
+  IngestParquetWriter,
+  type IngestRow,
 } from '../parquet/index.js';
 
 const run = promisify(execFile);
@@ -51,8 +51,8 @@ async function pyarrow(bytes: Uint8Array, values = false): Promise<PyarrowReport
   return JSON.parse(stdout) as PyarrowReport;
 }
 
-async function write(rows: Stage1Row[], opts: { rowGroupSize?: number; particles: number }): Promise<Uint8Array> {
-  const writer = new Stage1ParquetWriter(opts);
+async function write(rows: IngestRow[], opts: { rowGroupSize?: number; particles: number }): Promise<Uint8Array> {
+  const writer = new IngestParquetWriter(opts);
   for (const row of rows) writer.add(row);
   assert.equal(writer.rows, rows.length);
   return collectBytes(writer.finish());
@@ -66,7 +66,7 @@ const f32 = Math.fround;
 const EDGE_FLOATS = [-0, 0, 1, -1.5, f32(0.1), f32(3.4028234663852886e38), -f32(3.4028234663852886e38), f32(1.401298464324817e-45), NaN, Infinity, -Infinity, f32(123456.789)];
 const EDGE_DOUBLES = [-0, 0, 0.1, 1e300, -1e-300, 5e-324, Number.MAX_VALUE, NaN, Infinity, -Infinity, 2 ** 53, -123.456];
 
-function makeRows(count: number, particles: number): Stage1Row[] {
+function makeRows(count: number, particles: number): IngestRow[] {
   const width = particles * PARTICLE_FEATURES;
   return Array.from({ length: count }, (_, i) => {
     const lfeatures = new Float32Array(width);
@@ -123,7 +123,7 @@ describe('small particle matrices, several row groups, edge values', () => {
   });
 
   test('readStage1Parquet gives the same values', async () => {
-    const got = await readStage1Parquet(bytes);
+    const got = await readIngestParquet(bytes);
     assert.equal(got.rows, 2500);
     assert.equal(got.particles, particles);
     const width = particles * PARTICLE_FEATURES;
@@ -136,7 +136,7 @@ describe('small particle matrices, several row groups, edge values', () => {
   });
 
   test('column projection and row groups one at a time', async () => {
-    const some = await readStage1Parquet(bytes, { columns: ['label', 'entry'] });
+    const some = await readIngestParquet(bytes, { columns: ['label', 'entry'] });
     assert.equal(some.rows, 2500);
     assert.equal(some.lfeatures, undefined);
     assert.equal(some.hfeatures, undefined);
@@ -144,14 +144,14 @@ describe('small particle matrices, several row groups, edge values', () => {
 
     const groups: number[] = [];
     let first = 0;
-    for await (const group of readStage1RowGroups(bytes, { columns: ['lfeatures', 'entry'] })) {
+    for await (const group of readIngestRowGroups(bytes, { columns: ['lfeatures', 'entry'] })) {
       groups.push(group.rows);
       assert.deepEqual(group.entry, Float64Array.from(rows.slice(first, first + group.rows), (r) => r.entry));
       assert.equal(group.lfeatures?.length, group.rows * particles * PARTICLE_FEATURES);
       first += group.rows;
     }
     assert.deepEqual(groups, [1000, 1000, 500]);
-    await assert.rejects(readStage1Parquet(bytes, { columns: ['label', 'nope' as 'label'] }), /unknown stage-1 column\(s\) nope/);
+    await assert.rejects(readIngestParquet(bytes, { columns: ['label', 'nope' as 'label'] }), /unknown stage-1 column\(s\) nope/);
   });
 });
 
@@ -166,7 +166,7 @@ test('default 801 x 19 matrices: pyarrow sees the same bytes', async () => {
   const hfeatures = Float64Array.from(rows.flatMap((r) => Array.from(r.hfeatures)));
   assert.equal(report.sha256['lfeatures'], sha256(lfeatures));
   assert.equal(report.sha256['hfeatures'], sha256(hfeatures));
-  const got = await readStage1Parquet(bytes);
+  const got = await readIngestParquet(bytes);
   assert.equal(got.particles, 801);
   assert.equal(sha256(got.lfeatures ?? new Float32Array()), sha256(lfeatures));
 });
@@ -177,7 +177,7 @@ test('zero rows: a valid file with the schema', async () => {
   assert.equal(report.num_rows, 0);
   assert.deepEqual(report.compression.filter((c) => c !== 'ZSTD'), []);
   assert.deepEqual(report.schema.map((f) => f.name), ['hfeatures', 'lfeatures', 'label', 'source_file', 'entry']);
-  const got = await readStage1Parquet(bytes);
+  const got = await readIngestParquet(bytes);
   assert.equal(got.rows, 0);
   assert.equal(got.particles, 801);
   assert.equal(got.lfeatures?.length, 0);
@@ -185,8 +185,8 @@ test('zero rows: a valid file with the schema', async () => {
 });
 
 test('bad rows and misuse are refused', async () => {
-  const writer = new Stage1ParquetWriter({ particles: 2, rowGroupSize: 10 });
-  const good = makeRows(1, 2)[0] as Stage1Row;
+  const writer = new IngestParquetWriter({ particles: 2, rowGroupSize: 10 });
+  const good = makeRows(1, 2)[0] as IngestRow;
   assert.throws(() => writer.add({ ...good, lfeatures: new Float32Array(37) }), /lfeatures must be a Float32Array of 38 values, got 37/);
   assert.throws(() => writer.add({ ...good, hfeatures: [1, 2] }), /hfeatures has 2 values, expected 14/);
   assert.throws(() => writer.add({ ...good, entry: -1 }), /entry must be a non-negative integer/);
@@ -196,15 +196,15 @@ test('bad rows and misuse are refused', async () => {
   const output = writer.finish();
   assert.throws(() => writer.add(good), /add\(\) after finish\(\)/);
   assert.throws(() => writer.finish(), /finish\(\) called twice/);
-  assert.equal((await readStage1Parquet(await collectBytes(output))).rows, 1);
-  assert.throws(() => new Stage1ParquetWriter({ particles: 801, rowGroupSize: 200_000 }), /exceeds 2\^31/);
-  assert.throws(() => new Stage1ParquetWriter({ particles: 0 }), /particles must be a positive integer/);
+  assert.equal((await readIngestParquet(await collectBytes(output))).rows, 1);
+  assert.throws(() => new IngestParquetWriter({ particles: 801, rowGroupSize: 200_000 }), /exceeds 2\^31/);
+  assert.throws(() => new IngestParquetWriter({ particles: 0 }), /particles must be a positive integer/);
 });
 
 test('row groups are encoded while rows are still being added', async () => {
   const particles = 801;
-  const writer = new Stage1ParquetWriter({ particles, rowGroupSize: 20 });
-  const row = makeRows(1, particles)[0] as Stage1Row;
+  const writer = new IngestParquetWriter({ particles, rowGroupSize: 20 });
+  const row = makeRows(1, particles)[0] as IngestRow;
   for (let i = 0; i < 100; i++) {
     writer.add({ ...row, entry: i });
     if (i % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
@@ -216,6 +216,6 @@ test('row groups are encoded while rows are still being added', async () => {
   assert.equal(Buffer.from((head.value as Uint8Array).subarray(0, 4)).toString(), 'PAR1');
   const rest: Uint8Array[] = [head.value as Uint8Array];
   for (let next = await chunks.next(); !next.done; next = await chunks.next()) rest.push(next.value);
-  const got = await readStage1Parquet(Buffer.concat(rest), { columns: ['entry'] });
+  const got = await readIngestParquet(Buffer.concat(rest), { columns: ['entry'] });
   assert.deepEqual(got.entry, Float64Array.from({ length: 100 }, (_, i) => i));
 });

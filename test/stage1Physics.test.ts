@@ -5,9 +5,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DelphesEvent } from '../hep/event.js';
-import { COL, DEFAULT_STAGE1, HLF, ROW_WIDTH, Stage1Processor, type Stage1Config, type Stage1Mode, type Stage1Result } from '../hep/stage1/index.js';
-import { IsolationMaps, pfIso } from '../hep/stage1/isolation.js';
-import { deltaR, hasDirection, seedDeltaPhi, vectorEta, vectorPhi, vectorPt, wrapDeltaPhi, writeMasslessVector } from '../hep/stage1/kinematics.js';
+import { COL, DEFAULT_INGEST, HLF, ROW_WIDTH, IngestProcessor, type IngestConfig, type IngestMode, type IngestResult } from '../hep/ingest/index.js';
+import { IsolationMaps, pfIso } from '../hep/ingest/isolation.js';
+import { deltaR, hasDirection, seedDeltaPhi, vectorEta, vectorPhi, vectorPt, wrapDeltaPhi, writeMasslessVector } from '../hep/ingest/kinematics.js';
 
 const PI = Math.PI;
 
@@ -74,20 +74,20 @@ const FAR_NEUTRAL: Tower = { et: 3, eta: 2.2, phi: 2.2 };
 
 const SMALL_CAPS = { maxTracks: 2, maxPhotons: 1, maxNeutrals: 1 };
 
-function config(mode: Stage1Mode, overrides: Partial<Stage1Config> = {}): Stage1Config {
-  return { ...DEFAULT_STAGE1, mode, ...overrides };
+function config(mode: IngestMode, overrides: Partial<IngestConfig> = {}): IngestConfig {
+  return { ...DEFAULT_INGEST, mode, ...overrides };
 }
 
-function run(mode: Stage1Mode, spec: EventSpec, overrides: Partial<Stage1Config> = {}): Stage1Result {
-  return new Stage1Processor(config(mode, overrides)).process(makeEvent(spec));
+function run(mode: IngestMode, spec: EventSpec, overrides: Partial<IngestConfig> = {}): IngestResult {
+  return new IngestProcessor(config(mode, overrides)).process(makeEvent(spec));
 }
 
-function selected(result: Stage1Result): { hfeatures: Float64Array; lfeatures: Float32Array } {
+function selected(result: IngestResult): { hfeatures: Float64Array; lfeatures: Float32Array } {
   if (!result.selected) assert.fail(`expected the event to be selected, it was rejected: ${result.reason}`);
   return result;
 }
 
-function rejection(result: Stage1Result): string {
+function rejection(result: IngestResult): string {
   if (result.selected) assert.fail('expected the event to be rejected');
   return result.reason;
 }
@@ -155,7 +155,7 @@ describe('kinematics', () => {
 
 // ---- isolation ---------------------------------------------------------
 
-function isolationOf(mode: Stage1Mode, spec: EventSpec, pt: number, eta: number, phi: number): number[] {
+function isolationOf(mode: IngestMode, spec: EventSpec, pt: number, eta: number, phi: number): number[] {
   const maps = new IsolationMaps(mode === 'fixed');
   maps.fill(makeEvent(spec));
   maps.index();
@@ -232,7 +232,7 @@ describe('PFIso', () => {
     const photons = towers(200);
     const neutrals = towers(100);
     const spec: EventSpec = { tracks, photons, neutrals };
-    const bruteForce = (mode: Stage1Mode, entries: { pt: number; eta: number; phi: number }[], minPt: number, eta: number, phi: number): number => {
+    const bruteForce = (mode: IngestMode, entries: { pt: number; eta: number; phi: number }[], minPt: number, eta: number, phi: number): number => {
       let sum = 0;
       for (const e of entries) {
         if (!(e.pt > minPt)) continue;
@@ -409,7 +409,7 @@ describe('particle matrix', () => {
       { pt: 3, eta: -1.5, phi: 2, pid: -13, charge: 1 }, // μ+: PID −13
       { pt: 3, eta: 1.5, phi: -2, pid: 211, charge: 1 },
     ];
-    const charges = (mode: Stage1Mode): number[] => [1, 2, 3].map((r) => row(selected(run(mode, { ...spec, tracks })).lfeatures, r)[COL.CHARGE]!);
+    const charges = (mode: IngestMode): number[] => [1, 2, 3].map((r) => row(selected(run(mode, { ...spec, tracks })).lfeatures, r)[COL.CHARGE]!);
     assert.deepEqual(charges('faithful'), [1, -1, 1]);
     assert.deepEqual(charges('fixed'), [-1, 1, 1]);
   });
@@ -519,20 +519,20 @@ describe('high-level features', () => {
 
 describe('config and results', () => {
   test('defaults: the seed cuts and caps, mode fixed', () => {
-    assert.deepEqual({ ...DEFAULT_STAGE1 }, { mode: 'fixed', ptCut: 23, isoCut: 0.45, maxTracks: 450, maxPhotons: 150, maxNeutrals: 200 });
+    assert.deepEqual({ ...DEFAULT_INGEST }, { mode: 'fixed', ptCut: 23, isoCut: 0.45, maxTracks: 450, maxPhotons: 150, maxNeutrals: 200 });
   });
 
   test('bad configs are refused', () => {
-    assert.throws(() => new Stage1Processor(config('fixed', { maxTracks: -1 })), RangeError);
-    assert.throws(() => new Stage1Processor(config('fixed', { maxPhotons: 1.5 })), RangeError);
-    assert.throws(() => new Stage1Processor(config('fixed', { ptCut: Number.NaN })), RangeError);
-    assert.throws(() => new Stage1Processor({ ...DEFAULT_STAGE1, mode: 'buggy' as Stage1Mode }), RangeError);
+    assert.throws(() => new IngestProcessor(config('fixed', { maxTracks: -1 })), RangeError);
+    assert.throws(() => new IngestProcessor(config('fixed', { maxPhotons: 1.5 })), RangeError);
+    assert.throws(() => new IngestProcessor(config('fixed', { ptCut: Number.NaN })), RangeError);
+    assert.throws(() => new IngestProcessor({ ...DEFAULT_INGEST, mode: 'buggy' as IngestMode }), RangeError);
   });
 
   test('every selected event gets fresh arrays; the processor is reusable across events', () => {
     const mu = withTrack({ pt: 40, eta: 0, phi: 0 }, 13);
     const spec: EventSpec = { muons: [mu.lepton], tracks: [mu.track], photons: [FAR_PHOTON], neutrals: [FAR_NEUTRAL] };
-    const processor = new Stage1Processor(config('fixed'));
+    const processor = new IngestProcessor(config('fixed'));
     const a = selected(processor.process(makeEvent(spec)));
     assert.equal(rejection(processor.process(makeEvent({ tracks: [mu.track] }))), 'no_lepton');
     const b = selected(processor.process(makeEvent({ ...spec, muons: [{ ...mu.lepton, pt: 45 }], tracks: [{ ...mu.track, pt: 45 }] })));

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../infra/tools.js';
 import { openRootFile } from '../root/read/index.js';
-import { ingestRootFile } from '../hep/ingest.js';
-import { DEFAULT_STAGE1, type Stage1Mode } from '../hep/stage1/index.js';
+import { ingestRootFile } from '../hep/ingest/rootFile.js';
+import { DEFAULT_INGEST, type IngestMode } from '../hep/ingest/index.js';
 import { generateFile } from '../hep/generator/index.js';
 import { collectBytes } from '../parquet/index.js';
 import { python } from './support/python.js';
@@ -24,7 +24,7 @@ const dir = mkdtempSync(join(tmpdir(), 'topoflow-stage1-'));
 interface RefCounts { file: string; read: number; selected: number; rejected: Record<string, number> }
 
 /** Runs both implementations on `file` and returns the comparison report. */
-async function compare(file: string, mode: Stage1Mode, label: number, caps = DEFAULT_STAGE1) {
+async function compare(file: string, mode: IngestMode, label: number, caps = DEFAULT_INGEST) {
   const tag = `${file.split('/').pop()}-${mode}`;
   const tsOut = join(dir, `${tag}-ts.parquet`);
   const refOut = join(dir, `${tag}-ref.parquet`);
@@ -65,7 +65,7 @@ describe('stage 1 matches the independent Python reference, event by event', () 
     });
 
     test(`generated QCD, ttbar and W+jets files (topoflow's writer), ${mode} mode, demo caps`, async () => {
-      const caps = { ...DEFAULT_STAGE1, maxTracks: 120, maxPhotons: 40, maxNeutrals: 40 };
+      const caps = { ...DEFAULT_INGEST, maxTracks: 120, maxPhotons: 40, maxNeutrals: 40 };
       for (const [sample, file] of Object.entries(generated)) {
         const { exit, report, ts, counts } = await compare(file, mode, sample === 'qcd' ? 0 : sample === 'ttbar' ? 1 : 2, caps);
         assert.equal(exit, 0, `${sample}: ${JSON.stringify(report)}`);

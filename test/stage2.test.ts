@@ -7,8 +7,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { COL, ROW_WIDTH } from '../hep/stage1/layout.js';
-import { Stage1ParquetWriter, collectBytes, readStage1Parquet, readStage1RowGroups } from '../parquet/index.js';
+import { COL, ROW_WIDTH } from '../hep/ingest/layout.js';
+import { IngestParquetWriter, collectBytes, readIngestParquet, readIngestRowGroups } from '../parquet/index.js';
 import {
   MinMaxStats,
   NonFiniteFeatureError,
@@ -21,7 +21,7 @@ import {
   scaleHlf,
   transformParticles,
   type ShuffleKey,
-} from '../hep/stage2/index.js';
+} from '../hep/features/index.js';
 
 const W = ROW_WIDTH;
 
@@ -333,15 +333,15 @@ describe('encodeLabel', () => {
 describe('on rows read back from stage-1 Parquet', () => {
   test('statistics per row group merge to the whole file; events transform from the flat lfeatures', async () => {
     const events = [tiny().subarray(0, 3 * W), event(LEPTON, TIE_FIRST, {}), event(WRAPPED, {}, {})];
-    const writer = new Stage1ParquetWriter({ rowGroupSize: 2, particles: 3 });
+    const writer = new IngestParquetWriter({ rowGroupSize: 2, particles: 3 });
     events.forEach((lfeatures, i) => writer.add({ hfeatures: ramp((f) => f * (i + 1)), lfeatures, label: i, sourceFile: 'f.root', entry: i }));
     const bytes = await collectBytes(writer.finish());
 
     const merged = new MinMaxStats();
-    for await (const group of readStage1RowGroups(bytes, { columns: ['hfeatures', 'label'] })) {
+    for await (const group of readIngestRowGroups(bytes, { columns: ['hfeatures', 'label'] })) {
       merged.merge(new MinMaxStats().observe(group.hfeatures ?? new Float64Array(0), group.rows, group.label ?? []));
     }
-    const whole = await readStage1Parquet(bytes);
+    const whole = await readIngestParquet(bytes);
     assert.deepEqual(merged.toJSON(), new MinMaxStats().observe(whole.hfeatures ?? new Float64Array(0), whole.rows, whole.label ?? []).toJSON());
     // Feature f spans [f, 3f]; feature 0 is constant 0.
     assert.deepEqual(merged.counts, [1, 1, 1]);

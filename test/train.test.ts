@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage, type Storage } from '../storage/index.js';
 import type { StageManifest } from '../engine/manifest.js';
-import { makeStage2Dataset } from './support/stage2Data.js';
+import { makeFeaturesDataset } from './support/stage2Data.js';
 import { train as trainKind, type TrainWith } from '../stages/builtin/train.js';
 import { evaluate as evaluateKind } from '../stages/builtin/evaluate.js';
 import { RecordingOutputWriter } from '../runtime/outputWriter.js';
@@ -25,7 +25,7 @@ import { decodeModel } from '../ml/modelFile.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { batches, epochRows, orderedRows, realLength, type Batch, type PartRef } from '../ml/data.js';
 import { ModelSpec } from '../ml/modelSpec.js';
-import { Stage2File } from '../parquet/index.js';
+import { FeaturesFile } from '../parquet/index.js';
 import { BadInputError } from '../common/errors.js';
 
 const HLF = ModelSpec.parse({ name: 'hlf', input: 'hlf', layers: [{ dense: 50, activation: 'relu' }, { dense: 20, activation: 'relu' }, { dense: 10, activation: 'relu' }, { dense: 3, activation: 'softmax' }] });
@@ -52,7 +52,7 @@ before(async () => {
   await useBackend('wasm');
   storage = new LocalStorage(mkdtempSync(join(tmpdir(), 'topoflow-train-')));
   // Three stage-1 files per sample: several train and test parts, as a real run has.
-  data = await makeStage2Dataset(storage, { eventsPerSample: 7500, filesPerSample: 3 });
+  data = await makeFeaturesDataset(storage, { eventsPerSample: 7500, filesPerSample: 3 });
 });
 
 describe('data stream', () => {
@@ -120,9 +120,9 @@ describe('data stream', () => {
 
   test('parts are read by byte range: the footer, then only the column chunks a row group needs', async () => {
     const part = parts('train-')[0]!;
-    const whole = await Stage2File.open(new Uint8Array(await storage.get(part.key)));
+    const whole = await FeaturesFile.open(new Uint8Array(await storage.get(part.key)));
     let fetched = 0;
-    const ranged = await Stage2File.open({ size: part.bytes, read: (offset, length) => ((fetched += length), storage.getRange(part.key, offset, length)) });
+    const ranged = await FeaturesFile.open({ size: part.bytes, read: (offset, length) => ((fetched += length), storage.getRange(part.key, offset, length)) });
     const footer = fetched;
     assert.ok(footer < part.bytes / 10, `opening fetched ${footer} of ${part.bytes} bytes`);
     const hlfOnly = await ranged.readInputs(0, { particles: false });

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
 import type { JsonValue, StageManifest } from '../../engine/manifest.js';
 import { BadInputError } from '../../common/errors.js';
-import { BadPartError, MinMaxStats, partStatistics, transformPart, type MinMaxStatsJSON } from '../../hep/stage2/index.js';
+import { BadPartError, MinMaxStats, partStatistics, transformPart, type MinMaxStatsJSON } from '../../hep/features/index.js';
 import { getVerified, type RecordedObject } from '../../storage/verified.js';
 
 const With = z.strictObject({
@@ -50,7 +50,7 @@ export const features: FanoutStageKind<With, Shard> = {
   window: (w) => w.window,
 
   async plan(ctx) {
-    const parts = stage1Parts(ctx.inputs);
+    const parts = ingestParts(ctx.inputs);
     if (!parts.length) throw new BadInputError(`stage "${ctx.stageId}": no stage-1 Parquet parts among its inputs (needs an ingest stage)`);
     return parts;
   },
@@ -110,7 +110,7 @@ export const features: FanoutStageKind<With, Shard> = {
 };
 
 /** Parquet parts of the upstream ingest stage(s), in manifest order. */
-function stage1Parts(inputs: Record<string, StageManifest>): Shard[] {
+function ingestParts(inputs: Record<string, StageManifest>): Shard[] {
   return Object.values(inputs).flatMap((m) => m.outputs.filter((o) => o.name.endsWith('.parquet')).map((o) => ({ key: o.key, name: o.name, bytes: o.bytes, sha256: o.sha256 })));
 }
 

@@ -8,8 +8,8 @@ import { z } from 'zod';
 import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
 import type { JsonValue, StageManifest } from '../../engine/manifest.js';
 import { BadInputError } from '../../common/errors.js';
-import { DEFAULT_STAGE1 } from '../../hep/stage1/index.js';
-import { ingestRootFile, REJECT_REASONS, type IngestFileResult } from '../../hep/ingest.js';
+import { DEFAULT_INGEST } from '../../hep/ingest/index.js';
+import { ingestRootFile, REJECT_REASONS, type IngestFileResult } from '../../hep/ingest/rootFile.js';
 import { openRootFile, RootReadError } from '../../root/read/index.js';
 import { InputFileError, inputLabel, loadInput, type InputFile } from './ingestInputs.js';
 
@@ -23,11 +23,11 @@ const With = z.strictObject({
    */
   inputs: z.array(z.union([z.string().min(1), z.strictObject({ uri: z.string().min(1), label: Label })])).default([]),
   mode: z.enum(['faithful', 'fixed']).default('fixed'),
-  ptCut: z.number().positive().default(DEFAULT_STAGE1.ptCut),
-  isoCut: z.number().positive().default(DEFAULT_STAGE1.isoCut),
-  maxTracks: z.number().int().nonnegative().default(DEFAULT_STAGE1.maxTracks),
-  maxPhotons: z.number().int().nonnegative().default(DEFAULT_STAGE1.maxPhotons),
-  maxNeutrals: z.number().int().nonnegative().default(DEFAULT_STAGE1.maxNeutrals),
+  ptCut: z.number().positive().default(DEFAULT_INGEST.ptCut),
+  isoCut: z.number().positive().default(DEFAULT_INGEST.isoCut),
+  maxTracks: z.number().int().nonnegative().default(DEFAULT_INGEST.maxTracks),
+  maxPhotons: z.number().int().nonnegative().default(DEFAULT_INGEST.maxPhotons),
+  maxNeutrals: z.number().int().nonnegative().default(DEFAULT_INGEST.maxNeutrals),
   /** `skip`: a bad file is listed in the manifest and the other files complete. */
   onBadFile: z.enum(['fail', 'skip']).default('fail'),
   /** Split files into shards of this many entries (large files, more parallelism). */

@@ -6,8 +6,8 @@
  */
 import { generateFile, SAMPLES } from '../../hep/generator/index.js';
 import { openRootFile } from '../../root/read/index.js';
-import { ingestRootFile } from '../../hep/ingest.js';
-import { DEFAULT_STAGE1, type Stage1Config } from '../../hep/stage1/index.js';
+import { ingestRootFile } from '../../hep/ingest/rootFile.js';
+import { DEFAULT_INGEST, type IngestConfig } from '../../hep/ingest/index.js';
 import { collectBytes } from '../../parquet/index.js';
 import type { Storage } from '../../storage/index.js';
 import { features } from '../../stages/builtin/features.js';
@@ -15,11 +15,11 @@ import { RecordingOutputWriter } from '../../runtime/outputWriter.js';
 import type { StageContext } from '../../stages/kind.js';
 import type { OutputEntry, StageManifest } from '../../engine/manifest.js';
 
-export interface Stage2DataOptions {
+export interface FeaturesDataOptions {
   eventsPerSample: number;
   seed?: number;
   /** Particle caps (default: the demo's 150/50/50 → 251 rows). */
-  caps?: Pick<Stage1Config, 'maxTracks' | 'maxPhotons' | 'maxNeutrals'>;
+  caps?: Pick<IngestConfig, 'maxTracks' | 'maxPhotons' | 'maxNeutrals'>;
   padding?: 'masked' | 'faithful';
   /** Stage-1 files per sample (each becomes one train and one test part). */
   filesPerSample?: number;
@@ -27,8 +27,8 @@ export interface Stage2DataOptions {
 
 export const DEMO_CAPS = { maxTracks: 150, maxPhotons: 50, maxNeutrals: 50 };
 
-export async function makeStage2Dataset(storage: Storage, o: Stage2DataOptions): Promise<StageManifest> {
-  const config: Stage1Config = { ...DEFAULT_STAGE1, ...(o.caps ?? DEMO_CAPS) };
+export async function makeFeaturesDataset(storage: Storage, o: FeaturesDataOptions): Promise<StageManifest> {
+  const config: IngestConfig = { ...DEFAULT_INGEST, ...(o.caps ?? DEMO_CAPS) };
   const files = o.filesPerSample ?? 1;
   const stage1: OutputEntry[] = [];
   for (const [label, sample] of SAMPLES.entries()) {

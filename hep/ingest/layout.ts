@@ -2,7 +2,7 @@
  * Column order of a particle row and of the high-level features
  * (seed-pipeline.md §2.3, §2.4).
  */
-import type { Stage1Config } from './config.js';
+import type { IngestConfig } from './config.js';
 
 /** Particle-row columns. */
 export const COL = {
@@ -50,6 +50,6 @@ export const HLF = {
 export const HLF_WIDTH = 14;
 
 /** Rows of the particle matrix: the lepton, then the three capped blocks (801 with the seed's caps). */
-export function particleRows(cfg: Stage1Config): number {
+export function particleRows(cfg: IngestConfig): number {
   return 1 + cfg.maxTracks + cfg.maxPhotons + cfg.maxNeutrals;
 }

@@ -1,6 +1,6 @@
 /** The 14 high-level features (seed-pipeline.md §2.4). */
 import type { DelphesEvent } from '../event.js';
-import type { Stage1Mode } from './config.js';
+import type { IngestMode } from './config.js';
 import { hasDirection } from './kinematics.js';
 import { COL, HLF, HLF_WIDTH } from './layout.js';
 
@@ -9,7 +9,7 @@ const JET_MIN_PT = 30;
 const JET_MAX_ABS_ETA = 2.6;
 
 /** `lepton` is the selected lepton's float64 row; MissingET absent gives MET = PhiMET = MT = 0. */
-export function highLevelFeatures(ev: DelphesEvent, lepton: Float64Array, mode: Stage1Mode): Float64Array {
+export function highLevelFeatures(ev: DelphesEvent, lepton: Float64Array, mode: IngestMode): Float64Array {
   const hlf = new Float64Array(HLF_WIDTH);
   const jet = ev.jet;
   let ht = 0;

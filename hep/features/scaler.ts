@@ -4,7 +4,7 @@
  * split. The statistics are mergeable so that a pass over partitions can fit
  * it piecewise; they also count rows per class, which the undersampling needs.
  */
-import { HLF_WIDTH } from '../stage1/layout.js';
+import { HLF_WIDTH } from '../ingest/layout.js';
 
 /** Number of classes: 0 QCD, 1 tt̄, 2 W+jets. */
 export const CLASSES = 3;

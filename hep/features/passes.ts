@@ -5,7 +5,7 @@
  * then the train and test files). Each row's fate is a function of
  * (seed, file, entry), so parts are processed independently, in any order.
  */
-import { readStage1RowGroups, Stage2ParquetWriter, type Stage2Row } from '../../parquet/index.js';
+import { readIngestRowGroups, FeaturesParquetWriter, type FeaturesRow } from '../../parquet/index.js';
 import { MinMaxStats, NonFiniteFeatureError, scaleHlf } from './scaler.js';
 import { transformParticles, type ParticleMode } from './particles.js';
 import { compareShuffle, isTrain, keepForBalance, rowUniform } from './sampling.js';
@@ -23,7 +23,7 @@ export async function partStatistics(part: Uint8Array): Promise<MinMaxStats> {
   const stats = new MinMaxStats();
   let row = 0;
   try {
-    for await (const g of readStage1RowGroups(part, { columns: ['hfeatures', 'label'] })) {
+    for await (const g of readIngestRowGroups(part, { columns: ['hfeatures', 'label'] })) {
       stats.observe(g.hfeatures!, g.rows, g.label!);
       row += g.rows;
     }
@@ -59,16 +59,16 @@ export interface TransformedPart {
 /** The transform pass. Memory: one input row group, and this part's kept training rows. */
 export async function transformPart(part: Uint8Array, o: TransformOptions): Promise<TransformedPart> {
   const counts = o.stats.counts;
-  const train: Array<Stage2Row & { u: number }> = [];
-  let test: Stage2ParquetWriter | undefined;
+  const train: Array<FeaturesRow & { u: number }> = [];
+  let test: FeaturesParquetWriter | undefined;
   let particles = 0;
   let row = 0;
   let read = 0;
   const testByClass = [0, 0, 0];
   try {
-    for await (const g of readStage1RowGroups(part)) {
+    for await (const g of readIngestRowGroups(part)) {
       particles ||= g.particles;
-      test ??= new Stage2ParquetWriter({ rowGroupSize: o.rowGroupSize, particles });
+      test ??= new FeaturesParquetWriter({ rowGroupSize: o.rowGroupSize, particles });
       const width = particles * 19;
       for (let i = 0; i < g.rows; i++, row++) {
         const sourceFile = g.sourceFile![i]!;
@@ -92,10 +92,10 @@ export async function transformPart(part: Uint8Array, o: TransformOptions): Prom
     throw badPart(err, row);
   }
   particles ||= 1;
-  const trainWriter = new Stage2ParquetWriter({ rowGroupSize: o.rowGroupSize, particles });
+  const trainWriter = new FeaturesParquetWriter({ rowGroupSize: o.rowGroupSize, particles });
   train.sort(compareShuffle);
   for (const r of train) trainWriter.add(r);
-  test ??= new Stage2ParquetWriter({ rowGroupSize: o.rowGroupSize, particles });
+  test ??= new FeaturesParquetWriter({ rowGroupSize: o.rowGroupSize, particles });
   const trainByClass = [0, 1, 2].map((c) => train.filter((r) => r.label === c).length);
   return { train: trainWriter.finish(), test: test.finish(), read, trainRows: train.length, testRows: test.rows, trainByClass, testByClass };
 }

@@ -9,10 +9,10 @@
  * the square root, track charge = sign(PID), `empty_maps` rejection).
  * `fixed`: those corrected.
  */
-export type Stage1Mode = 'faithful' | 'fixed';
+export type IngestMode = 'faithful' | 'fixed';
 
-export interface Stage1Config {
-  mode: Stage1Mode;
+export interface IngestConfig {
+  mode: IngestMode;
   /** A lepton needs PT strictly above this (GeV). */
   ptCut: number;
   /** A lepton needs ChIso + NeuIso + GammaIso strictly below this. */
@@ -24,7 +24,7 @@ export interface Stage1Config {
 }
 
 /** The seed's cuts and caps; mode `fixed` because new work should not inherit the bugs. */
-export const DEFAULT_STAGE1: Readonly<Stage1Config> = Object.freeze({
+export const DEFAULT_INGEST: Readonly<IngestConfig> = Object.freeze({
   mode: 'fixed',
   ptCut: 23,
   isoCut: 0.45,
@@ -34,7 +34,7 @@ export const DEFAULT_STAGE1: Readonly<Stage1Config> = Object.freeze({
 });
 
 /** Throws a RangeError naming the first bad field; a bad config would otherwise surface as odd features. */
-export function validateStage1Config(cfg: Stage1Config): void {
+export function validateIngestConfig(cfg: IngestConfig): void {
   if (cfg.mode !== 'faithful' && cfg.mode !== 'fixed') {
     throw new RangeError(`stage1 mode must be 'faithful' or 'fixed', got ${JSON.stringify(cfg.mode)}`);
   }

@@ -3,15 +3,15 @@
  * select and build features, write one Parquet part. Plain function, shared by
  * the `ingest` stage kind, tests and benchmarks.
  */
-import { Stage1Processor, type RejectReason, type Stage1Config } from './stage1/index.js';
-import type { RootFile } from '../root/read/index.js';
-import { readDelphesEvents } from './delphes.js';
-import { Stage1ParquetWriter } from '../parquet/index.js';
+import { IngestProcessor, type RejectReason, type IngestConfig } from './index.js';
+import type { RootFile } from '../../root/read/index.js';
+import { readDelphesEvents } from '../delphes.js';
+import { IngestParquetWriter } from '../../parquet/index.js';
 
 export const REJECT_REASONS: readonly RejectReason[] = ['no_lepton', 'empty_maps', 'lepton_below_pt', 'not_isolated'];
 
 export interface IngestFileOptions {
-  config: Stage1Config;
+  config: IngestConfig;
   label: number;
   /** Provenance written in every row. */
   sourceFile: string;
@@ -33,8 +33,8 @@ export interface IngestFileResult {
 
 export async function ingestRootFile(root: RootFile, o: IngestFileOptions): Promise<IngestFileResult> {
   const { config } = o;
-  const processor = new Stage1Processor(config);
-  const writer = new Stage1ParquetWriter({ rowGroupSize: o.rowGroupSize ?? 1000, particles: 1 + config.maxTracks + config.maxPhotons + config.maxNeutrals });
+  const processor = new IngestProcessor(config);
+  const writer = new IngestParquetWriter({ rowGroupSize: o.rowGroupSize ?? 1000, particles: 1 + config.maxTracks + config.maxPhotons + config.maxNeutrals });
   const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
   const every = o.progressEvery ?? 500;
   let read = 0;

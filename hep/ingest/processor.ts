@@ -1,17 +1,17 @@
 /** Stage 1 for one event: selection, then the particle matrix and the high-level features. */
 import type { DelphesEvent } from '../event.js';
-import { validateStage1Config, type Stage1Config } from './config.js';
+import { validateIngestConfig, type IngestConfig } from './config.js';
 import { highLevelFeatures } from './hlf.js';
 import { IsolationMaps } from './isolation.js';
 import { buildParticleMatrix } from './particles.js';
 import { EventSelector, type RejectReason } from './selection.js';
 
-export type Stage1Result =
+export type IngestResult =
   | { selected: true; hfeatures: Float64Array; lfeatures: Float32Array }
   | { selected: false; reason: RejectReason };
 
 /** Shared results for rejections: a rejected event allocates nothing. */
-const REJECTED: Readonly<Record<RejectReason, Stage1Result>> = Object.freeze({
+const REJECTED: Readonly<Record<RejectReason, IngestResult>> = Object.freeze({
   no_lepton: Object.freeze({ selected: false, reason: 'no_lepton' }),
   empty_maps: Object.freeze({ selected: false, reason: 'empty_maps' }),
   lepton_below_pt: Object.freeze({ selected: false, reason: 'lepton_below_pt' }),
@@ -24,19 +24,19 @@ const REJECTED: Readonly<Record<RejectReason, Stage1Result>> = Object.freeze({
  * `lfeatures` is (1 + maxTracks + maxPhotons + maxNeutrals) × 19 row-major,
  * `hfeatures` the 14 HLF.
  */
-export class Stage1Processor {
-  private readonly cfg: Stage1Config;
+export class IngestProcessor {
+  private readonly cfg: IngestConfig;
   private readonly maps: IsolationMaps;
   private readonly selector: EventSelector;
 
-  constructor(cfg: Stage1Config) {
-    validateStage1Config(cfg);
+  constructor(cfg: IngestConfig) {
+    validateIngestConfig(cfg);
     this.cfg = { ...cfg };
     this.maps = new IsolationMaps(cfg.mode === 'fixed');
     this.selector = new EventSelector(this.cfg, this.maps);
   }
 
-  process(ev: DelphesEvent): Stage1Result {
+  process(ev: DelphesEvent): IngestResult {
     const reason = this.selector.select(ev);
     if (reason !== null) return REJECTED[reason];
     const lepton = this.selector.lepton;

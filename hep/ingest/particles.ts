@@ -4,7 +4,7 @@
  * ("skip when full"), packed contiguously, zero rows after.
  */
 import type { DelphesEvent } from '../event.js';
-import type { Stage1Config } from './config.js';
+import type { IngestConfig } from './config.js';
 import { TOWER_MIN_ET, TRACK_MIN_PT, type IsolationMaps } from './isolation.js';
 import { deltaR, hasDirection, writeMasslessVector } from './kinematics.js';
 import { COL, ROW_WIDTH, particleRows } from './layout.js';
@@ -14,7 +14,7 @@ import type { SelectedLepton } from './selection.js';
 const SAME_AS_LEPTON_DR = 1e-4;
 
 /** A fresh zeroed float32 matrix of particleRows(cfg) × 19, row-major. */
-export function buildParticleMatrix(ev: DelphesEvent, maps: IsolationMaps, lepton: SelectedLepton, cfg: Stage1Config): Float32Array {
+export function buildParticleMatrix(ev: DelphesEvent, maps: IsolationMaps, lepton: SelectedLepton, cfg: IngestConfig): Float32Array {
   const out = new Float32Array(particleRows(cfg) * ROW_WIDTH);
   out.set(lepton.row);
   let at = ROW_WIDTH;

@@ -20,8 +20,8 @@
  * be an ulp off and would turn rounding noise into ±1. Arithmetic is float64,
  * the output float32.
  */
-import { wrapDeltaPhi } from '../stage1/kinematics.js';
-import { COL, ROW_WIDTH } from '../stage1/layout.js';
+import { wrapDeltaPhi } from '../ingest/kinematics.js';
+import { COL, ROW_WIDTH } from '../ingest/layout.js';
 
 export type ParticleMode = 'faithful' | 'masked';
 

@@ -4,7 +4,7 @@
  * reason otherwise.
  */
 import type { DelphesEvent, LeptonColumns } from '../event.js';
-import type { Stage1Config } from './config.js';
+import type { IngestConfig } from './config.js';
 import type { IsolationMaps } from './isolation.js';
 import { hasDirection, vectorEta, vectorPhi, vectorPt, writeMasslessVector } from './kinematics.js';
 import { COL, ROW_WIDTH } from './layout.js';
@@ -40,7 +40,7 @@ export class EventSelector {
   private readonly faithful: boolean;
 
   constructor(
-    private readonly cfg: Stage1Config,
+    private readonly cfg: IngestConfig,
     private readonly maps: IsolationMaps,
   ) {
     this.faithful = cfg.mode === 'faithful';
