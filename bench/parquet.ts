@@ -10,7 +10,9 @@
  * only hfeatures + label; plus file size and WebAssembly memory.
  */
 import { wasmMemory } from 'parquet-wasm';
-import { collectBytes, HFEATURES, PARTICLE_FEATURES, readIngestParquet, IngestParquetWriter, type IngestRow } from '../parquet/index.js';
+import { collectBytes } from '../parquet/index.js';
+import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
+import { readIngestParquet, IngestParquetWriter, type IngestRow } from '../hep/ingest/index.js';
 
 const arg = (name: string, fallback: number): number => {
   const at = process.argv.indexOf(name);
@@ -33,18 +35,18 @@ function makeRow(i: number): IngestRow {
     lfeatures[p * PARTICLE_FEATURES + 13 + Math.floor(random() * 5)] = 1; // one-hot particle type
     lfeatures[p * PARTICLE_FEATURES + 18] = random() < 0.5 ? -1 : 1;
   }
-  const hfeatures = Float64Array.from({ length: HFEATURES }, () => random() * 500);
+  const hfeatures = Float64Array.from({ length: HLF_FEATURES }, () => random() * 500);
   return { hfeatures, lfeatures, label: i % 3, sourceFile: `ttbar/ttbar_lepFilter_13TeV_${i % 4}.root`, entry: i };
 }
 
 const pool = Array.from({ length: POOL }, (_, i) => makeRow(i));
-const rowBytes = HFEATURES * 8 + particles * PARTICLE_FEATURES * 4;
+const rowBytes = HLF_FEATURES * 8 + particles * PARTICLE_FEATURES * 4;
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 const rate = (label: string, seconds: number): void => {
   console.log(`${label}: ${seconds.toFixed(2)} s, ${(rows / seconds).toFixed(0)} rows/s, ${mb((rows * rowBytes) / seconds)} MB/s of row data`);
 };
 
-console.log(`stage-1 Parquet bench: ${rows} rows of ${HFEATURES} + ${particles} x ${PARTICLE_FEATURES} values (${mb(rows * rowBytes)} MB), row groups of ${rowGroupSize}`);
+console.log(`stage-1 Parquet bench: ${rows} rows of ${HLF_FEATURES} + ${particles} x ${PARTICLE_FEATURES} values (${mb(rows * rowBytes)} MB), row groups of ${rowGroupSize}`);
 
 let started = performance.now();
 const writer = new IngestParquetWriter({ rowGroupSize, particles });

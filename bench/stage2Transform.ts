@@ -7,7 +7,8 @@
  *   node dist/bench/stage2Transform.js [--seconds 3] [--real 311]
  */
 import { parseArgs } from 'node:util';
-import { COL, ROW_WIDTH } from '../hep/ingest/layout.js';
+import { COL } from '../hep/ingest/layout.js';
+import { PARTICLE_FEATURES } from '../hep/layout.js';
 import { transformParticles, type ParticleMode } from '../hep/features/index.js';
 
 const ROWS = 801;
@@ -28,13 +29,13 @@ function prng(seed: number): () => number {
 /** One event with `real` non-zero rows (row 0 a muon, then tracks, photons, neutral hadrons), padded to 801 rows. */
 function syntheticEvent(random: () => number, real: number): Float32Array {
   const uniform = (lo: number, hi: number): number => lo + (hi - lo) * random();
-  const ev = new Float32Array(ROWS * ROW_WIDTH);
+  const ev = new Float32Array(ROWS * PARTICLE_FEATURES);
   for (let r = 0; r < real; r++) {
     const kind = r === 0 ? 'mu' : r < real * 0.5 ? 'track' : r < real * 0.8 ? 'photon' : 'neutral';
     const pt = r === 0 ? uniform(30, 90) : 0.5 - Math.log(1 - random()) * 3;
     const eta = uniform(-2.5, 2.5);
     const phi = uniform(-Math.PI, Math.PI);
-    const o = r * ROW_WIDTH;
+    const o = r * PARTICLE_FEATURES;
     ev[o + COL.E] = pt * Math.cosh(eta);
     ev[o + COL.PX] = pt * Math.cos(phi);
     ev[o + COL.PY] = pt * Math.sin(phi);
@@ -61,7 +62,7 @@ function syntheticEvent(random: () => number, real: number): Float32Array {
 
 /** Transforms the events round-robin for about `seconds`; returns events/s. */
 function measure(mode: ParticleMode, events: Float32Array[], seconds: number): number {
-  const out = new Float32Array(ROWS * ROW_WIDTH);
+  const out = new Float32Array(ROWS * PARTICLE_FEATURES);
   for (let i = 0; i < 3; i++) for (const ev of events) transformParticles(ev, null, mode, out); // warm-up
   let done = 0;
   const start = process.hrtime.bigint();
@@ -81,7 +82,7 @@ const real = Number(values.real);
 if (!(seconds > 0) || !Number.isInteger(real) || real < 1 || real > ROWS) throw new RangeError('--seconds must be > 0 and --real an integer in [1, 801]');
 const random = prng(20190510);
 const events = Array.from({ length: DISTINCT_EVENTS }, () => syntheticEvent(random, real));
-console.log(`stage-2 particle transform, ${ROWS} rows × ${ROW_WIDTH}, ${real} real rows per event, ${seconds} s per mode`);
+console.log(`stage-2 particle transform, ${ROWS} rows × ${PARTICLE_FEATURES}, ${real} real rows per event, ${seconds} s per mode`);
 for (const mode of ['faithful', 'masked'] as const) {
   console.log(`${mode.padEnd(8)} ${Math.round(measure(mode, events, seconds)).toLocaleString('en-US')} events/s`);
 }

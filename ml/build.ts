@@ -8,9 +8,7 @@ import { SeededDropout, StepClock } from './layers.js';
 import { fastGru } from './gru.js';
 import { fastLstm } from './lstm.js';
 import { branchesOf, type LayerSpec, type ModelInput, type ModelSpec } from './modelSpec.js';
-
-export const HLF_FEATURES = 14;
-export const PARTICLE_FEATURES = 19;
+import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 
 export interface BuiltModel {
   model: tf.LayersModel;

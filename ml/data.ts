@@ -15,9 +15,9 @@
  */
 import { Rng } from '../hep/generator/rng.js';
 import { verifyObject } from '../storage/verified.js';
-import { FeaturesFile, type ModelInputs } from '../parquet/index.js';
+import { FeaturesFile, type ModelInputs } from '../hep/features/index.js';
 import type { Storage } from '../storage/index.js';
-import { HLF_FEATURES, PARTICLE_FEATURES } from './build.js';
+import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 
 export interface PartRef {
   key: string;

@@ -14,13 +14,11 @@
  * A single-input model writes `input: hlf` instead of `branches`.
  */
 import { z } from 'zod';
+import { CLASSES } from '../hep/layout.js';
 
 /** The two inputs stage 2 provides: 14 scaled high-level features, and the n × 19 particle list. */
 export const ModelInput = z.enum(['hlf', 'particles']);
 export type ModelInput = z.infer<typeof ModelInput>;
-
-export const CLASSES = 3;
-export const CLASS_NAMES = ['QCD', 'ttbar', 'W+jets'] as const;
 
 const Units = z.number().int().min(1).max(4096);
 const Activation = z.enum(['relu', 'tanh', 'sigmoid', 'softmax', 'linear']);

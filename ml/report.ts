@@ -7,7 +7,7 @@ import type { Storage } from '../storage/index.js';
 import { BadInputError } from '../common/errors.js';
 import { accuracy, argmaxRows, confusionMatrix, oneVsRest, precisionRecall } from './metrics.js';
 import { confusionMatrixFigure, rocFigure, svgToPng, trainingCurvesFigure } from './figures/index.js';
-import { CLASS_NAMES, CLASSES } from './modelSpec.js';
+import { CLASS_NAMES, CLASSES } from '../hep/layout.js';
 import type { EpochScores } from './trainer.js';
 import type { JobCallbacks, JobFile, JobResult } from './job.js';
 

@@ -8,11 +8,12 @@
 import type { Storage } from '../storage/index.js';
 import { tf } from './tf.js';
 import { Adam, KERAS_ADAM } from './adam.js';
-import { buildModel, HLF_FEATURES, PARTICLE_FEATURES, type BuiltModel } from './build.js';
+import { buildModel, type BuiltModel } from './build.js';
+import { CLASSES, HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 import { CheckpointStore } from './checkpoint.js';
 import type { NamedTensor } from './tensorPack.js';
 import { batches, epochRows, orderedRows, type Batch, type DataNeeds, type PartRef } from './data.js';
-import { CLASSES, masksPadding, usesInput, type ModelSpec } from './modelSpec.js';
+import { masksPadding, usesInput, type ModelSpec } from './modelSpec.js';
 import { accuracy, argmaxRows } from './metrics.js';
 
 export interface TrainConfig {

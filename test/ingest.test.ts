@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../storage/index.js';
-import { readIngestParquet } from '../parquet/index.js';
+import { readIngestParquet } from '../hep/ingest/index.js';
 import type { PipelineRunInput, RunResult } from '../engine/protocol.js';
 import { Harness } from './support/harness.js';
 import { startMinio, type MinioServer } from '../infra/minio.js';

@@ -13,15 +13,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../infra/tools.js';
 import { python } from './support/python.js';
-import {
-  collectBytes,
-  HFEATURES,
-  PARTICLE_FEATURES,
-  readIngestParquet,
-  readIngestRowGroups,
-  IngestParquetWriter,
-  type IngestRow,
-} from '../parquet/index.js';
+import { collectBytes } from '../parquet/index.js';
+import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
+import { readIngestParquet, readIngestRowGroups, IngestParquetWriter, type IngestRow } from '../hep/ingest/index.js';
 
 const run = promisify(execFile);
 
@@ -71,7 +65,7 @@ function makeRows(count: number, particles: number): IngestRow[] {
   return Array.from({ length: count }, (_, i) => {
     const lfeatures = new Float32Array(width);
     for (let k = 0; k < width; k++) lfeatures[k] = k % 7 === 3 ? 0 : f32(Math.sin(i * 31 + k) * 10 ** ((k % 9) - 4));
-    const hfeatures = Array.from({ length: HFEATURES }, (_, k) => Math.cos(i + k) * 1000);
+    const hfeatures = Array.from({ length: HLF_FEATURES }, (_, k) => Math.cos(i + k) * 1000);
     if (i % 100 === 7) {
       EDGE_FLOATS.forEach((x, k) => (lfeatures[k] = x));
       EDGE_DOUBLES.forEach((x, k) => (hfeatures[k] = x));

@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DelphesEvent } from '../hep/event.js';
-import { COL, DEFAULT_INGEST, HLF, ROW_WIDTH, IngestProcessor, type IngestConfig, type IngestMode, type IngestResult } from '../hep/ingest/index.js';
+import { PARTICLE_FEATURES } from '../hep/layout.js';
+import { COL, DEFAULT_INGEST, HLF, IngestProcessor, type IngestConfig, type IngestMode, type IngestResult } from '../hep/ingest/index.js';
 import { IsolationMaps, pfIso } from '../hep/ingest/isolation.js';
 import { deltaR, hasDirection, seedDeltaPhi, vectorEta, vectorPhi, vectorPt, wrapDeltaPhi, writeMasslessVector } from '../hep/ingest/kinematics.js';
 
@@ -93,7 +94,7 @@ function rejection(result: IngestResult): string {
 }
 
 function row(lfeatures: Float32Array, index: number): number[] {
-  return Array.from(lfeatures.subarray(index * ROW_WIDTH, (index + 1) * ROW_WIDTH));
+  return Array.from(lfeatures.subarray(index * PARTICLE_FEATURES, (index + 1) * PARTICLE_FEATURES));
 }
 
 /** |actual − expected| ≤ tol·max(1, |expected|), element-wise. */
@@ -398,7 +399,7 @@ describe('particle matrix', () => {
       assertNear(row(l, 2), photon, F32, `${mode} photon`);
       const neutral = [5 * Math.cosh(2), 5 * Math.cos(2.5), 5 * Math.sin(2.5), 5 * Math.sinh(2), 5, 2, 2.5, 0, 0, 0, -1, 0, 1, 0, 1, 0, 0, 0, 0];
       assertNear(row(l, 3), neutral, F32, `${mode} neutral`);
-      assert.ok(l.subarray(4 * ROW_WIDTH).every((v) => v === 0), `${mode}: rows 4.. are zero`);
+      assert.ok(l.subarray(4 * PARTICLE_FEATURES).every((v) => v === 0), `${mode}: rows 4.. are zero`);
     }
   });
 
@@ -443,7 +444,7 @@ describe('particle matrix', () => {
     };
     for (const mode of ['fixed', 'faithful'] as const) {
       const l = selected(run(mode, capped, SMALL_CAPS)).lfeatures;
-      assert.equal(l.length, 5 * ROW_WIDTH);
+      assert.equal(l.length, 5 * PARTICLE_FEATURES);
       const pts = [0, 1, 2, 3, 4].map((r) => row(l, r)[COL.PT]!);
       assert.deepEqual(pts, [50, 3, 5, 2, 7], mode);
       const oneHot = [1, 2, 3, 4].map((r) => row(l, r).slice(COL.IS_CH_HAD, COL.IS_MU + 1));
@@ -456,7 +457,7 @@ describe('particle matrix', () => {
     const sparse: EventSpec = { muons: [m.lepton], tracks: [m.track, { pt: 3, eta: -1, phi: 2 }], photons: [{ et: 2, eta: -2, phi: 0.5 }], neutrals: [{ et: 7, eta: 0.5, phi: 3 }] };
     const l = selected(run('fixed', sparse, SMALL_CAPS)).lfeatures;
     assert.deepEqual([1, 2, 3].map((r) => row(l, r)[COL.PT]), [3, 2, 7]);
-    assert.deepEqual(row(l, 4), new Array<number>(ROW_WIDTH).fill(0));
+    assert.deepEqual(row(l, 4), new Array<number>(PARTICLE_FEATURES).fill(0));
     assert.ok(Object.is(row(l, 4)[0], 0), 'positive zero');
   });
 

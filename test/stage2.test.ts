@@ -7,8 +7,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { COL, ROW_WIDTH } from '../hep/ingest/layout.js';
-import { IngestParquetWriter, collectBytes, readIngestParquet, readIngestRowGroups } from '../parquet/index.js';
+import { COL } from '../hep/ingest/layout.js';
+import { PARTICLE_FEATURES } from '../hep/layout.js';
+import { collectBytes } from '../parquet/index.js';
+import { IngestParquetWriter, readIngestParquet, readIngestRowGroups } from '../hep/ingest/index.js';
 import {
   MinMaxStats,
   NonFiniteFeatureError,
@@ -23,7 +25,7 @@ import {
   type ShuffleKey,
 } from '../hep/features/index.js';
 
-const W = ROW_WIDTH;
+const W = PARTICLE_FEATURES;
 
 /** float32 closeness: `actual` (a stored float32) within 1e-6 relative of the float64 `expected`. */
 function near(actual: number | undefined, expected: number, what: string): void {

@@ -25,7 +25,7 @@ import { decodeModel } from '../ml/modelFile.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { batches, epochRows, orderedRows, realLength, type Batch, type PartRef } from '../ml/data.js';
 import { ModelSpec } from '../ml/modelSpec.js';
-import { FeaturesFile } from '../parquet/index.js';
+import { FeaturesFile } from '../hep/features/index.js';
 import { BadInputError } from '../common/errors.js';
 
 const HLF = ModelSpec.parse({ name: 'hlf', input: 'hlf', layers: [{ dense: 50, activation: 'relu' }, { dense: 20, activation: 'relu' }, { dense: 10, activation: 'relu' }, { dense: 3, activation: 'softmax' }] });

@@ -1,8 +1,9 @@
 /** Stage-2 feature preparation as pure functions: HLF min-max scaling, the particle transform, sampling decisions, label encoding. */
 import { checkLabel } from './scaler.js';
 
-export { CLASSES, MinMaxStats, NonFiniteFeatureError, checkLabel, scaleHlf, type MinMaxStatsJSON } from './scaler.js';
+export { MinMaxStats, NonFiniteFeatureError, checkLabel, scaleHlf, type MinMaxStatsJSON } from './scaler.js';
 export { countRealRows, isPaddingRow, transformParticles, type ParticleMode } from './particles.js';
+export { FEATURES_SCHEMA, FeaturesFile, FeaturesParquetWriter, mergeByShuffleKey, readFeaturesParquet, readFeaturesRowGroups, type FeaturesColumns, type FeaturesRow, type ModelInputs } from './parquet.js';
 export { BadPartError, partStatistics, transformPart, type TransformOptions, type TransformedPart } from './passes.js';
 export { TRAIN_FRACTION, compareShuffle, isTrain, keepForBalance, rowUniform, type SamplingPurpose, type ShuffleKey } from './sampling.js';
 

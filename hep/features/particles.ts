@@ -21,11 +21,12 @@
  * the output float32.
  */
 import { wrapDeltaPhi } from '../ingest/kinematics.js';
-import { COL, ROW_WIDTH } from '../ingest/layout.js';
+import { COL } from '../ingest/layout.js';
+import { PARTICLE_FEATURES } from '../layout.js';
 
 export type ParticleMode = 'faithful' | 'masked';
 
-const W = ROW_WIDTH;
+const W = PARTICLE_FEATURES;
 
 /** True when all 19 values of row `row` are exactly 0 (−0 included): a padding row. */
 export function isPaddingRow(src: Float32Array, row: number): boolean {

@@ -5,7 +5,9 @@
  * then the train and test files). Each row's fate is a function of
  * (seed, file, entry), so parts are processed independently, in any order.
  */
-import { readIngestRowGroups, FeaturesParquetWriter, type FeaturesRow } from '../../parquet/index.js';
+import { readIngestRowGroups } from '../ingest/parquetReader.js';
+import { CLASSES, HLF_FEATURES, PARTICLE_FEATURES } from '../layout.js';
+import { FeaturesParquetWriter, type FeaturesRow } from './parquet.js';
 import { MinMaxStats, NonFiniteFeatureError, scaleHlf } from './scaler.js';
 import { transformParticles, type ParticleMode } from './particles.js';
 import { compareShuffle, isTrain, keepForBalance, rowUniform } from './sampling.js';
@@ -64,19 +66,19 @@ export async function transformPart(part: Uint8Array, o: TransformOptions): Prom
   let particles = 0;
   let row = 0;
   let read = 0;
-  const testByClass = [0, 0, 0];
+  const testByClass = new Array<number>(CLASSES).fill(0);
   try {
     for await (const g of readIngestRowGroups(part)) {
       particles ||= g.particles;
       test ??= new FeaturesParquetWriter({ rowGroupSize: o.rowGroupSize, particles });
-      const width = particles * 19;
+      const width = particles * PARTICLE_FEATURES;
       for (let i = 0; i < g.rows; i++, row++) {
         const sourceFile = g.sourceFile![i]!;
         const entry = g.entry![i]!;
         const label = g.label![i]!;
         read++;
         if (!keepForBalance(label, rowUniform(o.seed, 'balance', sourceFile, entry), counts)) continue;
-        const hlf = scaleHlf(o.stats, g.hfeatures!.subarray(i * 14, (i + 1) * 14), new Float32Array(14));
+        const hlf = scaleHlf(o.stats, g.hfeatures!.subarray(i * HLF_FEATURES, (i + 1) * HLF_FEATURES), new Float32Array(HLF_FEATURES));
         const gru = new Float32Array(width);
         transformParticles(g.lfeatures!.subarray(i * width, (i + 1) * width), null, o.padding, gru);
         const out = { hlf, gru, label, sourceFile, entry, shuffleKey: rowUniform(o.seed, 'shuffle', sourceFile, entry) };
@@ -96,7 +98,7 @@ export async function transformPart(part: Uint8Array, o: TransformOptions): Prom
   train.sort(compareShuffle);
   for (const r of train) trainWriter.add(r);
   test ??= new FeaturesParquetWriter({ rowGroupSize: o.rowGroupSize, particles });
-  const trainByClass = [0, 1, 2].map((c) => train.filter((r) => r.label === c).length);
+  const trainByClass = testByClass.map((_, c) => train.filter((r) => r.label === c).length);
   return { train: trainWriter.finish(), test: test.finish(), read, trainRows: train.length, testRows: test.rows, trainByClass, testByClass };
 }
 

@@ -4,10 +4,9 @@
  * split. The statistics are mergeable so that a pass over partitions can fit
  * it piecewise; they also count rows per class, which the undersampling needs.
  */
-import { HLF_WIDTH } from '../ingest/layout.js';
+import { CLASSES, HLF_FEATURES } from '../layout.js';
 
 /** Number of classes: 0 QCD, 1 tt̄, 2 W+jets. */
-export const CLASSES = 3;
 
 /** A NaN or ±Inf high-level feature. `row` is the row within the batch given to the function; callers add file and row. */
 export class NonFiniteFeatureError extends RangeError {
@@ -39,8 +38,8 @@ export function checkLabel(label: number): 0 | 1 | 2 {
 
 /** Per-feature min/max over rows, and rows per class. */
 export class MinMaxStats {
-  readonly min = new Float64Array(HLF_WIDTH).fill(Infinity);
-  readonly max = new Float64Array(HLF_WIDTH).fill(-Infinity);
+  readonly min = new Float64Array(HLF_FEATURES).fill(Infinity);
+  readonly max = new Float64Array(HLF_FEATURES).fill(-Infinity);
   /** Rows per class 0/1/2. */
   readonly counts: [number, number, number] = [0, 0, 0];
   rows = 0;
@@ -52,15 +51,15 @@ export class MinMaxStats {
    */
   observe(hfeatures: Float64Array, rows: number, labels: ArrayLike<number>): this {
     if (!Number.isInteger(rows) || rows < 0) throw new RangeError(`rows must be a non-negative integer, got ${rows}`);
-    if (hfeatures.length < rows * HLF_WIDTH) throw new RangeError(`hfeatures has ${hfeatures.length} values, fewer than ${rows} rows × ${HLF_WIDTH}`);
+    if (hfeatures.length < rows * HLF_FEATURES) throw new RangeError(`hfeatures has ${hfeatures.length} values, fewer than ${rows} rows × ${HLF_FEATURES}`);
     if (labels.length < rows) throw new RangeError(`labels has ${labels.length} values, fewer than ${rows} rows`);
     const min = Float64Array.from(this.min);
     const max = Float64Array.from(this.max);
     const counts: [number, number, number] = [...this.counts];
     for (let r = 0; r < rows; r++) {
       counts[checkLabel(labels[r] as number)]++;
-      const base = r * HLF_WIDTH;
-      for (let f = 0; f < HLF_WIDTH; f++) {
+      const base = r * HLF_FEATURES;
+      for (let f = 0; f < HLF_FEATURES; f++) {
         const x = hfeatures[base + f] as number;
         if (!Number.isFinite(x)) throw new NonFiniteFeatureError(f, x, r);
         if (x < (min[f] as number)) min[f] = x;
@@ -76,7 +75,7 @@ export class MinMaxStats {
 
   /** Folds `other` into this; the result equals one pass over both inputs. */
   merge(other: MinMaxStats): this {
-    for (let f = 0; f < HLF_WIDTH; f++) {
+    for (let f = 0; f < HLF_FEATURES; f++) {
       this.min[f] = Math.min(this.min[f] as number, other.min[f] as number);
       this.max[f] = Math.max(this.max[f] as number, other.max[f] as number);
     }
@@ -116,12 +115,12 @@ export class MinMaxStats {
       return stats;
     }
     const vector = (x: unknown, what: string): number[] => {
-      if (!Array.isArray(x) || x.length !== HLF_WIDTH) return bad(`${what} is not an array of ${HLF_WIDTH}`);
+      if (!Array.isArray(x) || x.length !== HLF_FEATURES) return bad(`${what} is not an array of ${HLF_FEATURES}`);
       return x.map((v, f) => (typeof v === 'number' && Number.isFinite(v) ? v : bad(`${what}[${f}] is not a finite number`)));
     };
     const min = vector(j.min, 'min');
     const max = vector(j.max, 'max');
-    for (let f = 0; f < HLF_WIDTH; f++) if ((min[f] as number) > (max[f] as number)) bad(`min[${f}] > max[${f}]`);
+    for (let f = 0; f < HLF_FEATURES; f++) if ((min[f] as number) > (max[f] as number)) bad(`min[${f}] > max[${f}]`);
     stats.min.set(min);
     stats.max.set(max);
     return stats;
@@ -135,8 +134,8 @@ export class MinMaxStats {
  */
 export function scaleHlf(stats: MinMaxStats, hf: Float64Array, out: Float32Array): Float32Array {
   if (stats.rows === 0) throw new RangeError('cannot scale with MinMaxStats that have seen no rows');
-  if (hf.length < HLF_WIDTH || out.length < HLF_WIDTH) throw new RangeError(`hf and out need ${HLF_WIDTH} values`);
-  for (let f = 0; f < HLF_WIDTH; f++) {
+  if (hf.length < HLF_FEATURES || out.length < HLF_FEATURES) throw new RangeError(`hf and out need ${HLF_FEATURES} values`);
+  for (let f = 0; f < HLF_FEATURES; f++) {
     const x = hf[f] as number;
     if (!Number.isFinite(x)) throw new NonFiniteFeatureError(f, x, null);
     const lo = stats.min[f] as number;

@@ -11,16 +11,15 @@
  */
 export type IngestMode = 'faithful' | 'fixed';
 
-export interface IngestConfig {
+import { DEFAULT_CAPS, type ParticleCaps } from '../layout.js';
+
+export interface IngestConfig extends ParticleCaps {
   mode: IngestMode;
   /** A lepton needs PT strictly above this (GeV). */
   ptCut: number;
   /** A lepton needs ChIso + NeuIso + GammaIso strictly below this. */
   isoCut: number;
-  /** Caps on the particle-list blocks; "skip when full" in branch order. */
-  maxTracks: number;
-  maxPhotons: number;
-  maxNeutrals: number;
+  // The caps (ParticleCaps) are "skip when full", in branch order.
 }
 
 /** The seed's cuts and caps; mode `fixed` because new work should not inherit the bugs. */
@@ -28,9 +27,7 @@ export const DEFAULT_INGEST: Readonly<IngestConfig> = Object.freeze({
   mode: 'fixed',
   ptCut: 23,
   isoCut: 0.45,
-  maxTracks: 450,
-  maxPhotons: 150,
-  maxNeutrals: 200,
+  ...DEFAULT_CAPS,
 });
 
 /** Throws a RangeError naming the first bad field; a bad config would otherwise surface as odd features. */

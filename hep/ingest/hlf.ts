@@ -2,7 +2,8 @@
 import type { DelphesEvent } from '../event.js';
 import type { IngestMode } from './config.js';
 import { hasDirection } from './kinematics.js';
-import { COL, HLF, HLF_WIDTH } from './layout.js';
+import { COL, HLF } from './layout.js';
+import { HLF_FEATURES } from '../layout.js';
 
 /** Jets counted in HT and nJets: PT > 30 and |Eta| < 2.6, both strict. */
 const JET_MIN_PT = 30;
@@ -10,7 +11,7 @@ const JET_MAX_ABS_ETA = 2.6;
 
 /** `lepton` is the selected lepton's float64 row; MissingET absent gives MET = PhiMET = MT = 0. */
 export function highLevelFeatures(ev: DelphesEvent, lepton: Float64Array, mode: IngestMode): Float64Array {
-  const hlf = new Float64Array(HLF_WIDTH);
+  const hlf = new Float64Array(HLF_FEATURES);
   const jet = ev.jet;
   let ht = 0;
   let nJets = 0;

@@ -1,8 +1,7 @@
 /**
  * Column order of a particle row and of the high-level features
- * (seed-pipeline.md §2.3, §2.4).
+ * (seed-pipeline.md §2.3, §2.4); the widths are in ../layout.ts.
  */
-import type { IngestConfig } from './config.js';
 
 /** Particle-row columns. */
 export const COL = {
@@ -27,8 +26,6 @@ export const COL = {
   CHARGE: 18,
 } as const;
 
-export const ROW_WIDTH = 19;
-
 /** High-level feature positions. */
 export const HLF = {
   HT: 0,
@@ -46,10 +43,3 @@ export const HLF = {
   LEP_CHARGE: 12,
   LEP_IS_ELE: 13,
 } as const;
-
-export const HLF_WIDTH = 14;
-
-/** Rows of the particle matrix: the lepton, then the three capped blocks (801 with the seed's caps). */
-export function particleRows(cfg: IngestConfig): number {
-  return 1 + cfg.maxTracks + cfg.maxPhotons + cfg.maxNeutrals;
-}

@@ -7,7 +7,8 @@ import type { DelphesEvent } from '../event.js';
 import type { IngestConfig } from './config.js';
 import { TOWER_MIN_ET, TRACK_MIN_PT, type IsolationMaps } from './isolation.js';
 import { deltaR, hasDirection, writeMasslessVector } from './kinematics.js';
-import { COL, ROW_WIDTH, particleRows } from './layout.js';
+import { COL } from './layout.js';
+import { PARTICLE_FEATURES, particleRows } from '../layout.js';
 import type { SelectedLepton } from './selection.js';
 
 /** A track this close to the lepton (ΔR, correctly wrapped) is the lepton's own and is left out. */
@@ -15,9 +16,9 @@ const SAME_AS_LEPTON_DR = 1e-4;
 
 /** A fresh zeroed float32 matrix of particleRows(cfg) × 19, row-major. */
 export function buildParticleMatrix(ev: DelphesEvent, maps: IsolationMaps, lepton: SelectedLepton, cfg: IngestConfig): Float32Array {
-  const out = new Float32Array(particleRows(cfg) * ROW_WIDTH);
+  const out = new Float32Array(particleRows(cfg) * PARTICLE_FEATURES);
   out.set(lepton.row);
-  let at = ROW_WIDTH;
+  let at = PARTICLE_FEATURES;
 
   const faithful = cfg.mode === 'faithful';
   const track = ev.track;
@@ -33,7 +34,7 @@ export function buildParticleMatrix(ev: DelphesEvent, maps: IsolationMaps, lepto
     out[at + COL.VTX_Z] = track.z[i]!;
     out[at + COL.IS_CH_HAD] = 1;
     out[at + COL.CHARGE] = faithful ? Math.sign(track.pid[i]!) : track.charge[i]!;
-    at += ROW_WIDTH;
+    at += PARTICLE_FEATURES;
     taken++;
   }
   at = writeTowers(out, at, maps, ev.photon, cfg.maxPhotons, COL.IS_GAMMA);
@@ -57,7 +58,7 @@ function writeTowers(
     if (!(et > TOWER_MIN_ET) || !hasDirection(eta, phi)) continue;
     writeMeasuredParticle(out, at, maps, et, eta, phi);
     out[at + oneHotColumn] = 1;
-    at += ROW_WIDTH;
+    at += PARTICLE_FEATURES;
     taken++;
   }
   return at;

@@ -3,10 +3,13 @@
  * select and build features, write one Parquet part. Plain function, shared by
  * the `ingest` stage kind, tests and benchmarks.
  */
-import { IngestProcessor, type RejectReason, type IngestConfig } from './index.js';
+import { IngestProcessor } from './processor.js';
+import type { IngestConfig } from './config.js';
+import type { RejectReason } from './selection.js';
 import type { RootFile } from '../../root/read/index.js';
 import { readDelphesEvents } from '../delphes.js';
-import { IngestParquetWriter } from '../../parquet/index.js';
+import { IngestParquetWriter } from './parquet.js';
+import { particleRows } from '../layout.js';
 
 export const REJECT_REASONS: readonly RejectReason[] = ['no_lepton', 'empty_maps', 'lepton_below_pt', 'not_isolated'];
 
@@ -34,7 +37,7 @@ export interface IngestFileResult {
 export async function ingestRootFile(root: RootFile, o: IngestFileOptions): Promise<IngestFileResult> {
   const { config } = o;
   const processor = new IngestProcessor(config);
-  const writer = new IngestParquetWriter({ rowGroupSize: o.rowGroupSize ?? 1000, particles: 1 + config.maxTracks + config.maxPhotons + config.maxNeutrals });
+  const writer = new IngestParquetWriter({ rowGroupSize: o.rowGroupSize ?? 1000, particles: particleRows(config) });
   const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
   const every = o.progressEvery ?? 500;
   let read = 0;

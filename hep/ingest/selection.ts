@@ -7,7 +7,8 @@ import type { DelphesEvent, LeptonColumns } from '../event.js';
 import type { IngestConfig } from './config.js';
 import type { IsolationMaps } from './isolation.js';
 import { hasDirection, vectorEta, vectorPhi, vectorPt, writeMasslessVector } from './kinematics.js';
-import { COL, ROW_WIDTH } from './layout.js';
+import { COL } from './layout.js';
+import { PARTICLE_FEATURES } from '../layout.js';
 
 /** Why an event is not selected; checked in this order, so each event gets exactly one. */
 export type RejectReason = 'no_lepton' | 'empty_maps' | 'lepton_below_pt' | 'not_isolated';
@@ -15,7 +16,7 @@ export type RejectReason = 'no_lepton' | 'empty_maps' | 'lepton_below_pt' | 'not
 /** The chosen lepton of the last selected event. */
 export class SelectedLepton {
   /** Its particle row (§2.2) in float64: the vector's E, Px, Py, Pz, Pt, Eta, Phi, then vtx 0, the isolations, the one-hot and Charge. */
-  readonly row = new Float64Array(ROW_WIDTH);
+  readonly row = new Float64Array(PARTICLE_FEATURES);
   /** Its branch Eta and Phi, which locate its own track in the track list. */
   eta = 0;
   phi = 0;

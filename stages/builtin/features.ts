@@ -20,6 +20,7 @@ import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
 import type { JsonValue, StageManifest } from '../../engine/manifest.js';
 import { BadInputError } from '../../common/errors.js';
 import { BadPartError, MinMaxStats, partStatistics, transformPart, type MinMaxStatsJSON } from '../../hep/features/index.js';
+import { CLASSES } from '../../hep/layout.js';
 import { getVerified, type RecordedObject } from '../../storage/verified.js';
 
 const With = z.strictObject({
@@ -89,7 +90,7 @@ export const features: FanoutStageKind<With, Shard> = {
     const stats = MinMaxStats.fromJSON((ctx.prepared as unknown as Prepared).stats);
     const train = sum(shards.map((s) => s.counts.train ?? 0));
     const test = sum(shards.map((s) => s.counts.test ?? 0));
-    const byClass = (field: 'trainByClass' | 'testByClass') => [0, 1, 2].map((c) => sum(shards.map((s) => (s.summary as Record<string, number[]>)[field]?.[c] ?? 0)));
+    const byClass = (field: 'trainByClass' | 'testByClass') => Array.from({ length: CLASSES }, (_, c) => sum(shards.map((s) => (s.summary as Record<string, number[]>)[field]?.[c] ?? 0)));
     const trainByClass = byClass('trainByClass');
     const testByClass = byClass('testByClass');
     const artifact = {

@@ -1,21 +1,16 @@
 /**
- * The stage-2 (feature preparation) Parquet layout the models read: one row per
+ * The features (stage-2) Parquet layout the models read: one row per
  * event, `HLF_input` (14 float32, min-max scaled), `GRU_input` (n × 19 float32,
  * flat, particle-major: sorted and standardised), `label` (int8),
  * `encoded_label` (3 float32, one-hot), provenance (`source_file`, `entry`) and
  * the row's seeded `shuffle_key` (train parts are sorted by it).
  */
-import { Field, Float32, Float64, Int8, Int64, List, makeData, RecordBatch, Schema, Struct, Utf8, tableFromIPC, type Data, type Table } from 'apache-arrow';
-import * as wasm from 'parquet-wasm';
-import { ParquetStreamEncoder } from './encoder.js';
-import { lazyBlob, type ByteSource } from './byteSource.js';
-import { listData, utf8Data } from './rowGroup.js';
-import { zstdWriterProperties } from './writer.js';
-import { PARTICLE_FEATURES, PARTICLES_METADATA_KEY } from './schema.js';
+import { Field, Float32, Float64, Int8, Int64, makeData, RecordBatch, Schema, Struct, Utf8, type List, type Table } from 'apache-arrow';
+import { flatList, listData, listOf, metadataValue, openParquet, readTable, utf8Data, ParquetStreamEncoder, type ByteSource, type ParquetFile } from '../../parquet/index.js';
+import { CLASSES, HLF_FEATURES as HLF, PARTICLE_FEATURES, PARTICLES_METADATA_KEY } from '../layout.js';
+import { writerProperties } from '../ingest/parquet.js';
 
-const HLF = 14;
-const CLASSES = 3;
-const f32List = () => new List(new Field('element', new Float32(), false));
+const f32List = () => listOf(new Float32());
 
 export const FEATURES_SCHEMA = new Schema([
   new Field('HLF_input', f32List(), false),
@@ -59,7 +54,7 @@ export class FeaturesParquetWriter {
     this.encoded = new Float32Array(n * CLASSES);
     this.entry = new BigInt64Array(n);
     this.key = new Float64Array(n);
-    this.encoder = new ParquetStreamEncoder(zstdWriterProperties(n, opts.particles));
+    this.encoder = new ParquetStreamEncoder(writerProperties(n, opts.particles));
   }
 
   get rows(): number {
@@ -128,9 +123,9 @@ export interface ModelInputs {
 
 /** A whole stage-2 file in memory (tests, small sets; trainers stream row groups). */
 export async function readFeaturesParquet(bytes: Uint8Array): Promise<FeaturesColumns> {
-  const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  const file = await openParquet(bytes);
   try {
-    return columnsOf(tableFromIPC((await file.read()).intoIPCStream()), particlesOf(file));
+    return columnsOf(await readTable(file), particlesOf(file));
   } finally {
     file.free();
   }
@@ -139,7 +134,7 @@ export async function readFeaturesParquet(bytes: Uint8Array): Promise<FeaturesCo
 /** Random access to a stage-2 file's row groups (a trainer reads them in a shuffled order). */
 export class FeaturesFile {
   private constructor(
-    private readonly file: wasm.ParquetFile,
+    private readonly file: ParquetFile,
     readonly particles: number,
     readonly rowGroups: number,
     readonly rows: number,
@@ -147,7 +142,7 @@ export class FeaturesFile {
 
   /** From the whole file, or from a byte source (then only the footer and the column chunks read are fetched). */
   static async open(data: Uint8Array | ByteSource): Promise<FeaturesFile> {
-    const file = await wasm.ParquetFile.fromFile(data instanceof Uint8Array ? new Blob([data]) : lazyBlob(data));
+    const file = await openParquet(data);
     const meta = file.metadata();
     return new FeaturesFile(file, particlesOf(file), meta.numRowGroups(), meta.fileMetadata().numRows());
   }
@@ -158,7 +153,7 @@ export class FeaturesFile {
    */
   async readInputs(group: number, opts: { particles: boolean }): Promise<ModelInputs> {
     const columns = ['HLF_input', 'label', ...(opts.particles ? ['GRU_input'] : [])];
-    const table = tableFromIPC((await this.file.read({ rowGroups: [group], columns })).intoIPCStream());
+    const table = await readTable(this.file, { rowGroups: [group], columns });
     return {
       rows: table.numRows,
       particles: this.particles,
@@ -175,11 +170,11 @@ export class FeaturesFile {
 
 /** One row group at a time (memory: one group), for trainers streaming batches. */
 export async function* readFeaturesRowGroups(bytes: Uint8Array): AsyncGenerator<FeaturesColumns> {
-  const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  const file = await openParquet(bytes);
   try {
     const particles = particlesOf(file);
     for (let g = 0; g < file.metadata().numRowGroups(); g++) {
-      yield columnsOf(tableFromIPC((await file.read({ rowGroups: [g] })).intoIPCStream()), particles);
+      yield columnsOf(await readTable(file, { rowGroups: [g] }), particles);
     }
   } finally {
     file.free();
@@ -230,25 +225,8 @@ export async function* mergeByShuffleKey(parts: Array<() => Promise<Uint8Array>>
   }
 }
 
-function particlesOf(file: wasm.ParquetFile): number {
-  return Number((file.metadata().fileMetadata().keyValueMetadata() as Map<string, string>).get(PARTICLES_METADATA_KEY) ?? 0);
-}
-
-/** A float list column's values, concatenated over its record batches. */
-function flatList(table: Table, name: string): Float32Array {
-  const parts: Float32Array[] = [];
-  for (const data of table.getChild(name)!.data as Data[]) {
-    const child = data.children[0] as Data;
-    const offsets = data.valueOffsets as Int32Array;
-    parts.push((child.values as Float32Array).subarray(child.offset + (offsets[data.offset] ?? 0), child.offset + (offsets[data.offset + data.length] ?? 0)));
-  }
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+function particlesOf(file: ParquetFile): number {
+  return Number(metadataValue(file, PARTICLES_METADATA_KEY) ?? 0);
 }
 
 const labelsOf = (table: Table) => Int8Array.from(table.getChild('label')!.toArray() as ArrayLike<number>);

@@ -1,7 +1,8 @@
-/** Reading stage-1 Parquet files (ours, or any with the same columns) back into flat typed arrays. */
-import { tableFromIPC, type Data, type Table, type Vector } from 'apache-arrow';
-import * as wasm from 'parquet-wasm';
-import { HFEATURES, PARTICLE_FEATURES, PARTICLES_METADATA_KEY, INGEST_COLUMNS, type IngestColumnName } from './schema.js';
+/** Reading ingest (stage-1) Parquet files (ours, or any with the same columns) back into flat typed arrays. */
+import type { Table, Vector } from 'apache-arrow';
+import { firstListLength, fixedLists, metadataValue, openParquet, readTable, type ParquetFile } from '../../parquet/index.js';
+import { HLF_FEATURES, PARTICLE_FEATURES, PARTICLES_METADATA_KEY } from '../layout.js';
+import { INGEST_COLUMNS, type IngestColumnName } from './parquet.js';
 
 /** Columns of `rows` rows; only the requested ones are present. Row-major, like the file. */
 export interface IngestColumns {
@@ -52,7 +53,7 @@ export async function* readIngestRowGroups(bytes: Uint8Array, opts: IngestReadOp
 }
 
 interface IngestFile {
-  parquet: wasm.ParquetFile;
+  parquet: ParquetFile;
   rows: number;
   groups: number;
   /** From our key-value metadata; 0 when absent (then taken from the first row's lfeatures). */
@@ -64,22 +65,22 @@ async function openIngestFile(bytes: Uint8Array, opts: IngestReadOptions): Promi
   const columns = opts.columns ?? [...INGEST_COLUMNS];
   const unknown = columns.filter((c) => !(INGEST_COLUMNS as readonly string[]).includes(c));
   if (unknown.length > 0) throw new RangeError(`unknown stage-1 column(s) ${unknown.join(', ')}; expected some of ${INGEST_COLUMNS.join(', ')}`);
-  const parquet = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  const parquet = await openParquet(bytes);
   const meta = parquet.metadata();
-  const particles = Number((meta.fileMetadata().keyValueMetadata() as Map<string, string>).get(PARTICLES_METADATA_KEY) ?? 0);
+  const particles = Number(metadataValue(parquet, PARTICLES_METADATA_KEY) ?? 0);
   return { parquet, rows: meta.fileMetadata().numRows(), groups: meta.numRowGroups(), particles, columns };
 }
 
 async function readGroup(file: IngestFile, group: number): Promise<IngestColumns> {
-  const table = tableFromIPC((await file.parquet.read({ rowGroups: [group], columns: file.columns })).intoIPCStream());
+  const table = await readTable(file.parquet, { rowGroups: [group], columns: file.columns });
   const rows = table.numRows;
   const out: IngestColumns = { rows, particles: file.particles };
   for (const name of file.columns) {
     const vector = column(table, name);
-    if (name === 'hfeatures') out.hfeatures = fixedLists(vector, rows, HFEATURES, Float64Array, name);
+    if (name === 'hfeatures') out.hfeatures = fixedLists(vector, rows, HLF_FEATURES, Float64Array, 'stage-1 Parquet', name);
     if (name === 'lfeatures') {
       out.particles ||= rows > 0 ? firstListLength(vector) / PARTICLE_FEATURES : 0;
-      out.lfeatures = fixedLists(vector, rows, out.particles * PARTICLE_FEATURES, Float32Array, name);
+      out.lfeatures = fixedLists(vector, rows, out.particles * PARTICLE_FEATURES, Float32Array, 'stage-1 Parquet', name);
     }
     if (name === 'label') out.label = Int32Array.from(vector.toArray() as ArrayLike<bigint | number>, Number);
     if (name === 'entry') out.entry = Float64Array.from(vector.toArray() as ArrayLike<bigint | number>, Number);
@@ -94,34 +95,10 @@ function column(table: Table, name: string): Vector {
   return vector;
 }
 
-/** Flattens a list column whose rows must all hold `width` values. */
-function fixedLists<T extends Float32Array | Float64Array>(vector: Vector, rows: number, width: number, Out: new (n: number) => T, name: string): T {
-  const out = new Out(rows * width);
-  let row = 0;
-  for (const data of vector.data as Data[]) {
-    const offsets = data.valueOffsets as Int32Array;
-    const child = data.children[0] as Data;
-    const values = child.values as Float32Array | Float64Array;
-    for (let i = 0; i < data.length; i++, row++) {
-      const start = offsets[data.offset + i] ?? 0;
-      const end = offsets[data.offset + i + 1] ?? 0;
-      if (end - start !== width) throw new Error(`stage-1 Parquet: ${name} row ${row} has ${end - start} values, expected ${width}`);
-      out.set(values.subarray(child.offset + start, child.offset + end), row * width);
-    }
-  }
-  return out;
-}
-
-function firstListLength(vector: Vector): number {
-  const data = vector.data[0] as Data;
-  const offsets = data.valueOffsets as Int32Array;
-  return (offsets[data.offset + 1] ?? 0) - (offsets[data.offset] ?? 0);
-}
-
 function allocate(rows: number, particles: number, columns: IngestColumnName[]): IngestColumns {
   const out: IngestColumns = { rows, particles };
   for (const name of columns) {
-    if (name === 'hfeatures') out.hfeatures = new Float64Array(rows * HFEATURES);
+    if (name === 'hfeatures') out.hfeatures = new Float64Array(rows * HLF_FEATURES);
     if (name === 'lfeatures') out.lfeatures = new Float32Array(rows * particles * PARTICLE_FEATURES);
     if (name === 'label') out.label = new Int32Array(rows);
     if (name === 'entry') out.entry = new Float64Array(rows);
@@ -131,7 +108,7 @@ function allocate(rows: number, particles: number, columns: IngestColumnName[]):
 }
 
 function copyInto(out: IngestColumns, part: IngestColumns, at: number): void {
-  out.hfeatures?.set(part.hfeatures ?? [], at * HFEATURES);
+  out.hfeatures?.set(part.hfeatures ?? [], at * HLF_FEATURES);
   out.lfeatures?.set(part.lfeatures ?? [], at * out.particles * PARTICLE_FEATURES);
   out.label?.set(part.label ?? [], at);
   out.entry?.set(part.entry ?? [], at);
