@@ -5,6 +5,7 @@
  *
  * Checking works on key paths (`Found`); positions are attached at the end from
  * the YAML document, so the same checks serve JSON specs that have no source.
+ * The caller supplies the stage kinds and the model schema (`ConfigVocabulary`).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -16,9 +17,7 @@ import { referencedParams, resolveWith } from './params.js';
 import { Duration, Identifier, Params, ParamValue, PipelineSpec, StageSpec, StorageSpec } from './spec.js';
 import { canonicalStorageRoot, DEFAULT_STORAGE_ROOT } from './storageRoot.js';
 import { resolveModelRef } from './models.js';
-import { ModelSpec } from '../ml/modelSpec.js';
-import type { StageKind } from '../stages/kind.js';
-import type { KindRegistry } from '../stages/registry.js';
+import type { ConfigVocabulary, KindSchemas } from './vocabulary.js';
 
 export interface PipelinesFile {
   /** The path (or label) the file was loaded under, as given. */
@@ -44,7 +43,7 @@ interface Found {
 const FileSchema = z.strictObject({
   version: z.literal(1).optional(),
   storage: z.unknown().optional(),
-  /** Named model definitions (ml/modelSpec.ts) that stages reference as `with: { model: name }`. */
+  /** Named model definitions (the vocabulary's modelSchema) that stages reference as `with: { model: name }`. */
   models: z.record(Identifier, z.unknown()).optional(),
   pipelines: z.record(Identifier, z.unknown()),
 });
@@ -57,14 +56,14 @@ const PipelineHead = PipelineSpec.omit({ name: true }).extend({ params: z.unknow
 // ---------------------------------------------------------------- entry points
 
 /** Reads and validates a pipelines.yaml; throws a ConfigError listing every problem. */
-export function loadPipelinesFile(path: string, kinds: KindRegistry): PipelinesFile {
-  const result = validatePipelinesFile(path, kinds);
+export function loadPipelinesFile(path: string, vocabulary: ConfigVocabulary): PipelinesFile {
+  const result = validatePipelinesFile(path, vocabulary);
   if (!result.ok) throw new ConfigError(result.issues);
   return result.file;
 }
 
 /** For `topoflow validate`: never throws for bad input; `text` is the report with source excerpts. */
-export function validatePipelinesFile(path: string, kinds: KindRegistry): ValidationResult {
+export function validatePipelinesFile(path: string, vocabulary: ConfigVocabulary): ValidationResult {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -72,18 +71,18 @@ export function validatePipelinesFile(path: string, kinds: KindRegistry): Valida
     const issues = [{ file: path, path: [], message: `cannot read the file: ${(err as Error).message}` }];
     return { ok: false, issues, text: formatReport(issues) };
   }
-  const result = checkText(text, path, dirname(resolve(path)), kinds);
+  const result = checkText(text, path, dirname(resolve(path)), vocabulary);
   return 'issues' in result ? { ok: false, issues: result.issues, text: formatReport(result.issues, text) } : { ok: true, file: result.file };
 }
 
 /** Validates pipelines.yaml text; `baseDir` anchors relative storage roots. Throws a ConfigError listing every problem. */
-export function parsePipelinesText(text: string, fileLabel: string, baseDir: string, kinds: KindRegistry): PipelinesFile {
-  const result = checkText(text, fileLabel, baseDir, kinds);
+export function parsePipelinesText(text: string, fileLabel: string, baseDir: string, vocabulary: ConfigVocabulary): PipelinesFile {
+  const result = checkText(text, fileLabel, baseDir, vocabulary);
   if ('issues' in result) throw new ConfigError(result.issues);
   return result.file;
 }
 
-function checkText(text: string, fileLabel: string, baseDir: string, kinds: KindRegistry): { file: PipelinesFile } | { issues: ConfigIssue[] } {
+function checkText(text: string, fileLabel: string, baseDir: string, vocabulary: ConfigVocabulary): { file: PipelinesFile } | { issues: ConfigIssue[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const position = (offset: number) => {
@@ -92,19 +91,19 @@ function checkText(text: string, fileLabel: string, baseDir: string, kinds: Kind
   };
   const found = syntaxIssues(doc, position);
   // After a syntax error the document's shape is a guess: report only those.
-  const checked = found.length === 0 ? checkFile(doc, position, baseDir, kinds, found) : undefined;
+  const checked = found.length === 0 ? checkFile(doc, position, baseDir, vocabulary, found) : undefined;
   if (checked && found.length === 0) return { file: { file: fileLabel, ...checked } };
   const issues = found.map((f) => ({ file: fileLabel, ...(f.offset !== undefined ? position(f.offset) : locate(f, doc, position)), path: f.path, message: f.message }));
   return { issues: issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0)) };
 }
 
 /** Validates a pipeline spec given as JSON (UI, workflow input). Issues carry key paths only. */
-export function validateInlinePipeline(spec: unknown, kinds: KindRegistry): PipelineSpec {
+export function validateInlinePipeline(spec: unknown, vocabulary: ConfigVocabulary): PipelineSpec {
   const found: Found[] = [];
   if (!isPlainObject(spec)) throw new ConfigError([{ path: [], message: `expected a pipeline spec (a mapping), got ${describeValue(spec)}` }]);
   const { name, ...body } = spec;
   parseWith(PipelineSpec.pick({ name: true }), { name }, [], found);
-  const pipeline = checkPipeline(String(name), body, kinds, [], found);
+  const pipeline = checkPipeline(String(name), body, vocabulary.kinds, [], found);
   if (found.length > 0 || !pipeline) throw new ConfigError(found.map(({ path, message }) => ({ path, message })));
   return pipeline;
 }
@@ -112,7 +111,7 @@ export function validateInlinePipeline(spec: unknown, kinds: KindRegistry): Pipe
 // ---------------------------------------------------------------- checks
 
 /** The file's contents when its storage is valid; the caller decides by whether `out` grew. */
-function checkFile(doc: Document, position: Position, baseDir: string, kinds: KindRegistry, out: Found[]): Omit<PipelinesFile, 'file'> | undefined {
+function checkFile(doc: Document, position: Position, baseDir: string, vocabulary: ConfigVocabulary, out: Found[]): Omit<PipelinesFile, 'file'> | undefined {
   out.push(...duplicateKeys(doc, position));
   const data: unknown = doc.toJS();
   if (data === null || data === undefined) {
@@ -122,14 +121,14 @@ function checkFile(doc: Document, position: Position, baseDir: string, kinds: Ki
   parseWith(FileSchema, data, [], out);
   const raw = isPlainObject(data) ? data : {};
   const storage = checkStorage(raw.storage, baseDir, out);
-  const models = checkModels(raw.models, out);
+  const models = checkModels(raw.models, vocabulary.modelSchema, out);
   const pipelines: Record<string, PipelineSpec> = {};
   if (isPlainObject(raw.pipelines)) {
     if (Object.keys(raw.pipelines).length === 0) out.push({ path: ['pipelines'], message: 'no pipelines defined; expected at least one' });
     for (const [name, body] of Object.entries(raw.pipelines)) {
       // Every pipeline carries the file's models, so its spec stands alone (workflow input, UI).
       const withModels = models && isPlainObject(body) && body.models === undefined ? { ...body, models } : body;
-      const pipeline = checkPipeline(name, withModels, kinds, ['pipelines', name], out);
+      const pipeline = checkPipeline(name, withModels, vocabulary.kinds, ['pipelines', name], out);
       if (pipeline) pipelines[name] = pipeline;
     }
   }
@@ -157,17 +156,17 @@ function checkStorage(raw: unknown, baseDir: string, out: Found[]): StorageSpec 
 }
 
 /** Each model definition against the model schema; problems are reported under models.<name>. */
-function checkModels(raw: unknown, out: Found[]): Record<string, Record<string, unknown>> | undefined {
+function checkModels(raw: unknown, modelSchema: z.ZodType, out: Found[]): Record<string, Record<string, unknown>> | undefined {
   if (!isPlainObject(raw)) return undefined;
   const models: Record<string, Record<string, unknown>> = {};
   for (const [name, body] of Object.entries(raw)) {
-    if (parseWith(ModelSpec, body, ['models', name], out)) models[name] = body as Record<string, unknown>;
+    if (parseWith(modelSchema, body, ['models', name], out)) models[name] = body as Record<string, unknown>;
   }
   return models;
 }
 
 /** Returns the normalized spec when this pipeline has no problems. */
-function checkPipeline(name: string, body: unknown, kinds: KindRegistry, at: ConfigPath, out: Found[]): PipelineSpec | undefined {
+function checkPipeline(name: string, body: unknown, kinds: KindSchemas, at: ConfigPath, out: Found[]): PipelineSpec | undefined {
   const before = out.length;
   parseWith(PipelineHead, body, at, out);
   const raw = isPlainObject(body) ? body : {};
@@ -204,7 +203,7 @@ function checkParams(raw: unknown, at: ConfigPath, out: Found[]): Params | undef
   return params;
 }
 
-function checkStage(raw: unknown, params: Params | undefined, models: Record<string, Record<string, unknown>> | undefined, kinds: KindRegistry, at: ConfigPath, out: Found[]): StageSpec | undefined {
+function checkStage(raw: unknown, params: Params | undefined, models: Record<string, Record<string, unknown>> | undefined, kinds: KindSchemas, at: ConfigPath, out: Found[]): StageSpec | undefined {
   const stage = parseWith(StageSpec, raw, at, out);
   // `uses` and `with` are checked even when another field is wrong, to report everything at once.
   const fields = isPlainObject(raw) ? raw : {};
@@ -214,12 +213,12 @@ function checkStage(raw: unknown, params: Params | undefined, models: Record<str
     out.push({ path: [...at, 'uses'], message: `unknown stage kind "${uses}"; ${expectedOneOf(kinds.names(), uses)}` });
   }
   const template = fields.with ?? {};
-  if (kind && params && isPlainObject(template)) checkWith(kind, template, params, models, [...at, 'with'], out);
+  if (uses !== undefined && kind && params && isPlainObject(template)) checkWith({ name: uses, withSchema: kind.withSchema }, template, params, models, [...at, 'with'], out);
   return stage;
 }
 
 /** Resolves params with their defaults, then applies the kind's schema. */
-function checkWith(kind: StageKind, template: Record<string, unknown>, params: Params, models: Record<string, Record<string, unknown>> | undefined, at: ConfigPath, out: Found[]): void {
+function checkWith(kind: { name: string; withSchema: z.ZodType }, template: Record<string, unknown>, params: Params, models: Record<string, Record<string, unknown>> | undefined, at: ConfigPath, out: Found[]): void {
   let resolved: Record<string, unknown>;
   try {
     resolved = resolveModelRef(resolveWith(template, params, at), models, at);
