@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { startTemporalDevServer } from '../infra/temporal.js';
 import { projectRoot } from '../infra/tools.js';
 import { loadPipelinesFile } from '../config/load.js';
+import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';
 import { startRun } from '../cli/runs.js';
 import type { RunResult } from '../engine/protocol.js';
@@ -41,7 +42,7 @@ const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection, namespace: server.namespace });
 
 try {
-  const file = loadPipelinesFile(specFile, await loadRegistry());
+  const file = loadPipelinesFile(specFile, configVocabulary(await loadRegistry()));
   const spec = file.pipelines.noop6!;
   const storage = file.storage;
   const stages = Object.keys(spec.stages).length;

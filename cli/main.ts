@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, formatReport } from '../config/errors.js';
 import { validatePipelinesFile } from '../config/load.js';
 import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../engine/protocol.js';
+import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';
 import { globalsFrom, UsageError, type Globals } from './globals.js';
 import { abortCommand, listCommand, resumeCommand, retryCommand, runCommand, skipCommand, statusCommand } from './runs.js';
@@ -26,7 +27,7 @@ function program(): Command {
     .description('check pipelines.yaml; exit 0 when valid, 2 otherwise')
     .action(async (file: string | undefined, _o, cmd: Command) => {
       const path = file ?? g(cmd).file;
-      const res = validatePipelinesFile(path, await loadRegistry());
+      const res = validatePipelinesFile(path, configVocabulary(await loadRegistry()));
       if (!res.ok) {
         process.stderr.write(`${formatReport(res.issues, res.text)}\n`);
         return done(2);

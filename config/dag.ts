@@ -7,6 +7,7 @@
  * reports them.
  */
 import { ConfigError, expectedOneOf, type ConfigIssue } from './errors.js';
+import { isPlainObject } from './json.js';
 
 export type DagStages = Readonly<Record<string, { readonly needs: readonly string[] }>>;
 
@@ -92,6 +93,16 @@ export function downstreamOf(stages: DagStages, ids: Iterable<string>): Set<stri
     }
   }
   return new Set(all.filter((id) => reached.has(id)));
+}
+
+/**
+ * A stage's `needs` before the stage is validated (a list of strings, else
+ * none), so that the DAG problems of a stage with another wrong field are
+ * reported too.
+ */
+export function declaredNeeds(stage: unknown): string[] {
+  const needs = isPlainObject(stage) ? stage.needs : undefined;
+  return Array.isArray(needs) && needs.every((n) => typeof n === 'string') ? needs : [];
 }
 
 /**

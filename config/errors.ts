@@ -17,6 +17,19 @@ export interface ConfigIssue {
   message: string;
 }
 
+/**
+ * A problem located by key path only, while a file is being checked; the
+ * loader attaches its file:line:column at the end (config/yamlPositions.ts).
+ */
+export interface Finding {
+  path: ConfigPath;
+  message: string;
+  /** Point at the key itself rather than its value. */
+  at?: 'key';
+  /** A source offset that overrides the path (syntax errors, repeated keys). */
+  offset?: number;
+}
+
 /** Carries every issue found; `message` is the formatted list, one issue a line. */
 export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
@@ -37,6 +50,12 @@ export function formatPath(path: readonly (string | number)[]): string {
     else out += `[${JSON.stringify(seg)}]`;
   }
   return out;
+}
+
+/** Human name of a record key, from where the record sits: `stage id`, `param name`... */
+export function keyLabel(path: ConfigPath): string {
+  const labels: Record<string, string> = { pipelines: 'pipeline name', stages: 'stage id', params: 'param name' };
+  return labels[String(path[path.length - 2])] ?? 'key';
 }
 
 export function formatIssue(issue: ConfigIssue): string {

@@ -8,6 +8,7 @@
  * `$${` stands for a literal `${`. Only values are templates, never keys.
  */
 import { ConfigError, describeValue, expectedOneOf, type ConfigIssue, type ConfigPath } from './errors.js';
+import { isPlainObject } from './json.js';
 import type { Params, ParamValue } from './spec.js';
 
 type ParamScalar = string | number | boolean;
@@ -38,10 +39,6 @@ function scan(template: string): { pieces: Piece[]; problems: string[] } {
   }
   pushText(template.slice(from));
   return { pieces, problems };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Applies `visit` to every string inside a JSON value, rebuilding the value. */
@@ -93,6 +90,24 @@ export function referencedParams(withTemplate: unknown): string[] {
     for (const piece of scan(template).pieces) if ('param' in piece) names.add(piece.param);
   });
   return [...names];
+}
+
+/**
+ * `; the value comes from "${params.events}" (param "events" = "abc")` when the
+ * value at `path` in a stage's `with` was a template, to explain a schema
+ * problem found after substitution; '' otherwise.
+ */
+export function paramSource(withTemplate: unknown, path: ConfigPath, params: Params): string {
+  let value = withTemplate;
+  // Stops at a template string: a param may stand for a list, which the path then goes into.
+  for (const seg of path) {
+    if (typeof value === 'string' || !(isPlainObject(value) || Array.isArray(value))) break;
+    value = (value as Record<string | number, unknown>)[seg];
+  }
+  const names = typeof value === 'string' ? referencedParams(value) : [];
+  if (names.length === 0) return '';
+  const values = names.map((n) => `param "${n}" = ${JSON.stringify(params[n])}`).join(', ');
+  return `; the value comes from ${JSON.stringify(value)} (${values})`;
 }
 
 /**

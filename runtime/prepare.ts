@@ -10,6 +10,7 @@ import { resolveModelRef } from '../config/models.js';
 import { topoOrder } from '../config/dag.js';
 import { RetrySpec, type PipelineSpec, type StorageSpec, type Params } from '../config/spec.js';
 import { DEFAULT_TASK_QUEUE, type PreparedRun, type PrepareRunRequest, type ResolvedStage } from '../engine/protocol.js';
+import { configVocabulary } from '../stages/configVocabulary.js';
 import type { KindRegistry } from '../stages/registry.js';
 
 export interface PrepareEnv {
@@ -25,12 +26,13 @@ export function prepareRun(req: PrepareRunRequest, env: PrepareEnv): PreparedRun
 }
 
 function locateSpec(req: PrepareRunRequest, env: PrepareEnv): { spec: PipelineSpec; storage: StorageSpec } {
+  const vocabulary = configVocabulary(env.registry);
   if (typeof req.pipeline !== 'string') {
-    const spec = validateInlinePipeline(req.pipeline, env.registry);
-    const storage = req.storage ?? loadPipelinesFile(req.specFile ?? env.defaultSpecFile, env.registry).storage;
+    const spec = validateInlinePipeline(req.pipeline, vocabulary);
+    const storage = req.storage ?? loadPipelinesFile(req.specFile ?? env.defaultSpecFile, vocabulary).storage;
     return { spec, storage };
   }
-  const file = loadPipelinesFile(req.specFile ?? env.defaultSpecFile, env.registry);
+  const file = loadPipelinesFile(req.specFile ?? env.defaultSpecFile, vocabulary);
   const spec = file.pipelines[req.pipeline];
   if (!spec) {
     throw new ConfigError([{ file: file.file, path: ['pipelines', req.pipeline], message: `no pipeline named "${req.pipeline}"; expected one of: ${Object.keys(file.pipelines).sort().join(', ')}` }]);

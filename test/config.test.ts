@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { projectRoot } from '../infra/tools.js';
+import { configVocabulary } from '../stages/configVocabulary.js';
 import { KindRegistry } from '../stages/registry.js';
 import type { StageKind } from '../stages/kind.js';
 import { ConfigError, didYouMean, formatIssue, formatPath, formatReport, type ConfigIssue } from '../config/errors.js';
@@ -21,11 +22,11 @@ function kind(name: string, withSchema: z.ZodType): StageKind {
   return { name, version: '1', description: `test kind ${name}`, type: 'simple', withSchema, run: () => Promise.resolve({}) };
 }
 
-const kinds = new KindRegistry([
+const kinds = configVocabulary(new KindRegistry([
   kind('noop', z.strictObject({})),
   kind('count', z.strictObject({ events: z.number().int().positive(), label: z.string().optional() })),
   kind('train', z.strictObject({ epochs: z.number().int().positive(), features: z.array(z.string()).default([]), options: z.record(z.string(), z.unknown()).optional() })),
-]);
+]));
 
 /** Runs `fn`, expecting a ConfigError, and returns its issues. */
 function issuesOf(fn: () => unknown): ConfigIssue[] {

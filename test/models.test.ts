@@ -15,11 +15,12 @@ import { backendChoice } from '../ml/backendChoice.js';
 import { loadPipelinesFile, parsePipelinesText } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import { builtinKinds } from '../stages/index.js';
+import { configVocabulary } from '../stages/configVocabulary.js';
 import { KindRegistry } from '../stages/registry.js';
 import { projectRoot } from '../infra/tools.js';
 
-const registry = new KindRegistry(builtinKinds);
-const file = loadPipelinesFile(join(projectRoot, 'pipelines.yaml'), registry);
+const vocabulary = configVocabulary(new KindRegistry(builtinKinds));
+const file = loadPipelinesFile(join(projectRoot, 'pipelines.yaml'), vocabulary);
 const models = file.pipelines.demo!.models!;
 const spec = (name: string) => ModelSpec.parse({ name, ...models[name] });
 
@@ -111,7 +112,7 @@ pipelines:
 `;
   const issues = (text: string) => {
     try {
-      parsePipelinesText(text, 'test.yaml', '/tmp', registry);
+      parsePipelinesText(text, 'test.yaml', '/tmp', vocabulary);
     } catch (err) {
       if (err instanceof ConfigError) return err.issues.map((i) => `${i.line ?? '?'}: ${i.path.join('.')}: ${i.message}`);
       throw err;
@@ -120,7 +121,7 @@ pipelines:
   };
 
   test('a stage names a model; the spec carries the definition with its name', () => {
-    const f = parsePipelinesText(yaml('  m: { input: hlf, layers: [{ dense: 3, activation: softmax }] }'), 'test.yaml', '/tmp', registry);
+    const f = parsePipelinesText(yaml('  m: { input: hlf, layers: [{ dense: 3, activation: softmax }] }'), 'test.yaml', '/tmp', vocabulary);
     assert.deepEqual(f.pipelines.p!.models, { m: { input: 'hlf', layers: [{ dense: 3, activation: 'softmax' }] } });
   });
 
