@@ -18,7 +18,7 @@ import { LocalStorage } from '../storage/index.js';
 import { features } from '../stages/builtin/features.js';
 import { RecordingOutputWriter } from '../runtime/outputWriter.js';
 import type { StageContext } from '../stages/kind.js';
-import type { StageManifest } from '../engine/manifest.js';
+import type { StageManifest } from '../protocol/manifest.js';
 import { projectRoot } from '../infra/tools.js';
 
 const arg = (name: string, fallback: string) => {

@@ -25,7 +25,7 @@ import { loadPipelinesFile } from '../config/load.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';
 import { startRun } from '../cli/runs.js';
-import type { RunResult } from '../engine/protocol.js';
+import type { RunResult } from '../protocol/protocol.js';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 5);
 const tmp = mkdtempSync(join(tmpdir(), 'topoflow-bench-'));

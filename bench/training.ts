@@ -44,7 +44,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage, type Storage } from '../storage/index.js';
-import type { StageManifest } from '../engine/manifest.js';
+import type { StageManifest } from '../protocol/manifest.js';
 import { makeFeaturesDataset, DEMO_CAPS } from '../test/support/stage2Data.js';
 import { loadPipelinesFile } from '../config/load.js';
 import { configVocabulary } from '../stages/configVocabulary.js';

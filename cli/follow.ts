@@ -4,9 +4,9 @@
  */
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { innermostMessage } from '../engine/errors.js';
-import { NAMES, type RunProgress, type RunResult, type StageState } from '../engine/protocol.js';
-import { progressText, shownStatus, STATUS_ICON } from '../engine/stageDisplay.js';
+import { innermostMessage } from '../protocol/errors.js';
+import { NAMES, type RunProgress, type RunResult, type StageState } from '../protocol/protocol.js';
+import { progressText, shownStatus, STATUS_ICON } from '../protocol/stageDisplay.js';
 
 export interface FollowOptions {
   json: boolean;

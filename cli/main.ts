@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, formatReport } from '../config/errors.js';
 import { validatePipelinesFile } from '../config/load.js';
-import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../engine/protocol.js';
+import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';
 import { globalsFrom, UsageError, type Globals } from './globals.js';

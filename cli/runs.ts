@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { loadPipelinesFile, type PipelinesFile } from '../config/load.js';
 import { parseSetArgs } from '../config/params.js';
 import type { Params, PipelineSpec } from '../config/spec.js';
-import { DEFAULT_TASK_QUEUE, NAMES, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput, type RunProgress } from '../engine/protocol.js';
+import { DEFAULT_TASK_QUEUE, NAMES, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput, type RunProgress } from '../protocol/protocol.js';
 import { prepareRun } from '../runtime/prepare.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';

@@ -1,7 +1,7 @@
 /** `topoflow schedule create|list|delete`: periodic re-processing with Temporal Schedules. */
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { DURATION_RE, durationMs } from '../config/spec.js';
-import { DEFAULT_TASK_QUEUE, NAMES, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput } from '../engine/protocol.js';
+import { DEFAULT_TASK_QUEUE, NAMES, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput } from '../protocol/protocol.js';
 import { resolvePipeline, withStack } from './runs.js';
 import { UsageError, type Globals } from './globals.js';
 

@@ -17,7 +17,7 @@ import proto from '@temporalio/proto';
 import { startTemporalDevServer, type TemporalDevServer } from '../infra/temporal.js';
 import { freePort } from '../infra/ports.js';
 import { projectRoot } from '../infra/tools.js';
-import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../engine/protocol.js';
+import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
 import { clusterFromEnv, type TemporalTarget } from '../infra/temporalTarget.js';
 
 export interface Stack {

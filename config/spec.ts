@@ -66,15 +66,5 @@ export const PipelineSpec = z.strictObject({
 });
 export type PipelineSpec = z.infer<typeof PipelineSpec>;
 
-export const StorageSpec = z.strictObject({
-  /** `file:///abs/path`, or `s3://bucket/prefix`. */
-  root: z.string().regex(/^(file:\/\/\/|s3:\/\/)[^\s]+$/, 'expected file:///absolute/path or s3://bucket/prefix'),
-  /** S3 endpoint URL for S3-compatible services (MinIO, Ceph, ...). */
-  endpoint: z.string().url().optional(),
-  region: z.string().optional(),
-  forcePathStyle: z.boolean().optional(),
-});
-export type StorageSpec = z.infer<typeof StorageSpec>;
-
 export const RunKind = z.enum(['manual', 'scheduled']);
 export type RunKind = z.infer<typeof RunKind>;

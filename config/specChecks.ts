@@ -10,7 +10,8 @@ import { ConfigError, describeValue, expectedOneOf, type ConfigPath, type Findin
 import { isPlainObject } from './json.js';
 import { resolveModelRef } from './models.js';
 import { paramSource, resolveWith } from './params.js';
-import { Identifier, PipelineSpec, StageSpec, StorageSpec, type Params } from './spec.js';
+import { Identifier, PipelineSpec, StageSpec, type Params } from './spec.js';
+import { StorageSpec } from '../storage/spec.js';
 import { canonicalStorageRoot, DEFAULT_STORAGE_ROOT } from './storageRoot.js';
 import type { ConfigVocabulary, KindSchemas } from './vocabulary.js';
 import { fromZod, parseWith } from './zodIssues.js';

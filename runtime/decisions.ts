@@ -5,7 +5,7 @@
  */
 import type { Storage } from '../storage/index.js';
 import { StorageNotFoundError } from '../storage/index.js';
-import type { StageRequest } from '../engine/protocol.js';
+import type { StageRequest } from '../protocol/protocol.js';
 import { canonicalJson } from '../common/hash.js';
 import { lastRunKey } from './cacheLayout.js';
 

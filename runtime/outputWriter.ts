@@ -1,7 +1,7 @@
 /** Writes a stage's outputs under its data folder and records them for the manifest. */
 import type { Storage } from '../storage/index.js';
 import { joinKey } from '../storage/index.js';
-import type { OutputEntry } from '../engine/manifest.js';
+import type { OutputEntry } from '../protocol/manifest.js';
 import type { OutputInfo, OutputWriter } from '../stages/kind.js';
 
 export class RecordingOutputWriter implements OutputWriter {

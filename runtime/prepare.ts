@@ -8,8 +8,9 @@ import { loadPipelinesFile, validateInlinePipeline } from '../config/load.js';
 import { mergeParams, resolveWith } from '../config/params.js';
 import { resolveModelRef } from '../config/models.js';
 import { topoOrder } from '../config/dag.js';
-import { RetrySpec, type PipelineSpec, type StorageSpec, type Params } from '../config/spec.js';
-import { DEFAULT_TASK_QUEUE, type PreparedRun, type PrepareRunRequest, type ResolvedStage } from '../engine/protocol.js';
+import { RetrySpec, type PipelineSpec, type Params } from '../config/spec.js';
+import { type StorageSpec } from '../storage/spec.js';
+import { DEFAULT_TASK_QUEUE, type PreparedRun, type PrepareRunRequest, type ResolvedStage } from '../protocol/protocol.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import type { KindRegistry } from '../stages/registry.js';
 

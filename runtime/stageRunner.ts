@@ -6,9 +6,9 @@
 import { hostname } from 'node:os';
 import type { Storage } from '../storage/index.js';
 import { StorageNotFoundError } from '../storage/index.js';
-import { StageManifest, type JsonValue, type OutputEntry } from '../engine/manifest.js';
-import type { FanoutPlan, InputRef, ResolvedStage, ShardOutcome, StageOutcome, StageProgressSignal, StageRequest } from '../engine/protocol.js';
-import { MAX_OUTCOME_OUTPUTS } from '../engine/protocol.js';
+import { StageManifest, type JsonValue, type OutputEntry } from '../protocol/manifest.js';
+import type { FanoutPlan, InputRef, ResolvedStage, ShardOutcome, StageOutcome, StageProgressSignal, StageRequest } from '../protocol/protocol.js';
+import { MAX_OUTCOME_OUTPUTS } from '../protocol/protocol.js';
 import type { FanoutStageKind, Progress, ShardResult, SimpleStageKind, StageContext, StageKind, StageResult } from '../stages/kind.js';
 import type { KindRegistry } from '../stages/registry.js';
 import { hashJson } from '../common/hash.js';

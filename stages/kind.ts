@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import type { Storage } from '../storage/storage.js';
-import type { JsonValue, OutputEntry, StageManifest } from '../engine/manifest.js';
+import type { JsonValue, OutputEntry, StageManifest } from '../protocol/manifest.js';
 
 export interface Progress {
   done: number;

@@ -1,7 +1,7 @@
 /** Opens the storage a StorageSpec names, and turns user input into a root URI. */
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { StorageSpec } from '../config/spec.js';
+import { StorageSpec } from './spec.js';
 import { LocalStorage } from './local.js';
 import { S3Storage, parseS3Root } from './s3.js';
 import type { Storage } from './storage.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage } from '../storage/index.js';
 import { explainRun, recordLastRun } from '../runtime/decisions.js';
-import type { ResolvedStage, StageRequest } from '../engine/protocol.js';
+import type { ResolvedStage, StageRequest } from '../protocol/protocol.js';
 
 const storage = new LocalStorage(mkdtempSync(join(tmpdir(), 'topoflow-decisions-')));
 const stage = (patch: Partial<ResolvedStage> = {}): ResolvedStage => ({

@@ -16,7 +16,7 @@ import { features } from '../stages/builtin/features.js';
 import { RecordingOutputWriter } from '../runtime/outputWriter.js';
 import { BadInputError } from '../common/errors.js';
 import type { StageContext } from '../stages/kind.js';
-import type { StageManifest } from '../engine/manifest.js';
+import type { StageManifest } from '../protocol/manifest.js';
 
 const storage = new LocalStorage(mkdtempSync(join(tmpdir(), 'topoflow-features-bad-')));
 const PARTICLES = 3;

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { EventGenerator, generateFile, SAMPLES, type EventRecord, type SampleName } from '../hep/generator/index.js';
 import { generate } from '../stages/builtin/generate.js';
 import type { OutputWriter, Progress, StageContext } from '../stages/kind.js';
-import type { OutputEntry } from '../engine/manifest.js';
+import type { OutputEntry } from '../protocol/manifest.js';
 import type { Storage } from '../storage/storage.js';
 import { python } from './support/python.js';
 

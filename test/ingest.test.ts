@@ -11,11 +11,11 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../storage/index.js';
 import { readIngestParquet } from '../hep/ingest/index.js';
-import type { PipelineRunInput, RunResult } from '../engine/protocol.js';
+import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
 import { Harness } from './support/harness.js';
 import { startMinio, type MinioServer } from '../infra/minio.js';
 import { generateFile } from '../hep/generator/index.js';
-import type { StorageSpec } from '../config/spec.js';
+import type { StorageSpec } from '../storage/spec.js';
 import { projectRoot } from '../infra/tools.js';
 
 const h = new Harness();

@@ -14,7 +14,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { StorageSpec } from '../config/spec.js';
+import { StorageSpec } from '../storage/spec.js';
 import { startMinio, type MinioServer } from '../infra/minio.js';
 import { freePort } from '../infra/ports.js';
 import {

@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage, type Storage } from '../storage/index.js';
-import type { StageManifest } from '../engine/manifest.js';
+import type { StageManifest } from '../protocol/manifest.js';
 import { makeFeaturesDataset } from './support/stage2Data.js';
 import { train as trainKind, type TrainWith } from '../stages/builtin/train.js';
 import { evaluate as evaluateKind } from '../stages/builtin/evaluate.js';

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../storage/index.js';
-import type { PipelineRunInput, RunResult } from '../engine/protocol.js';
-import type { StorageSpec } from '../config/spec.js';
+import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
+import type { StorageSpec } from '../storage/spec.js';
 import { Harness, type WorkerProc } from './support/harness.js';
 import { startMinio, type MinioServer } from '../infra/minio.js';
 

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
-import { DEFAULT_TASK_QUEUE } from '../engine/protocol.js';
+import { DEFAULT_TASK_QUEUE } from '../protocol/protocol.js';
 import { loadRegistry } from '../stages/index.js';
 import { projectRoot } from '../infra/tools.js';
 import type { TemporalTarget } from '../infra/temporalTarget.js';

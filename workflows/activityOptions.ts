@@ -2,7 +2,7 @@
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { durationMs } from '../config/spec.js';
-import type { ResolvedStage } from '../engine/protocol.js';
+import type { ResolvedStage } from '../protocol/protocol.js';
 
 export function stageActivities(stage: ResolvedStage) {
   const { retry } = stage;

@@ -1,6 +1,6 @@
 /** The run's live markdown (Temporal UI "current details"): a stage table. Pure. */
-import type { RunProgress, StageState } from '../engine/protocol.js';
-import { progressText, shownStatus, STATUS_ICON } from '../engine/stageDisplay.js';
+import type { RunProgress, StageState } from '../protocol/protocol.js';
+import { progressText, shownStatus, STATUS_ICON } from '../protocol/stageDisplay.js';
 
 export function renderDetails(p: RunProgress, now: number): string {
   const lines = [

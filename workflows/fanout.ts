@@ -5,7 +5,7 @@
  * results) are committed in storage, so a retried or continued run skips them.
  */
 import * as wf from '@temporalio/workflow';
-import type { FanoutPlan, StageOutcome, StageRequest } from '../engine/protocol.js';
+import type { FanoutPlan, StageOutcome, StageRequest } from '../protocol/protocol.js';
 import { stageActivities } from './activityOptions.js';
 
 export interface StageFanoutInput {

@@ -16,10 +16,10 @@ import type { Params } from '../config/spec.js';
 import {
   AbortUpdateInput, NAMES, PipelineRunInput, RetryUpdateInput, SA_CURRENT_STAGE, SA_PIPELINE_NAME, SA_RUN_KIND, SkipUpdateInput,
   type PreparedRun, type ResolvedStage, type RunProgress, type RunResult, type StageOutcome, type StageProgressSignal, type StageRequest, type StageState,
-} from '../engine/protocol.js';
+} from '../protocol/protocol.js';
 import { cacheActivities, controlActivities, stageActivities } from './activityOptions.js';
 import { renderDetails } from './details.js';
-import { innermostMessage } from '../engine/errors.js';
+import { innermostMessage } from '../protocol/errors.js';
 import { stageFanout } from './fanout.js';
 
 export const progressQuery = wf.defineQuery<RunProgress>(NAMES.progressQuery);

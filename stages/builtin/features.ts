@@ -17,7 +17,7 @@
  */
 import { z } from 'zod';
 import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
-import type { JsonValue, StageManifest } from '../../engine/manifest.js';
+import type { JsonValue, StageManifest } from '../../protocol/manifest.js';
 import { BadInputError } from '../../common/errors.js';
 import { BadPartError, MinMaxStats, partStatistics, transformPart, type MinMaxStatsJSON } from '../../hep/features/index.js';
 import { CLASSES } from '../../hep/layout.js';

@@ -8,7 +8,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import type { FanoutStageKind } from '../kind.js';
-import type { JsonValue } from '../../engine/manifest.js';
+import type { JsonValue } from '../../protocol/manifest.js';
 import { FileGenerator, SAMPLE_MODELS, SAMPLES, type SampleName } from '../../hep/generator/index.js';
 import { DEFAULT_PILEUP } from '../../hep/generator/detector.js';
 

@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import type { SimpleStageKind, StageContext } from '../kind.js';
-import type { StageManifest } from '../../engine/manifest.js';
+import type { StageManifest } from '../../protocol/manifest.js';
 import { BadInputError } from '../../common/errors.js';
 import { ModelSpec } from '../../ml/modelSpec.js';
 import { BackendChoice } from '../../ml/backendChoice.js';

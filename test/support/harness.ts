@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { startTemporalDevServer, type TemporalDevServer } from '../../infra/temporal.js';
 import { projectRoot } from '../../infra/tools.js';
-import { NAMES, type PipelineRunInput, type RunProgress, type RunResult } from '../../engine/protocol.js';
+import { NAMES, type PipelineRunInput, type RunProgress, type RunResult } from '../../protocol/protocol.js';
 import { startRun } from '../../cli/runs.js';
 
 export const cliEntry = join(projectRoot, 'bin', 'topoflow.js');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import proto from '@temporalio/proto';
 import { projectRoot } from '../../infra/tools.js';
-import { NAMES } from '../../engine/protocol.js';
+import { NAMES } from '../../protocol/protocol.js';
 import { Harness } from './harness.js';
 
 const h = new Harness();

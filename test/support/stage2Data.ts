@@ -13,7 +13,7 @@ import type { Storage } from '../../storage/index.js';
 import { features } from '../../stages/builtin/features.js';
 import { RecordingOutputWriter } from '../../runtime/outputWriter.js';
 import type { StageContext } from '../../stages/kind.js';
-import type { OutputEntry, StageManifest } from '../../engine/manifest.js';
+import type { OutputEntry, StageManifest } from '../../protocol/manifest.js';
 
 export interface FeaturesDataOptions {
   eventsPerSample: number;

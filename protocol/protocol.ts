@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { defineSearchAttributeKey } from '@temporalio/common';
-import { Identifier, Params, PipelineSpec, RetrySpec, RunKind, StorageSpec, Duration } from '../config/spec.js';
+import { Identifier, Params, PipelineSpec, RetrySpec, RunKind, Duration } from '../config/spec.js';
+import { StorageSpec } from '../storage/spec.js';
 import type { OutputEntry } from './manifest.js';
 
 export const DEFAULT_TASK_QUEUE = 'topoflow';
