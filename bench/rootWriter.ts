@@ -11,7 +11,7 @@
  * values (fill + finish), output size. Medians of R runs.
  */
 import { TreeWriter, type CollectionSpec, type EventData, type TreeWriterOptions } from '../root/write/index.js';
-import { Rng } from '../hep/generator/rng.js';
+import { Rng } from '../common/rng.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);

@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import type { DelphesEvent } from '../hep/event.js';
 import { DEFAULT_INGEST, IngestProcessor, type IngestMode } from '../hep/ingest/index.js';
-import { Rng } from '../hep/generator/rng.js';
+import { Rng } from '../common/rng.js';
 
 const DISTINCT_EVENTS = 256;
 

@@ -13,7 +13,7 @@
  * a Masking(0) layer skips; batches are trimmed to their longest event, which
  * leaves the model's output unchanged and saves most of the recurrent work.
  */
-import { Rng } from '../hep/generator/rng.js';
+import { Rng } from '../common/rng.js';
 import { verifyObject } from '../storage/verified.js';
 import { FeaturesFile, type ModelInputs } from '../hep/features/index.js';
 import type { Storage } from '../storage/index.js';

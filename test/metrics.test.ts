@@ -19,7 +19,7 @@ import {
   rocCurve,
 } from '../ml/metrics.js';
 import { python } from './support/python.js';
-import { Rng } from '../hep/generator/rng.js';
+import { Rng } from '../common/rng.js';
 
 const flags = (labels: number[]) => labels.map((l) => l === 1);
 const INF = Number.POSITIVE_INFINITY;

@@ -27,7 +27,7 @@ import {
   type TreeWriterOptions,
 } from '../root/write/index.js';
 import { RootFileWriter, kStartBigFile } from '../root/write/file.js';
-import { Rng } from '../hep/generator/rng.js';
+import { Rng } from '../common/rng.js';
 
 const run = promisify(execFile);
 const DUMP = join(projectRoot, 'test', 'reference', 'dump_tree.py');

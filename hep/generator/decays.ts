@@ -4,7 +4,7 @@
  * parent's rest frame; τ decays are collinear (a τ from a W is highly boosted).
  */
 import { P4, twoBodyDecay } from './kinematics.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../../common/rng.js';
 import { uniformIn } from './samplers.js';
 import { ELECTRON, Flavour, MUON, type TruthEvent } from './truth.js';
 

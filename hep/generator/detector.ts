@@ -28,7 +28,7 @@ import { JetBuilder } from './jets.js';
 import { wrapPhi } from './kinematics.js';
 import { CHARGED, FAKE_ELECTRON, LEPTON, NEUTRAL_HADRON, PHOTON, ParticleBuffer } from './particles.js';
 import type { EventRecord } from './record.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../../common/rng.js';
 import { clamp, exponential, poisson, uniformIn } from './samplers.js';
 import { ELECTRON, Flavour, MUON, type TruthEvent } from './truth.js';
 

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_PILEUP, Detector } from './detector.js';
 import { EventRecord } from './record.js';
-import { Rng } from './rng.js';
+import { Rng } from '../../common/rng.js';
 import type { SampleModel, SampleName } from './samples/model.js';
 import { qcd } from './samples/qcd.js';
 import { ttbar } from './samples/ttbar.js';

@@ -6,7 +6,7 @@
 import { TreeWriter, type CollectionSpec, type LeafType } from '../../root/write/index.js';
 import { EventGenerator, SAMPLE_MODELS } from './events.js';
 import { DELPHES_COLLECTIONS } from './record.js';
-import { Rng } from './rng.js';
+import { Rng } from '../../common/rng.js';
 import type { SampleName } from './samples/model.js';
 
 export interface GenerateFileOptions {

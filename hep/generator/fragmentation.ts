@@ -12,7 +12,7 @@
  *    neutrino inside the jet);
  *  - light jets contain occasional K0S/Λ decays, displaced by centimetres.
  */
-import type { Rng } from './rng.js';
+import type { Rng } from '../../common/rng.js';
 import { clamp, exponential, poisson } from './samplers.js';
 import { CHARGED, LEPTON, NEUTRAL_HADRON, PHOTON, type ParticleBuffer } from './particles.js';
 

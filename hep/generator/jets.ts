@@ -10,7 +10,7 @@
  */
 import { wrapPhi } from './kinematics.js';
 import type { Collection } from './record.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../../common/rng.js';
 import { Flavour } from './truth.js';
 
 export const JET_RADIUS = 0.4;

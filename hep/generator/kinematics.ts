@@ -1,5 +1,5 @@
 /** Four-vectors for the resonance decays (W, top, tau) and angle helpers. Units: GeV. */
-import type { Rng } from './rng.js';
+import type { Rng } from '../../common/rng.js';
 
 export class P4 {
   constructor(public px = 0, public py = 0, public pz = 0, public e = 0) {}

@@ -1,5 +1,5 @@
 /** Distributions the event models draw from, all by inversion where possible (one uniform each). */
-import type { Rng } from './rng.js';
+import type { Rng } from '../../common/rng.js';
 
 export function uniformIn(rng: Rng, lo: number, hi: number): number {
   return lo + (hi - lo) * rng.uniform();

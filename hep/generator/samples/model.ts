@@ -1,5 +1,5 @@
 /** What a sample model is: a name, the seed pipeline's label, and a truth-level event generator. */
-import type { Rng } from '../rng.js';
+import type { Rng } from '../../../common/rng.js';
 import type { TruthEvent } from '../truth.js';
 
 export type SampleName = 'qcd' | 'ttbar' | 'wjets';

@@ -12,7 +12,7 @@
  * extra gluon-rich jets complete the event.
  */
 import { wrapPhi } from '../kinematics.js';
-import type { Rng } from '../rng.js';
+import type { Rng } from '../../../common/rng.js';
 import { gaussian, geometric, kumaraswamy, pickCumulative, powerLaw, uniformIn } from '../samplers.js';
 import { ELECTRON, Flavour, MUON, type TruthEvent } from '../truth.js';
 import type { SampleModel } from './model.js';

@@ -9,7 +9,7 @@
  */
 import { decayTop, decayWToHadronicTau, decayWToLepton, decayWToQuarks, TOP_MASS, TOP_WIDTH, W_MASS, W_WIDTH } from '../decays.js';
 import { P4 } from '../kinematics.js';
-import type { Rng } from '../rng.js';
+import type { Rng } from '../../../common/rng.js';
 import { breitWigner, gamma2, gaussian, geometric, powerLaw, uniformIn } from '../samplers.js';
 import { Flavour, type TruthEvent } from '../truth.js';
 import { passesLeptonFilter, type SampleModel } from './model.js';

@@ -8,7 +8,7 @@
  */
 import { decayWToLepton, W_MASS, W_WIDTH } from '../decays.js';
 import { P4 } from '../kinematics.js';
-import type { Rng } from '../rng.js';
+import type { Rng } from '../../../common/rng.js';
 import { breitWigner, gaussian, geometric, powerLaw, uniformIn } from '../samplers.js';
 import { Flavour, type TruthEvent } from '../truth.js';
 import { passesLeptonFilter, type SampleModel } from './model.js';

@@ -1,7 +1,7 @@
 /**
- * The generator's only source of randomness: xoshiro128** (32-bit state
- * words, Math.imul arithmetic: fast in V8 and identical on every platform),
- * seeded through splitmix32 from (seed, sample, file index) so that every
+ * The project's seeded randomness (the generator's events, the trainer's data
+ * order): xoshiro128** (32-bit state words, Math.imul arithmetic: fast in V8
+ * and identical on every platform), seeded through splitmix32 from (seed, sample, file index) so that every
  * file has its own independent stream and files can be made in parallel.
  */
 
