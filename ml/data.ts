@@ -28,7 +28,7 @@ export interface PartRef {
   sha256: string;
 }
 
-/** Checks every part's size and SHA-256 against its manifest, streaming (see runtime/verifiedRead.ts for why). */
+/** Checks every part's size and SHA-256 against its manifest, streaming (see storage/verified.ts for why). */
 export async function verifyParts(storage: Storage, parts: PartRef[], progress?: (done: number, total: number) => void): Promise<void> {
   for (const [i, part] of parts.entries()) {
     await verifyObject(storage, part);

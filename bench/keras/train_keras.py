@@ -2,7 +2,7 @@
 """Keras reference trainer for the TensorFlow.js parity benchmark.
 
 Trains the seed's topology classifiers (Keras functional API, tensorflow-cpu)
-on topoflow stage-2 Parquet parts (layout: parquet/stage2.ts) and writes one
+on topoflow stage-2 Parquet parts (layout: hep/features/parquet.ts) and writes one
 JSON result: history, per-class one-vs-rest test AUC, accuracy and training
 throughput. Run it with the interpreter infra/python-bench.sh prints:
 
