@@ -12,6 +12,8 @@
  *   checkpoints/<kind>/<key>[/shards/<i>][/forced-<run>]/...   progress a retried
  *                                              attempt resumes from; outside the stage
  *                                              folder (which a retry wipes), dropped on commit
+ *   leases/<kind>/<key>[/<unit>]/<generation>.json   who is computing a key (or a shard of
+ *                                              it) right now; see keyLease.ts; dropped on commit
  *
  * Folders are returned without a trailing '/'; `asPrefix` adds it for listing.
  */
@@ -34,3 +36,5 @@ export const lastRunKey = (pipeline: string, stageId: string) => joinKey('runs',
 /** Survives retries of the same stage (or shard); a forced run gets its own, so it starts from scratch. */
 export const checkpointFolder = (kind: string, key: string, opts: { shard?: number; forcedRun?: string } = {}) =>
   joinKey('checkpoints', kind, key, ...(opts.shard !== undefined ? ['shards', String(opts.shard).padStart(5, '0')] : []), ...(opts.forcedRun ? [`forced-${opts.forcedRun}`] : []));
+/** The lease folder of a unit of work on a key: the stage itself, or `shard-<i>` / `prepass-<i>` of a fan-out. */
+export const leaseFolder = (kind: string, key: string, unit?: string) => joinKey('leases', kind, key, ...(unit ? [unit] : []));

@@ -16,6 +16,7 @@ import * as layout from './cacheLayout.js';
 import { RecordingOutputWriter } from './outputWriter.js';
 import { explainRun, recordLastRun } from './decisions.js';
 import { BadInputError } from '../common/errors.js';
+import { DEFAULT_LEASE_TIMING, singleFlight, type HeldLease, type LeaseHolder, type LeaseTiming } from './keyLease.js';
 
 export interface RunnerEnv {
   registry: KindRegistry;
@@ -24,6 +25,8 @@ export interface RunnerEnv {
   onProgress?: (p: StageProgressSignal) => void;
   signal?: AbortSignal;
   log?: (message: string) => void;
+  /** Lease expiry and polling for single flight per key (keyLease.ts); defaults suit production. */
+  leaseTiming?: LeaseTiming;
 }
 
 export const workerIdentity = () => `${hostname()}:${process.pid}`;
@@ -59,54 +62,65 @@ export async function runSimpleStage(req: StageRequest, env: RunnerEnv): Promise
   const key = stageKey(req.stage, req.inputs);
   const mKey = layout.manifestKey(req.stage.uses, key);
 
-  const cached = await cachedOutcome(req, env.storage, key);
-  if (cached) return cached;
-  const reason = await explainRun(env.storage, req, key);
-
-  await wipeUncommitted(env.storage, layout.stageFolder(req.stage.uses, key), mKey);
-  const writer = new RecordingOutputWriter(env.storage, layout.dataFolder(req.stage.uses, key));
-  const checkpoints = checkpointFolderFor(req, key);
-  const result = await kind.run(makeContext(req, kind, inputs, writer, env, started, checkpoints));
-  const manifest = buildManifest(req, key, writer.outputs(), result, inputs, started);
-  await commit(env.storage, mKey, manifest);
-  await env.storage.deletePrefix(layout.asPrefix(checkpoints));
-  await recordLastRun(env.storage, req, key);
-  return outcomeOf(manifest, env.storage, mKey, 'completed', reason);
+  return onlyOnce(req, env, key, undefined, (joined) => cachedOutcome(req, env.storage, key, joined), async (lease) => {
+    const reason = await explainRun(env.storage, req, key);
+    await wipeUncommitted(env.storage, layout.stageFolder(req.stage.uses, key), mKey);
+    const writer = new RecordingOutputWriter(env.storage, layout.dataFolder(req.stage.uses, key));
+    const checkpoints = checkpointFolderFor(req, key);
+    const result = await kind.run(makeContext(req, kind, inputs, writer, { ...env, signal: lease.signal }, started, checkpoints));
+    const manifest = buildManifest(req, key, writer.outputs(), result, inputs, started);
+    await lease.assertHeld();
+    await commit(env.storage, mKey, manifest);
+    await env.storage.deletePrefix(layout.asPrefix(checkpoints));
+    await recordLastRun(env.storage, req, key);
+    return outcomeOf(manifest, env.storage, mKey, 'completed', reason);
+  });
 }
 
 /** Fan-out step 1: cache check, then the shard list (kept in storage, reused on resume). */
 export async function planFanout(req: StageRequest, env: RunnerEnv): Promise<{ cached: StageOutcome } | { plan: FanoutPlan }> {
   const kind = kindOf(env.registry, req.stage, 'fanout');
   const key = stageKey(req.stage, req.inputs);
-  const cached = await cachedOutcome(req, env.storage, key);
-  if (cached) return { cached };
-  const reason = await explainRun(env.storage, req, key);
-  const folder = layout.stageFolder(req.stage.uses, key);
-  if (req.force) await wipeUncommitted(env.storage, folder, layout.manifestKey(req.stage.uses, key));
+  const cachedPlan = async (joined: LeaseHolder | null): Promise<{ cached: StageOutcome } | { plan: FanoutPlan } | null> => {
+    const cached = await cachedOutcome(req, env.storage, key, joined);
+    return cached ? { cached } : null;
+  };
+  return onlyOnce(req, env, key, 'plan', cachedPlan, async (lease) => {
+    const reason = await explainRun(env.storage, req, key);
+    const folder = layout.stageFolder(req.stage.uses, key);
+    if (req.force) await wipeUncommitted(env.storage, folder, layout.manifestKey(req.stage.uses, key));
 
-  const pKey = layout.planKey(req.stage.uses, key);
-  let shards = await readJson<JsonValue[]>(env.storage, pKey);
-  if (!shards) {
-    const inputs = await loadInputs(env.storage, req.inputs);
-    const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, folder), env, Date.now());
-    shards = await kind.plan(ctx);
-    await env.storage.put(pKey, JSON.stringify(shards));
-  }
-  const w = parseWith(kind, req.stage);
-  const window = Math.max(1, kind.window ? kind.window(w) : defaultWindow(req.stage.with));
-  return { plan: { key, shardCount: shards.length, window, reason, ...(kind.prepass ? { prepass: true } : {}) } };
+    const pKey = layout.planKey(req.stage.uses, key);
+    let shards = await readJson<JsonValue[]>(env.storage, pKey);
+    if (!shards) {
+      const inputs = await loadInputs(env.storage, req.inputs);
+      const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, folder), { ...env, signal: lease.signal }, Date.now());
+      shards = await kind.plan(ctx);
+      await lease.assertHeld();
+      await env.storage.put(pKey, JSON.stringify(shards));
+    }
+    const w = parseWith(kind, req.stage);
+    const window = Math.max(1, kind.window ? kind.window(w) : defaultWindow(req.stage.with));
+    return { plan: { key, shardCount: shards.length, window, reason, ...(kind.prepass ? { prepass: true } : {}) } };
+  });
 }
 
 /** Fan-out prepass, one shard: its result is stored; an existing one makes this a no-op. */
 export async function runPrepassShard(req: StageRequest, key: string, index: number, env: RunnerEnv): Promise<void> {
   const kind = kindOf(env.registry, req.stage, 'fanout');
   if (!kind.prepass) throw new Error(`stage "${req.stage.id}": kind "${kind.name}" has no prepass`);
+  const prepass = kind.prepass;
   const rKey = layout.prepassShardKey(req.stage.uses, key, index);
-  if (await env.storage.stat(rKey)) return;
-  const shard = await shardOf(req, key, index, env);
-  const inputs = await loadInputs(env.storage, req.inputs);
-  const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, key)), env, Date.now());
-  await env.storage.put(rKey, JSON.stringify(await kind.prepass.runShard(ctx, shard, index)));
+  const stored = async () => ((await env.storage.stat(rKey)) ? true : null);
+  await onlyOnce(req, env, key, `prepass-${index}`, stored, async (lease) => {
+    const shard = await shardOf(req, key, index, env);
+    const inputs = await loadInputs(env.storage, req.inputs);
+    const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, key)), { ...env, signal: lease.signal }, Date.now());
+    const result = JSON.stringify(await prepass.runShard(ctx, shard, index));
+    await lease.assertHeld();
+    await env.storage.put(rKey, result);
+    return true;
+  });
 }
 
 /** Fan-out prepass, merge: all shard results into prepared.json (once). */
@@ -145,21 +159,25 @@ export async function runShard(req: StageRequest, key: string, index: number, en
   const started = Date.now();
   const kind = kindOf(env.registry, req.stage, 'fanout');
   const smKey = layout.shardManifestKey(req.stage.uses, key, index);
-  const existing = await readJson<ShardResult>(env.storage, smKey);
-  if (existing) return { index, worker: existing.worker, cached: true };
-
-  const shard = await shardOf(req, key, index, env);
-  await wipeUncommitted(env.storage, layout.shardFolder(req.stage.uses, key, index), smKey);
-  const inputs = await loadInputs(env.storage, req.inputs);
-  const writer = new RecordingOutputWriter(env.storage, layout.shardDataFolder(req.stage.uses, key, index));
-  const prepared = await preparedOf(req, kind, key, env.storage);
-  const checkpoints = checkpointFolderFor(req, key, index);
-  const ctx = { ...makeContext(req, kind, inputs, writer, env, started, checkpoints), ...(prepared !== undefined ? { prepared } : {}) };
-  const result = await kind.runShard(ctx, shard, index);
-  const done: ShardResult = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}) };
-  await env.storage.put(smKey, JSON.stringify(done));
-  await env.storage.deletePrefix(layout.asPrefix(checkpoints));
-  return { index, worker: done.worker, cached: false };
+  const committedShard = async (): Promise<ShardOutcome | null> => {
+    const existing = await readJson<ShardResult>(env.storage, smKey);
+    return existing ? { index, worker: existing.worker, cached: true } : null;
+  };
+  return onlyOnce(req, env, key, `shard-${index}`, committedShard, async (lease) => {
+    const shard = await shardOf(req, key, index, env);
+    await wipeUncommitted(env.storage, layout.shardFolder(req.stage.uses, key, index), smKey);
+    const inputs = await loadInputs(env.storage, req.inputs);
+    const writer = new RecordingOutputWriter(env.storage, layout.shardDataFolder(req.stage.uses, key, index));
+    const prepared = await preparedOf(req, kind, key, env.storage);
+    const checkpoints = checkpointFolderFor(req, key, index);
+    const ctx = { ...makeContext(req, kind, inputs, writer, { ...env, signal: lease.signal }, started, checkpoints), ...(prepared !== undefined ? { prepared } : {}) };
+    const result = await kind.runShard(ctx, shard, index);
+    const done: ShardResult = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}) };
+    await lease.assertHeld();
+    await env.storage.put(smKey, JSON.stringify(done));
+    await env.storage.deletePrefix(layout.asPrefix(checkpoints));
+    return { index, worker: done.worker, cached: false };
+  });
 }
 
 /** Fan-out step 3: gather shard manifests, optionally combine, commit the stage manifest. */
@@ -167,9 +185,16 @@ export async function commitFanout(req: StageRequest, plan: FanoutPlan, startedA
   const kind = kindOf(env.registry, req.stage, 'fanout');
   const { key } = plan;
   const mKey = layout.manifestKey(req.stage.uses, key);
-  const existing = await readCommittedManifest(env.storage, mKey);
-  if (existing) return outcomeOf(existing, env.storage, mKey, 'completed', plan.reason);
+  const committedStage = async () => {
+    const existing = await readCommittedManifest(env.storage, mKey);
+    return existing ? outcomeOf(existing, env.storage, mKey, 'completed', plan.reason) : null;
+  };
+  return onlyOnce(req, env, key, 'commit', committedStage, (lease) => combineAndCommit(req, kind, plan, startedAt, { ...env, signal: lease.signal }, lease));
+}
 
+async function combineAndCommit(req: StageRequest, kind: FanoutStageKind, plan: FanoutPlan, startedAt: number, env: RunnerEnv, lease: HeldLease): Promise<StageOutcome> {
+  const { key } = plan;
+  const mKey = layout.manifestKey(req.stage.uses, key);
   const shards: ShardResult[] = [];
   for (let i = 0; i < plan.shardCount; i++) {
     const shard = await readJson<ShardResult>(env.storage, layout.shardManifestKey(req.stage.uses, key, i));
@@ -188,6 +213,7 @@ export async function commitFanout(req: StageRequest, plan: FanoutPlan, startedA
   // combine() may report the stage's totals itself; otherwise the shards' counts are summed.
   const counts = combined.counts ?? sumCounts(shards.map((s) => s.counts));
   const manifest = buildManifest(req, key, outputs, { counts, ...(combined.summary !== undefined ? { summary: combined.summary } : {}), ...(combined.report !== undefined ? { report: combined.report } : {}) }, inputs, startedAt);
+  await lease.assertHeld();
   await commit(env.storage, mKey, manifest);
   await recordLastRun(env.storage, req, key);
   return outcomeOf(manifest, env.storage, mKey, 'completed', plan.reason);
@@ -195,14 +221,35 @@ export async function commitFanout(req: StageRequest, plan: FanoutPlan, startedA
 
 // ---------------------------------------------------------------------------
 
-async function cachedOutcome(req: StageRequest, storage: Storage, key: string): Promise<StageOutcome | null> {
+/** The committed outcome of the key (none for a forced stage); `joined`: the run whose computation this one waited for. */
+async function cachedOutcome(req: StageRequest, storage: Storage, key: string, joined: LeaseHolder | null = null): Promise<StageOutcome | null> {
   if (req.force) return null;
   const mKey = layout.manifestKey(req.stage.uses, key);
   const manifest = await readCommittedManifest(storage, mKey);
   if (!manifest) return null;
   await recordLastRun(storage, req, key);
-  const reason = `cached: same kind version, params and inputs as the run of ${manifest.createdAt} (key ${key.slice(0, 12)})`;
+  const reason = joined
+    ? `joined: run ${joined.runId} (stage "${joined.stageId}") was computing this key; reused its result (key ${key.slice(0, 12)})`
+    : `cached: same kind version, params and inputs as the run of ${manifest.createdAt} (key ${key.slice(0, 12)})`;
   return outcomeOf(manifest, storage, mKey, 'cached', reason);
+}
+
+/**
+ * Runs `compute` as the only computation of a unit of a key (the stage, or
+ * `unit`: its plan, a shard, the commit) across runs; a run that finds
+ * another computing it waits and returns `committed` (keyLease.ts).
+ */
+function onlyOnce<T>(req: StageRequest, env: RunnerEnv, key: string, unit: string | undefined, committed: (joined: LeaseHolder | null) => Promise<T | null>, compute: (lease: HeldLease) => Promise<T>): Promise<T> {
+  return singleFlight({
+    storage: env.storage,
+    folder: layout.leaseFolder(req.stage.uses, key, unit),
+    holder: { runId: req.runId, stageId: req.stage.id, worker: workerIdentity() },
+    timing: env.leaseTiming ?? DEFAULT_LEASE_TIMING,
+    ...(env.signal ? { signal: env.signal } : {}),
+    committed,
+    compute,
+    onWait: (h) => env.onProgress?.({ stageId: req.stage.id, done: 0, message: `waiting: run ${h.runId} (stage "${h.stageId}") is computing ${unit ? `its ${unit}` : 'this key'}` }),
+  });
 }
 
 /**
@@ -245,6 +292,12 @@ async function loadInputs(storage: Storage, refs: Record<string, InputRef>): Pro
   for (const [id, ref] of Object.entries(refs)) {
     const manifest = await readCommittedManifest(storage, ref.manifestKey);
     if (!manifest) throw new Error(`input "${id}": no committed manifest at ${storage.uri(ref.manifestKey)} (was it deleted?)`);
+    if (manifest.contentHash !== ref.contentHash) {
+      throw new BadInputError(
+        `input "${id}": the manifest at ${storage.uri(ref.manifestKey)} has content hash ${manifest.contentHash}, but this stage's key was computed from ${ref.contentHash}: ` +
+          'the input was recomputed or overwritten since this run read it; resume the run to use the current one',
+      );
+    }
     out[id] = manifest;
   }
   return out;

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -45,6 +45,17 @@ export class LocalStorage implements Storage {
   async put(key: string, body: Body): Promise<PutResult> {
     assertSafeKey(key);
     return this.writeAtomic(key, [typeof body === 'string' ? Buffer.from(body) : body]);
+  }
+
+  async putIfAbsent(key: string, body: Body): Promise<boolean> {
+    assertSafeKey(key);
+    try {
+      await this.writeAtomic(key, [typeof body === 'string' ? Buffer.from(body) : body], 'create');
+      return true;
+    } catch (err) {
+      if (errCode(err) === 'EEXIST') return false;
+      throw err;
+    }
   }
 
   async putStream(key: string, body: AsyncIterable<Uint8Array> | Readable): Promise<PutResult> {
@@ -127,8 +138,12 @@ export class LocalStorage implements Storage {
     return count;
   }
 
-  /** Temp file beside the target, fsync, rename: readers see the whole object or none. */
-  private async writeAtomic(key: string, body: AsyncIterable<unknown> | Iterable<unknown>): Promise<PutResult> {
+  /**
+   * Temp file beside the target, fsync, then rename (`replace`) or hard link
+   * (`create`: fails with EEXIST when the target exists): readers see the
+   * whole object or none.
+   */
+  private async writeAtomic(key: string, body: AsyncIterable<unknown> | Iterable<unknown>, mode: 'replace' | 'create' = 'replace'): Promise<PutResult> {
     const target = await this.pathInside(key);
     await mkdir(dirname(target), { recursive: true });
     const temp = `${target}${PARTIAL_MARKER}${process.pid}-${randomBytes(6).toString('hex')}`;
@@ -147,11 +162,13 @@ export class LocalStorage implements Storage {
       } finally {
         await fh.close();
       }
-      await rename(temp, target);
+      if (mode === 'replace') await rename(temp, target);
+      else await link(temp, target);
     } catch (err) {
       await rm(temp, { force: true });
       throw err;
     }
+    if (mode === 'create') await rm(temp, { force: true });
     await syncDir(dirname(target)); // makes the rename itself durable
     return { key, bytes, sha256: hash.digest('hex') };
   }

@@ -110,6 +110,19 @@ export class S3Storage implements Storage {
     return { key, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
+  async putIfAbsent(key: string, body: Body): Promise<boolean> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const request = { Bucket: this.bucket, Key: this.objectKey(key), Body: bytes, ContentLength: bytes.byteLength, IfNoneMatch: '*' };
+    try {
+      await this.call('put', this.uri(key), () => this.client.send(new PutObjectCommand(request)));
+      return true;
+    } catch (err) {
+      // 412: the object exists; 409: a concurrent conditional write to the key won.
+      if (err instanceof S3StorageError && (err.status === 412 || err.status === 409)) return false;
+      throw err;
+    }
+  }
+
   /** Multipart upload; S3 shows the object only once it completes, and a failed upload is aborted. */
   async putStream(key: string, body: AsyncIterable<Uint8Array> | Readable): Promise<PutResult> {
     const Key = this.objectKey(key);

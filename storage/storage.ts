@@ -32,6 +32,13 @@ export interface Storage {
   /** Full URI of a key (for manifests and messages). */
   uri(key: string): string;
   put(key: string, body: Body): Promise<PutResult>;
+  /**
+   * Creates the object only if no object has the key (atomically: of two
+   * concurrent callers exactly one wins); false when it already exists.
+   * Local: hard link of a complete temp file (O_EXCL semantics); S3: a PUT with
+   * `If-None-Match: *`.
+   */
+  putIfAbsent(key: string, body: Body): Promise<boolean>;
   /** Streaming write; S3 uses multipart upload for large bodies. */
   putStream(key: string, body: AsyncIterable<Uint8Array> | Readable): Promise<PutResult>;
   /** Whole object; throws StorageNotFoundError when absent. */

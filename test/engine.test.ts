@@ -310,3 +310,40 @@ function freshRootOf(result: RunResult): StorageSpec {
   return { root: uri.slice(0, uri.indexOf('/cache/')) };
 }
 
+
+describe('one computation per cache key', () => {
+  const shared = () =>
+    spec('shared', {
+      a: { uses: 'test-counted', with: { rows: 40, seed: 3, delayMs: 1500 } },
+      f: { uses: 'test-fanout', needs: ['a'], with: { shards: 3, delayMs: 600, count: true } },
+      sum: { uses: 'test-sum', needs: ['a'] },
+    });
+
+  for (const backend of ['local', 'S3 (MinIO)'] as const) {
+    test(`three runs of one pipeline at once on ${backend}: every stage and shard computed once, identical outputs, one entry per key`, async () => {
+      const storage = backend === 'local' ? freshRoot() : { ...s3, root: `s3://topoflow-it/shared-${Date.now()}` };
+      // Room for the three runs' activities at once, so they really meet on each key.
+      const wide = await h.startWorker(['--slots', '6']);
+      try {
+        const ids = await Promise.all([0, 1, 2].map(() => h.run({ pipeline: shared(), storage })));
+        const results = await Promise.all(ids.map((id) => h.result(id)));
+        for (const r of results) assert.equal(r.status, 'completed', JSON.stringify(statuses(r)));
+        const store = openStorage(storage);
+        const computations = (await store.list('counted/')).map((o) => o.key.split('/').slice(1, 3).join('/').replace(/-[0-9a-f-]{36}$/, ''));
+        assert.deepEqual(computations.sort(), ['a/run', 'f/shard-0', 'f/shard-1', 'f/shard-2']);
+        for (const id of ['a', 'f', 'sum']) {
+          const seen = results.map((r) => `${r.stages[id]!.manifestUri} ${r.stages[id]!.outputs.map((o) => `${o.name}:${o.sha256}`).join(',')}`);
+          assert.equal(new Set(seen).size, 1, `${id}: the runs report the same manifest and content: ${seen.join(' | ')}`);
+        }
+        const joined = results.flatMap((r) => Object.values(r.stages).map((st) => st.reason ?? '')).filter((reason) => reason.startsWith('joined'));
+        assert.ok(joined.length >= 1, 'at least one stage joined another run');
+        const folders = new Set((await store.list('cache/')).map((o) => o.key.split('/').slice(0, 3).join('/')));
+        assert.equal(folders.size, 3, `one cache entry per key: ${[...folders].join(', ')}`);
+        assert.deepEqual(await store.list('leases/'), []);
+        await assertOutputsMatchManifests(results[0]!, storage);
+      } finally {
+        await wide.stop();
+      }
+    });
+  }
+});

@@ -98,6 +98,16 @@ function storageContract(get: () => Storage, offline: () => Offline): void {
     assert.equal(text(await s.get('roundtrip/hello.txt')), 'replaced');
   });
 
+  test('putIfAbsent: of eight concurrent creators exactly one wins, and the object is its body; an existing key is left alone', async () => {
+    const s = get();
+    const wins = await Promise.all(Array.from({ length: 8 }, (_, i) => s.putIfAbsent('exclusive/lease.json', `writer ${i}`)));
+    assert.equal(wins.filter(Boolean).length, 1);
+    assert.equal(text(await s.get('exclusive/lease.json')), `writer ${wins.indexOf(true)}`);
+    assert.equal(await s.putIfAbsent('exclusive/lease.json', 'late'), false);
+    assert.equal(text(await s.get('exclusive/lease.json')), `writer ${wins.indexOf(true)}`);
+    assert.deepEqual((await s.list('exclusive/')).map((o) => o.key), ['exclusive/lease.json']);
+  });
+
   test('empty object', async () => {
     const s = get();
     assert.deepEqual(await s.put('empty/zero', ''), { key: 'empty/zero', bytes: 0, sha256: sha256('') });

@@ -3,6 +3,7 @@
  * Deterministic outputs (so interrupted and uninterrupted runs can be
  * compared byte for byte), optional slowness (to kill things mid-stage).
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { FanoutStageKind, SimpleStageKind, StageKind } from '../../stages/kind.js';
@@ -63,6 +64,21 @@ export const testSum: SimpleStageKind<Record<string, never>> = {
   },
 };
 
+/** Leaves one `counted/<stage>/…` object per computation, so a test can count how often a key was computed. */
+const markComputation = (ctx: { storage: { put(key: string, body: string): Promise<unknown> }; stageId: string }, what: string) =>
+  ctx.storage.put(`counted/${ctx.stageId}/${what}-${randomUUID()}`, `${process.pid}\n`);
+
+/** test-emit that counts its computations. */
+export const testCounted: SimpleStageKind<z.infer<typeof Emit>> = {
+  ...testEmit,
+  name: 'test-counted',
+  description: 'test: deterministic rows, slow, counting each computation',
+  async run(ctx) {
+    await markComputation(ctx, 'run');
+    return testEmit.run(ctx);
+  },
+};
+
 const Flaky = z.strictObject({ succeed: z.boolean(), message: z.string().default('') });
 
 /** Fails unless `succeed` is true: for holds, operator retries and aborts. */
@@ -83,6 +99,8 @@ const Fan = z.strictObject({
   shards: z.number().int().positive(),
   delayMs: z.number().int().nonnegative().default(0),
   window: z.number().int().positive().default(4),
+  /** Count each shard computation (see markComputation). */
+  count: z.boolean().optional(),
 });
 
 /** N shards, each writing one small file; combine writes the total. */
@@ -97,6 +115,7 @@ export const testFanout: FanoutStageKind<z.infer<typeof Fan>, { shard: number }>
     return Array.from({ length: ctx.with.shards }, (_, shard) => ({ shard }));
   },
   async runShard(ctx, shard) {
+    if (ctx.with.count) await markComputation(ctx, `shard-${shard.shard}`);
     if (ctx.with.delayMs) await sleep(ctx.with.delayMs, undefined, { signal: ctx.signal });
     await ctx.output.write(`shard-${shard.shard}.txt`, `shard ${shard.shard}\n`);
     ctx.progress({ done: 1, total: 1, unit: 'shards' });
@@ -139,4 +158,4 @@ export const testPrepass: FanoutStageKind<z.infer<typeof Pre>, { shard: number }
   },
 };
 
-export const stageKinds: StageKind[] = [testEmit, testSum, testFlaky, testFanout, testPrepass];
+export const stageKinds: StageKind[] = [testEmit, testSum, testFlaky, testFanout, testPrepass, testCounted];
