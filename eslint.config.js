@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
  * Code that runs inside Temporal's workflow sandbox (or is imported by it):
  * it must be deterministic and is bundled without Node's built-in modules.
  */
-const SANDBOXED = ['workflows/**/*.ts', 'config/spec.ts', 'config/dag.ts', 'config/params.ts', 'config/json.ts', 'protocol/**/*.ts', 'storage/spec.ts'];
+const SANDBOXED = ['workflows/**/*.ts', 'config/spec.ts', 'config/dag.ts', 'config/params.ts', 'config/json.ts', 'protocol/**/*.ts', 'storage/spec.ts', 'storage/s3Root.ts', 'storage/keyRules.ts'];
 const SANDBOX_MESSAGE = "workflow code runs in Temporal's sandbox: no Node built-ins";
 
 /** Every built-in as `x` and `node:x`, plus the node:-only ones older Nodes leave out of builtinModules. */

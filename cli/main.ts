@@ -1,6 +1,6 @@
 /** The `topoflow` command line. */
 import { Command, Option } from 'commander';
-import { ConfigError, formatReport } from '../config/errors.js';
+import { ConfigError } from '../config/errors.js';
 import { validatePipelinesFile } from '../config/load.js';
 import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
@@ -29,7 +29,7 @@ function program(): Command {
       const path = file ?? g(cmd).file;
       const res = validatePipelinesFile(path, configVocabulary(await loadRegistry()));
       if (!res.ok) {
-        process.stderr.write(`${formatReport(res.issues, res.text)}\n`);
+        process.stderr.write(`${res.text}\n`); // already the report, source lines and carets included
         return done(2);
       }
       const names = Object.entries(res.file.pipelines).map(([n, s]) => `${n} (${Object.keys(s.stages).length} stages)`);

@@ -5,11 +5,11 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { invalidS3Root, s3PartsProblem } from '../storage/s3Root.js';
 
 export const DEFAULT_STORAGE_ROOT = './data/store';
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Throws an Error whose message says what was found and what is accepted. */
 export function canonicalStorageRoot(root: string, baseDir: string): string {
@@ -34,9 +34,9 @@ function canonicalFileUrl(root: string): string {
 
 function canonicalS3Url(root: string): string {
   const [bucket = '', ...prefix] = root.slice('s3://'.length).split('/');
-  if (!root.startsWith('s3://') || !S3_BUCKET.test(bucket)) {
-    throw new Error(`invalid S3 root ${JSON.stringify(root)}; expected s3://bucket/prefix with a bucket name of 3-63 lowercase letters, digits, "." or "-"`);
-  }
+  // Empty segments (`a//b`, a trailing "/") are forgiven here, as for file paths.
   const cleanPrefix = prefix.filter((part) => part !== '').join('/');
+  const problem = root.startsWith('s3://') ? s3PartsProblem(bucket, cleanPrefix) : 'expected s3://bucket/prefix (lowercase "s3://")';
+  if (problem !== undefined) throw new Error(invalidS3Root(root, problem));
   return cleanPrefix ? `s3://${bucket}/${cleanPrefix}` : `s3://${bucket}`;
 }

@@ -1,13 +1,16 @@
 /**
  * Compiles a ModelSpec to a tfjs LayersModel. Every initializer is seeded from
  * (model seed, layer index), so the same spec and seed give the same weights
- * on any machine; dropout masks follow the trainer's step clock.
+ * on any machine; dropout masks follow the trainer's step clock. Every layer
+ * is named after where it sits in the spec (`particles_1_gru`, `layers_0_dense`):
+ * left unnamed, tfjs numbers layers with process-wide counters, and those
+ * numbers would reach model.json's weight names and so the stage's content hash.
  */
 import { tf } from './tf.js';
 import { SeededDropout, StepClock } from './layers.js';
 import { fastGru } from './gru.js';
 import { fastLstm } from './lstm.js';
-import { branchesOf, type LayerSpec, type ModelInput, type ModelSpec } from './modelSpec.js';
+import { branchesOf, layerKind, type LayerSpec, type ModelInput, type ModelSpec } from './modelSpec.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 
 export interface BuiltModel {
@@ -20,7 +23,7 @@ export interface BuiltModel {
 export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
   const clock = new StepClock();
   let layerIndex = 0;
-  const make = (l: LayerSpec) => makeLayer(l, mixSeed(seed, layerIndex++), clock);
+  const make = (l: LayerSpec, list: string, index: number) => makeLayer(l, layerName(list, index, l), mixSeed(seed, layerIndex++), clock);
 
   const inputs: tf.SymbolicTensor[] = [];
   const names: ModelInput[] = [];
@@ -29,22 +32,28 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
     const input = tf.input({ name, shape: name === 'hlf' ? [HLF_FEATURES] : [null, PARTICLE_FEATURES] });
     inputs.push(input);
     names.push(name);
-    outputs.push(layers.reduce((x, l) => make(l).apply(x) as tf.SymbolicTensor, input));
+    outputs.push(layers.reduce((x, l, i) => make(l, name, i).apply(x) as tf.SymbolicTensor, input));
   }
-  let x = outputs.length === 1 ? outputs[0]! : (tf.layers.concatenate().apply(outputs) as tf.SymbolicTensor);
-  for (const l of spec.layers) x = make(l).apply(x) as tf.SymbolicTensor;
-  return { model: tf.model({ inputs, outputs: x }), inputs: names, clock };
+  let x = outputs.length === 1 ? outputs[0]! : (tf.layers.concatenate({ name: 'concatenate' }).apply(outputs) as tf.SymbolicTensor);
+  spec.layers.forEach((l, i) => (x = make(l, 'layers', i).apply(x) as tf.SymbolicTensor));
+  return { model: tf.model({ name: 'classifier', inputs, outputs: x }), inputs: names, clock };
 }
 
-function makeLayer(l: LayerSpec, seed: number, clock: StepClock): tf.layers.Layer {
+/** `<branch or "layers">_<index>_<type>`: the layer's place in the spec, the same in every process. */
+function layerName(list: string, index: number, l: LayerSpec): string {
+  return `${list}_${index}_${layerKind(l)}`;
+}
+
+function makeLayer(l: LayerSpec, name: string, seed: number, clock: StepClock): tf.layers.Layer {
   if ('dense' in l) {
-    return tf.layers.dense({ units: l.dense, activation: l.activation, kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: 'zeros' });
+    return tf.layers.dense({ name, units: l.dense, activation: l.activation, kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: 'zeros' });
   }
-  if ('dropout' in l) return new SeededDropout({ rate: l.dropout, seed, clock });
-  if ('masking' in l) return tf.layers.masking({ maskValue: l.masking });
+  if ('dropout' in l) return new SeededDropout({ name, rate: l.dropout, seed, clock });
+  if ('masking' in l) return tf.layers.masking({ name, maskValue: l.masking });
   if ('gru' in l) {
-    if (l.impl === 'fast' && l.recurrentActivation === 'sigmoid') return fastGru({ units: l.gru, recurrentActivation: l.recurrentActivation, seed });
+    if (l.impl === 'fast' && l.recurrentActivation === 'sigmoid') return fastGru({ name, units: l.gru, recurrentActivation: l.recurrentActivation, seed });
     return tf.layers.gru({
+      name,
       units: l.gru,
       activation: l.activation,
       recurrentActivation: l.recurrentActivation,
@@ -53,8 +62,9 @@ function makeLayer(l: LayerSpec, seed: number, clock: StepClock): tf.layers.Laye
       biasInitializer: 'zeros',
     });
   }
-  if (l.impl === 'fast') return fastLstm({ units: l.lstm, seed });
+  if (l.impl === 'fast') return fastLstm({ name, units: l.lstm, seed });
   return tf.layers.lstm({
+    name,
     units: l.lstm,
     activation: l.activation,
     recurrentActivation: 'sigmoid',

@@ -20,6 +20,11 @@ export const ModelFile = z.object({
 });
 export type ModelFile = z.infer<typeof ModelFile>;
 
+/**
+ * Weights are listed by `originalName` (`particles_1_gru/kernel`: build.ts names
+ * layers after the spec), the same in every process; tfjs's variable `name`
+ * gets a process-wide suffix (`kernel_3`) once a model was built before.
+ */
 export function encodeModel(model: tf.LayersModel, spec: ModelSpec, meta: { seed: number; backend: string }): { json: string; weights: Uint8Array; params: number } {
   const { bytes, layout } = packTensors(model.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[], values: w.read().dataSync() as Float32Array })));
   const params = model.countParams();
@@ -31,6 +36,7 @@ export function decodeModel(json: string, weights: Uint8Array): BuiltModel {
   const file = ModelFile.parse(JSON.parse(json));
   const built = buildModel(file.spec, file.seed);
   const values = unpackTensors(weights, file.weights);
+  // By position: the spec fixes the order; names only label messages.
   const ws = built.model.weights;
   if (ws.length !== file.weights.length) throw new Error(`model.json lists ${file.weights.length} weights; the spec builds ${ws.length}`);
   tf.tidy(() =>

@@ -42,7 +42,7 @@ const Lstm = z.strictObject({
 });
 
 const LAYERS = { dense: Dense, dropout: Dropout, masking: Masking, gru: Gru, lstm: Lstm } as const;
-type LayerKind = keyof typeof LAYERS;
+export type LayerKind = keyof typeof LAYERS;
 const LAYER_HELP = 'expected one layer: { dense: N, activation }, { dropout: rate }, { masking: value }, { gru: N }, or { lstm: N }';
 
 /** The layer's type is the one key naming a layer; its schema then checks the rest, so errors speak of that layer. */
@@ -63,6 +63,9 @@ export const LayerSpec = z.unknown().transform((value, ctx): z.output<(typeof LA
   return z.NEVER;
 });
 export type LayerSpec = z.infer<typeof LayerSpec>;
+
+/** The layer's type: the one key naming a layer (the schema guarantees exactly one). */
+export const layerKind = (l: LayerSpec): LayerKind => (Object.keys(LAYERS) as LayerKind[]).find((k) => k in l)!;
 
 const RECURRENT = (l: LayerSpec) => 'gru' in l || 'lstm' in l;
 

@@ -202,6 +202,7 @@ function snapshot(model: tf.LayersModel, adam: Adam): NamedTensor[] {
   return out;
 }
 
+/** By position, as snapshot() wrote them: tfjs's variable names differ between processes, the order does not. */
 function restore(model: tf.LayersModel, adam: Adam, tensors: Float32Array[]): void {
   const weights = model.weights;
   const expected = weights.length + adam.m.length + adam.v.length;

@@ -3,13 +3,14 @@
  * fully validated, resolved plan: stages in topological order with their
  * `with` substituted and checked by each kind's schema.
  */
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, type Finding } from '../config/errors.js';
+import { parseWith } from '../config/zodIssues.js';
 import { loadPipelinesFile, validateInlinePipeline } from '../config/load.js';
 import { mergeParams, resolveWith } from '../config/params.js';
 import { resolveModelRef } from '../config/models.js';
 import { topoOrder } from '../config/dag.js';
 import { RetrySpec, type PipelineSpec, type Params } from '../config/spec.js';
-import { type StorageSpec } from '../storage/spec.js';
+import { StorageSpec } from '../storage/spec.js';
 import { DEFAULT_TASK_QUEUE, type PreparedRun, type PrepareRunRequest, type ResolvedStage } from '../protocol/protocol.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import type { KindRegistry } from '../stages/registry.js';
@@ -30,7 +31,7 @@ function locateSpec(req: PrepareRunRequest, env: PrepareEnv): { spec: PipelineSp
   const vocabulary = configVocabulary(env.registry);
   if (typeof req.pipeline !== 'string') {
     const spec = validateInlinePipeline(req.pipeline, vocabulary);
-    const storage = req.storage ?? loadPipelinesFile(req.specFile ?? env.defaultSpecFile, vocabulary).storage;
+    const storage = req.storage ? checkedStorage(req.storage) : loadPipelinesFile(req.specFile ?? env.defaultSpecFile, vocabulary).storage;
     return { spec, storage };
   }
   const file = loadPipelinesFile(req.specFile ?? env.defaultSpecFile, vocabulary);
@@ -38,7 +39,19 @@ function locateSpec(req: PrepareRunRequest, env: PrepareEnv): { spec: PipelineSp
   if (!spec) {
     throw new ConfigError([{ file: file.file, path: ['pipelines', req.pipeline], message: `no pipeline named "${req.pipeline}"; expected one of: ${Object.keys(file.pipelines).sort().join(', ')}` }]);
   }
-  return { spec, storage: req.storage ?? file.storage };
+  return { spec, storage: req.storage ? checkedStorage(req.storage) : file.storage };
+}
+
+/**
+ * A storage given with the request, checked here as the file's is by the
+ * loader: the caller may not have validated it, and a bad root would only
+ * fail at the first stage.
+ */
+function checkedStorage(storage: StorageSpec): StorageSpec {
+  const findings: Finding[] = [];
+  const checked = parseWith(StorageSpec, storage, ['storage'], findings);
+  if (checked === undefined) throw new ConfigError(findings.map(({ path, message }) => ({ path, message })));
+  return checked;
 }
 
 export function resolveStages(spec: PipelineSpec, params: Params, registry: KindRegistry): ResolvedStage[] {

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StorageSpec } from './spec.js';
 import { LocalStorage } from './local.js';
-import { S3Storage, parseS3Root } from './s3.js';
+import { S3Storage } from './s3.js';
+import { parseS3Root } from './s3Root.js';
 import type { Storage } from './storage.js';
 
 export type { Body, ObjectInfo, PutResult, Storage } from './storage.js';

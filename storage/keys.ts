@@ -1,46 +1,24 @@
 /**
- * Storage keys: relative, '/'-separated paths below a storage root. The same
- * rules hold for every backend, so a key that works locally works on S3.
+ * Storage keys: relative, '/'-separated paths below a storage root. The rules
+ * themselves are in keyRules.ts (pure, shared with the storage spec); here
+ * they throw.
  */
 import { UnsafeKeyError } from './storage.js';
+import { MAX_KEY_BYTES, keyProblem, utf8Length } from './keyRules.js';
 
-/** S3's limit, in UTF-8 bytes. */
-export const MAX_KEY_BYTES = 1024;
-
-/**
- * Marks a local in-progress write (`<name>.partial-<pid>-<random>`); keys may
- * not contain it, so a temp file can never be mistaken for an object.
- */
-export const PARTIAL_MARKER = '.partial-';
-
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+export { MAX_KEY_BYTES, PARTIAL_MARKER } from './keyRules.js';
 
 /** Throws UnsafeKeyError unless `key` is a safe object key. */
 export function assertSafeKey(key: string): void {
-  if (typeof key !== 'string') throw new UnsafeKeyError(String(key), 'not a string');
-  if (key === '') throw new UnsafeKeyError(key, 'empty');
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-    throw new UnsafeKeyError(key.slice(0, 64) + '...', `longer than ${MAX_KEY_BYTES} bytes`);
-  }
-  if (CONTROL_CHARS.test(key)) throw new UnsafeKeyError(key, 'contains a control character');
-  if (key.includes('\\')) throw new UnsafeKeyError(key, 'contains a backslash');
-  if (key.startsWith('/')) throw new UnsafeKeyError(key, 'absolute (starts with "/")');
-  for (const segment of key.split('/')) {
-    if (segment === '') throw new UnsafeKeyError(key, 'empty path segment');
-    if (segment === '.' || segment === '..') throw new UnsafeKeyError(key, `"${segment}" segment`);
-    if (segment.includes(PARTIAL_MARKER)) {
-      throw new UnsafeKeyError(key, `"${PARTIAL_MARKER}" is reserved for in-progress writes`);
-    }
-  }
+  const reason = keyProblem(key);
+  if (reason === undefined) return;
+  // Length is checked before any rule that shows the key, so an overlong key is only ever shown shortened.
+  const shown = typeof key !== 'string' ? String(key) : utf8Length(key) > MAX_KEY_BYTES ? `${key.slice(0, 64)}...` : key;
+  throw new UnsafeKeyError(shown, reason);
 }
 
 export function isSafeKey(key: string): boolean {
-  try {
-    assertSafeKey(key);
-    return true;
-  } catch {
-    return false;
-  }
+  return keyProblem(key) === undefined;
 }
 
 /**

@@ -19,12 +19,12 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { assertRange, assertSafeKey, assertSafePrefix, compareKeys, isSafeKey } from './keys.js';
 import { StorageNotFoundError, type Body, type ObjectInfo, type PutResult, type Storage } from './storage.js';
+import { bucketNameProblem } from './s3Root.js';
 
 const PART_SIZE = 8 * 1024 * 1024;
 const UPLOAD_QUEUE_SIZE = 2;
 /** DeleteObjects' limit per request. */
 const DELETE_BATCH = 1000;
-const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 // The SDK release is pinned (package.json) to one that supports Node 20, so its
 // "future releases will need Node 22" notice is noise in every worker log.
@@ -54,17 +54,6 @@ export class S3StorageError extends Error {
     super(message);
     this.name = 'S3StorageError';
   }
-}
-
-/** `s3://bucket/prefix` → its parts, validated. */
-export function parseS3Root(root: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([^/]*)\/?(.*)$/.exec(root);
-  if (!m) throw new Error(`expected s3://bucket/prefix, got ${JSON.stringify(root)}`);
-  const bucket = m[1] ?? '';
-  const prefix = (m[2] ?? '').replace(/\/+$/, '');
-  assertBucketName(bucket);
-  if (prefix !== '') assertSafeKey(prefix);
-  return { bucket, prefix };
 }
 
 export class S3Storage implements Storage {
@@ -341,7 +330,8 @@ interface SdkErrorFields {
 }
 
 function assertBucketName(bucket: string): void {
-  if (!BUCKET_RE.test(bucket)) throw new Error(`invalid S3 bucket name ${JSON.stringify(bucket)}`);
+  const problem = bucketNameProblem(bucket);
+  if (problem !== undefined) throw new Error(`invalid S3 bucket name; expected ${problem}`);
 }
 
 function toBytes(chunk: unknown): Uint8Array {

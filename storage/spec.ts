@@ -1,12 +1,21 @@
 /**
  * Where a pipeline's data lives: the `storage:` section of pipelines.yaml and
- * of a run's input. Pure (zod only): workflows import it to validate input.
+ * of a run's input. Pure (zod only): workflows import it to validate input,
+ * so an `s3://` root that breaks S3's naming rules fails the run at once,
+ * not at its first stage.
  */
 import { z } from 'zod';
+import { s3RootProblem } from './s3Root.js';
 
 export const StorageSpec = z.strictObject({
   /** `file:///abs/path`, or `s3://bucket/prefix`. */
-  root: z.string().regex(/^(file:\/\/\/|s3:\/\/)[^\s]+$/, 'expected file:///absolute/path or s3://bucket/prefix'),
+  root: z
+    .string()
+    .regex(/^(file:\/\/\/|s3:\/\/)[^\s]+$/, { message: 'expected file:///absolute/path or s3://bucket/prefix', abort: true })
+    .superRefine((root, ctx) => {
+      const problem = root.startsWith('s3://') ? s3RootProblem(root) : undefined;
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   /** S3 endpoint URL for S3-compatible services (MinIO, Ceph, ...). */
   endpoint: z.string().url().optional(),
   region: z.string().optional(),

@@ -53,6 +53,17 @@ describe('topoflow CLI', () => {
     assert.match(bad.stderr, /unknown-kind\.yaml:\d+:\d+: pipelines\.demo\.stages\.train\.uses: unknown stage kind "trian"; expected one of: /);
   });
 
+  test('validate: an invalid S3 bucket in storage.root fails with the rule it breaks, the line and a caret', () => {
+    const file = join(projectRoot, 'test', 'fixtures', 'config', 'bad', 'bad-s3-bucket.yaml');
+    const bad = cli('validate', file);
+    assert.equal(bad.code, 2);
+    const [message, code, caret, ...rest] = bad.stderr.trimEnd().split('\n');
+    assert.match(message!, /^.*bad-s3-bucket\.yaml:2:9: storage\.root: invalid S3 root "s3:\/\/Bad_Bucket\/x"; .*but "Bad_Bucket" has uppercase letters and contains "_"$/);
+    assert.equal(code, '  2 |   root: s3://Bad_Bucket/x');
+    assert.equal(caret, `${' '.repeat('  2 | '.length + 8)}^`);
+    assert.deepEqual(rest, []);
+  });
+
   test('run starts its own stack when none is up, and stops it afterwards', () => {
     const out = cli('run', 'diamond', '--json');
     assert.equal(out.code, 0, out.stderr);

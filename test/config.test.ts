@@ -15,6 +15,7 @@ import { ConfigError, didYouMean, formatIssue, formatPath, formatReport, type Co
 import { dagIssues, downstreamOf, findCycle, topoOrder } from '../config/dag.js';
 import { mergeParams, parseSetArgs, referencedParams, resolveWith } from '../config/params.js';
 import { loadPipelinesFile, parsePipelinesText, validateInlinePipeline, validatePipelinesFile } from '../config/load.js';
+import { prepareRun } from '../runtime/prepare.js';
 
 const fixtures = join(projectRoot, 'test', 'fixtures', 'config');
 
@@ -22,11 +23,12 @@ function kind(name: string, withSchema: z.ZodType): StageKind {
   return { name, version: '1', description: `test kind ${name}`, type: 'simple', withSchema, run: () => Promise.resolve({}) };
 }
 
-const kinds = configVocabulary(new KindRegistry([
+const registry = new KindRegistry([
   kind('noop', z.strictObject({})),
   kind('count', z.strictObject({ events: z.number().int().positive(), label: z.string().optional() })),
   kind('train', z.strictObject({ epochs: z.number().int().positive(), features: z.array(z.string()).default([]), options: z.record(z.string(), z.unknown()).optional() })),
-]));
+]);
+const kinds = configVocabulary(registry);
 
 /** Runs `fn`, expecting a ConfigError, and returns its issues. */
 function issuesOf(fn: () => unknown): ConfigIssue[] {
@@ -85,6 +87,8 @@ const malformed: Record<string, Expected[]> = {
   'bad-retry.yaml': [{ line: 7, column: 24, path: 'pipelines.demo.stages.a.retry.maxAttempts', says: ['expected a number >= 1, got number 0'] }],
   'bad-storage-root.yaml': [{ line: 2, column: 9, path: 'storage.root', says: ['unsupported storage root "ftp://x"', 'file:///absolute/path or s3://bucket/prefix'] }],
   'bad-endpoint.yaml': [{ line: 3, column: 13, path: 'storage.endpoint', says: ['http:// or https://', 'got string "localhost:9000"'] }],
+  'bad-s3-bucket.yaml': [{ line: 2, column: 9, path: 'storage.root', says: ['invalid S3 root "s3://Bad_Bucket/x"', 'bucket name of 3-63 lowercase letters', 'but "Bad_Bucket" has uppercase letters and contains "_"'] }],
+  'bad-s3-prefix.yaml': [{ line: 2, column: 9, path: 'storage.root', says: ['invalid S3 root "s3://bucket/runs/../x"', 'the prefix "runs/../x" is not a valid storage key ("..'] }],
   'bad-version.yaml': [{ line: 1, column: 10, path: 'version', says: ['expected 1, got number 2'] }],
   'empty-stages.yaml': [{ line: 4, column: 13, path: 'pipelines.demo.stages', says: ['no stages', 'at least one stage'] }],
   'missing-stages.yaml': [{ line: 2, column: 3, path: 'pipelines.demo', says: ['missing required key "stages"', 'a mapping'] }],
@@ -257,6 +261,26 @@ describe('valid pipelines.yaml', () => {
     const message = (root: string) => issuesOf(() => parsePipelinesText(minimal(`storage: { root: "${root}" }\n`), 'p.yaml', '/srv', kinds))[0]!.message;
     assert.match(message('file://host/data'), /invalid file URL "file:\/\/host\/data"; expected file:\/\/\/absolute\/path/);
     assert.match(message('s3://B'), /invalid S3 root "s3:\/\/B"; expected s3:\/\/bucket\/prefix/);
+  });
+});
+
+// ---------------------------------------------------------------- run preparation
+
+describe('run preparation', () => {
+  const env = { registry, defaultSpecFile: join(fixtures, 'valid.yaml') };
+  const pipeline = validateInlinePipeline({ name: 'adhoc', stages: { a: { uses: 'noop' } } }, kinds);
+
+  test('a storage root given with the run is checked before any stage runs; the message names storage.root', () => {
+    const bucket = issuesOf(() => prepareRun({ pipeline, storage: { root: 's3://Bad_Bucket/x' } }, env));
+    assert.deepEqual(bucket.map(formatIssue), [
+      'storage.root: invalid S3 root "s3://Bad_Bucket/x"; expected s3://bucket/prefix with a bucket name of 3-63 lowercase letters, digits, "." or "-" that starts and ends with a letter or digit, but "Bad_Bucket" has uppercase letters and contains "_"',
+    ]);
+    const prefix = issuesOf(() => prepareRun({ pipeline: 'demo', storage: { root: 's3://bucket/a//b' } }, env));
+    assert.deepEqual(prefix.map(formatIssue), ['storage.root: invalid S3 root "s3://bucket/a//b"; the prefix "a//b" is not a valid storage key (empty path segment)']);
+  });
+
+  test('a valid storage root given with the run is used as given', () => {
+    assert.deepEqual(prepareRun({ pipeline, storage: { root: 's3://hep-bucket/runs', endpoint: 'http://127.0.0.1:9000' } }, env).storage, { root: 's3://hep-bucket/runs', endpoint: 'http://127.0.0.1:9000' });
   });
 });
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tf } from '../ml/tf.js';
 import { buildModel } from '../ml/build.js';
+import { decodeModel, encodeModel } from '../ml/modelFile.js';
 import { ModelSpec } from '../ml/modelSpec.js';
 import { useBackend } from '../ml/backend.js';
 import { backendChoice } from '../ml/backendChoice.js';
@@ -98,6 +99,49 @@ describe('seed architectures (seed-pipeline.md §5)', () => {
     assert.deepEqual(t5, t5b, 'same step, same mask');
     assert.notDeepEqual(t5, t6, 'next step, new mask');
     assert.notDeepEqual(t5, infer);
+  });
+});
+
+describe('names that do not depend on the process', () => {
+  const namesOf = (s: ModelSpec) => {
+    const { model } = buildModel(s, 1);
+    const names = { layers: model.layers.map((l) => l.name), weights: model.weights.map((w) => w.originalName) };
+    model.dispose();
+    return names;
+  };
+
+  test('layers are named after their place in the spec, however many models the process built before', () => {
+    const first = namesOf(spec('inclusive'));
+    for (const other of ['hlf', 'particle_sequence', 'inclusive_lstm', 'inclusive']) buildModel(spec(other), 3).model.dispose();
+    assert.deepEqual(namesOf(spec('inclusive')), first);
+    assert.deepEqual(first.layers, ['particles', 'particles_0_masking', 'particles_1_gru', 'hlf', 'particles_2_dropout', 'hlf_0_dropout', 'concatenate', 'layers_0_dense', 'layers_1_dense']);
+    assert.deepEqual(first.weights, [
+      'particles_1_gru/kernel', 'particles_1_gru/recurrent_kernel', 'particles_1_gru/bias',
+      'layers_0_dense/kernel', 'layers_0_dense/bias', 'layers_1_dense/kernel', 'layers_1_dense/bias',
+    ]);
+  });
+
+  test('stock recurrent layers are named the same way', () => {
+    const stock = ModelSpec.parse({ input: 'particles', layers: [{ masking: 0 }, { lstm: 4, impl: 'stock' }, { dense: 3, activation: 'softmax' }] });
+    assert.deepEqual(namesOf(stock).weights.slice(0, 3), ['layers_1_lstm/kernel', 'layers_1_lstm/recurrent_kernel', 'layers_1_lstm/bias']);
+  });
+
+  test('model.json is the same for every build in one process, and decodes onto a model built after others', () => {
+    const encoded = () => {
+      const { model } = buildModel(spec('inclusive'), 4);
+      const out = encodeModel(model, spec('inclusive'), { seed: 4, backend: 'wasm' });
+      model.dispose();
+      return out;
+    };
+    const a = encoded();
+    const b = encoded();
+    assert.equal(a.json, b.json);
+    assert.deepEqual(a.weights, b.weights);
+    const decoded = decodeModel(a.json, a.weights);
+    const again = encodeModel(decoded.model, spec('inclusive'), { seed: 4, backend: 'wasm' });
+    decoded.model.dispose();
+    assert.equal(again.json, a.json);
+    assert.deepEqual(again.weights, a.weights);
   });
 });
 

@@ -15,6 +15,8 @@ import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StorageSpec } from '../storage/spec.js';
+import { bucketNameFaults } from '../storage/s3Root.js';
+import { PipelineRunInput } from '../protocol/protocol.js';
 import { startMinio, type MinioServer } from '../infra/minio.js';
 import { freePort } from '../infra/ports.js';
 import {
@@ -328,6 +330,47 @@ describe('storageRootFromString and openStorage', () => {
 
     assert.throws(() => openStorage({ root: 'http://x/y' }));
     assert.throws(() => openStorage({ root: 's3://b/../x' }));
+  });
+});
+
+describe('S3 roots: the bucket naming rules, checked before a run starts', () => {
+  const RULES = 'a bucket name of 3-63 lowercase letters, digits, "." or "-" that starts and ends with a letter or digit';
+
+  test('valid bucket names break no rule', () => {
+    for (const bucket of ['abc', 'hep-bucket', 'my.bucket.1', '1bucket', 'a'.repeat(63)]) assert.deepEqual(bucketNameFaults(bucket), [], bucket);
+  });
+
+  const bad: Array<[string, string[]]> = [
+    ['Bad_Bucket', ['has uppercase letters', 'contains "_"']],
+    ['ab', ['is 2 characters long']],
+    ['a'.repeat(64), ['is 64 characters long']],
+    ['-bucket', ['starts with "-"']],
+    ['bucket.', ['ends with "."']],
+    ['my bucket!', ['contains " ", "!"', 'ends with "!"']],
+    ['my..bucket', ['has two adjacent periods']],
+    ['192.168.5.4', ['is formatted as an IP address']],
+    ['', ['is empty']],
+  ];
+  for (const [bucket, faults] of bad) {
+    test(`${JSON.stringify(bucket)}: ${faults.join(', ')}`, () => assert.deepEqual(bucketNameFaults(bucket), faults));
+  }
+
+  test('the storage spec (the workflow checks run input with it) rejects a bad root at "root", saying what is wrong', () => {
+    const issues = (root: string) => {
+      const parsed = StorageSpec.safeParse({ root });
+      assert.ok(!parsed.success, root);
+      return parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    assert.deepEqual(issues('s3://Bad_Bucket/x'), [`root: invalid S3 root "s3://Bad_Bucket/x"; expected s3://bucket/prefix with ${RULES}, but "Bad_Bucket" has uppercase letters and contains "_"`]);
+    assert.deepEqual(issues('s3://bucket/a/../x'), ['root: invalid S3 root "s3://bucket/a/../x"; the prefix "a/../x" is not a valid storage key (".." segment)']);
+    assert.deepEqual(issues('ftp://x'), ['root: expected file:///absolute/path or s3://bucket/prefix'], 'one message for a root of the wrong form');
+    const input = PipelineRunInput.safeParse({ pipeline: 'demo', storage: { root: 's3://Bad_Bucket/x' } });
+    assert.ok(!input.success);
+    assert.deepEqual(input.error.issues.map((i) => i.path.join('.')), ['storage.root']);
+  });
+
+  test('S3Storage says which rule a bucket name breaks', () => {
+    assert.throws(() => new S3Storage({ bucket: 'Bad_Bucket' }), { message: `invalid S3 bucket name; expected ${RULES}, but "Bad_Bucket" has uppercase letters and contains "_"` });
   });
 });
 

@@ -46,7 +46,7 @@ export type TrainWith = z.infer<typeof With>;
 export const train: SimpleStageKind<TrainWith> = {
   type: 'simple',
   name: 'train',
-  version: '4',
+  version: '5',
   description: 'Stage 4: trains one classifier (HLF dense net, particle GRU, inclusive GRU+HLF) with checkpoints',
   withSchema: With,
   queue: 'train',
