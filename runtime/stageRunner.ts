@@ -16,6 +16,7 @@ import * as layout from './cacheLayout.js';
 import { RecordingOutputWriter } from './outputWriter.js';
 import { explainRun, recordLastRun } from './decisions.js';
 import { BadInputError } from '../common/errors.js';
+import { damageOf } from './intact.js';
 import { DEFAULT_LEASE_TIMING, singleFlight, type HeldLease, type LeaseHolder, type LeaseTiming } from './keyLease.js';
 
 export interface RunnerEnv {
@@ -63,7 +64,7 @@ export async function runSimpleStage(req: StageRequest, env: RunnerEnv): Promise
   const mKey = layout.manifestKey(req.stage.uses, key);
 
   return onlyOnce(req, env, key, undefined, (joined) => cachedOutcome(req, env.storage, key, joined), async (lease) => {
-    const reason = await explainRun(env.storage, req, key);
+    const reason = await whyRun(env.storage, req, key);
     await wipeUncommitted(env.storage, layout.stageFolder(req.stage.uses, key), mKey);
     const writer = new RecordingOutputWriter(env.storage, layout.dataFolder(req.stage.uses, key));
     const checkpoints = checkpointFolderFor(req, key);
@@ -86,9 +87,11 @@ export async function planFanout(req: StageRequest, env: RunnerEnv): Promise<{ c
     return cached ? { cached } : null;
   };
   return onlyOnce(req, env, key, 'plan', cachedPlan, async (lease) => {
-    const reason = await explainRun(env.storage, req, key);
+    const damaged = await damagedCommit(env.storage, req, key);
+    const reason = damaged ?? (await explainRun(env.storage, req, key));
     const folder = layout.stageFolder(req.stage.uses, key);
-    if (req.force) await wipeUncommitted(env.storage, folder, layout.manifestKey(req.stage.uses, key));
+    // A damaged commit is redone whole, as a forced one: its shards' outputs may be what is missing.
+    if (req.force || damaged) await wipeUncommitted(env.storage, folder, layout.manifestKey(req.stage.uses, key));
 
     const pKey = layout.planKey(req.stage.uses, key);
     let shards = await readJson<JsonValue[]>(env.storage, pKey);
@@ -226,12 +229,25 @@ async function cachedOutcome(req: StageRequest, storage: Storage, key: string, j
   if (req.force) return null;
   const mKey = layout.manifestKey(req.stage.uses, key);
   const manifest = await readCommittedManifest(storage, mKey);
-  if (!manifest) return null;
+  if (!manifest || (await damageOf(storage, manifest))) return null;
   await recordLastRun(storage, req, key);
   const reason = joined
     ? `joined: run ${joined.runId} (stage "${joined.stageId}") was computing this key; reused its result (key ${key.slice(0, 12)})`
     : `cached: same kind version, params and inputs as the run of ${manifest.createdAt} (key ${key.slice(0, 12)})`;
   return outcomeOf(manifest, storage, mKey, 'cached', reason);
+}
+
+/** Why a stage with no usable cache entry runs: its commit is damaged, or explainRun's reason. */
+async function whyRun(storage: Storage, req: StageRequest, key: string): Promise<string> {
+  return (await damagedCommit(storage, req, key)) ?? explainRun(storage, req, key);
+}
+
+/** The reason to redo a committed stage whose outputs are missing or damaged, or null. */
+async function damagedCommit(storage: Storage, req: StageRequest, key: string): Promise<string | null> {
+  if (req.force) return null;
+  const manifest = await readCommittedManifest(storage, layout.manifestKey(req.stage.uses, key));
+  const damage = manifest && (await damageOf(storage, manifest));
+  return damage ? `committed outputs missing or damaged (${damage}); recomputing` : null;
 }
 
 /**

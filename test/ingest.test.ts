@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +18,7 @@ import { startMinio, type MinioServer } from '../infra/minio.js';
 import { generateFile } from '../hep/generator/index.js';
 import type { StorageSpec } from '../storage/spec.js';
 import { projectRoot } from '../infra/tools.js';
+import { openRootFile } from '../root/read/index.js';
 
 const h = new Harness();
 /** Real ROOT files, used in place (shared/ sits beside the repository). */
@@ -162,5 +164,74 @@ describe('generate → ingest on the engine', () => {
     const got = await rowsOf(result, storage);
     assert.equal(got.length, expected.length, 'no missing or duplicate rows');
     assert.deepEqual(got, expected);
+  });
+});
+
+describe('hostile and damaged inputs', () => {
+  const ingestOnly = (w: Record<string, unknown>) => pipeline({ ingest: { uses: 'ingest', with: { mode: 'fixed', ...caps, window: 2, ...w }, retry: { maxAttempts: 1, initialInterval: '100ms' } } });
+
+  test('a device, a FIFO and a file over the size limit are refused naming the file, without reading them', async () => {
+    const dir = mkdtempSync(join(h.tmp, 'hostile-'));
+    const fifo = join(dir, 'qcd_fifo.root');
+    execFileSync('mkfifo', [fifo]);
+    const big = join(fixtures, 'uproot-HZZ-zlib.root');
+    const inputs = [{ uri: '/dev/zero', label: 0 }, { uri: fifo, label: 1 }, { uri: big, label: 2 }];
+    const storage = freshRoot();
+    const t0 = Date.now();
+    const result = await h.result(await h.run({ pipeline: ingestOnly({ inputs, onBadFile: 'skip', maxInputBytes: 1000, allowEmpty: true }), storage }));
+    assert.ok(Date.now() - t0 < 60_000, 'refused at once');
+    assert.equal(result.stages.ingest!.status, 'completed');
+    const { manifest } = await manifestOf(result, 'ingest', storage);
+    const bad = Object.fromEntries(manifest.summary.badFiles.map((b) => [b.file, b.error]));
+    assert.match(bad['/dev/zero'] ?? '', /\/dev\/zero: not a regular file/);
+    assert.match(bad[fifo] ?? '', /qcd_fifo\.root: not a regular file/);
+    assert.match(bad[big] ?? '', new RegExp(`uproot-HZZ-zlib\\.root: ${readFileSync(big).length} bytes is more than the limit of 1000 bytes per input file`));
+  });
+
+  test('every input bad: the stage fails naming each input, unless allowEmpty; a file split into shards is one bad file', async () => {
+    const broken = join(fixtures, 'uproot-issue513.root'); // a Delphes tree without the lepton branches: opens, every shard fails
+    const entries = (await (await openRootFile({ bytes: readFileSync(broken), name: broken })).tree('Delphes')).entries;
+    const missing = join(h.tmp, 'wjets_missing.root');
+    const inputs = [{ uri: broken, label: 1 }, { uri: missing, label: 2 }];
+    const entriesPerShard = Math.max(1, Math.ceil(entries / 3));
+    const storage = freshRoot();
+    const held = await h.run({ pipeline: ingestOnly({ inputs, onBadFile: 'skip', entriesPerShard }), storage });
+    const p = await h.waitFor(held, (x) => x.status === 'held', 'the ingest stage to hold', 120_000);
+    assert.match(p.stages.ingest!.error!, /no event was selected/);
+    assert.match(p.stages.ingest!.error!, /uproot-issue513\.root: bad/);
+    assert.match(p.stages.ingest!.error!, /wjets_missing\.root: bad \(.*no such file/);
+    assert.match(p.stages.ingest!.error!, /allowEmpty: true/);
+    await h.client.workflow.getHandle(held).executeUpdate('abort', { args: [{}] });
+
+    const result = await h.result(await h.run({ pipeline: ingestOnly({ inputs, onBadFile: 'skip', entriesPerShard, allowEmpty: true }), storage }));
+    assert.equal(result.stages.ingest!.status, 'completed');
+    const { manifest } = await manifestOf(result, 'ingest', storage);
+    assert.equal(manifest.summary.badFiles.length, 2);
+    assert.equal(manifest.counts.badFiles, 2, 'files, not shards');
+  });
+
+  test('an upstream output damaged after its commit fails ingest naming the object; a deleted one makes the cache hit recompute', async () => {
+    const storage = freshRoot();
+    const first = await h.result(await h.run({ pipeline: genAndIngest(), storage }));
+    const store = openStorage(storage);
+    const genManifest = JSON.parse(Buffer.from(await store.get(first.stages.gen!.manifestUri!.slice(storage.root.length + 1))).toString('utf8')) as { outputs: Array<{ name: string; key: string }> };
+    const key = (name: RegExp) => genManifest.outputs.find((o) => name.test(o.name))!.key;
+    // Same size, other bytes (a cheap cache check sees sizes only): ingest's own check must catch it.
+    const damaged = Buffer.from(await store.get(key(/qcd.*000/)));
+    damaged[damaged.length >> 1]! ^= 0xff;
+    await store.put(key(/qcd.*000/), damaged);
+    const forced = await h.run({ pipeline: genAndIngest(), storage, force: ['ingest'] });
+    const p = await h.waitFor(forced, (x) => x.status === 'held', 'ingest to hold', 120_000);
+    assert.match(p.stages.ingest!.error!, /qcd.*000.*differs from what its stage's manifest recorded/);
+    await h.client.workflow.getHandle(forced).executeUpdate('abort', { args: [{}] });
+
+    await store.delete(key(/qcd.*000/));
+    const again = await h.result(await h.run({ pipeline: genAndIngest(), storage }));
+    assert.equal(again.status, 'completed');
+    assert.equal(again.stages.gen!.status, 'completed');
+    assert.match(again.stages.gen!.reason!, /^committed outputs missing or damaged \(.*qcd.*000.* is missing\)/);
+    const digests = (r: RunResult) => r.stages.gen!.outputs.map((o) => `${o.name}:${o.sha256}`).sort();
+    assert.deepEqual(digests(again), digests(first), 'regenerated with the recorded content');
+    assert.equal(again.stages.ingest!.status, 'completed', 'the aborted forced run had removed its commit');
   });
 });

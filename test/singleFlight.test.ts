@@ -2,7 +2,8 @@
  * One computation per cache key (runtime/keyLease.ts and its use in the stage
  * runner), on the local store: concurrent callers of one key compute it once
  * and the others join; dead holders are taken over; a holder that lost its
- * lease cannot commit; an input whose content changed is refused.
+ * lease cannot commit; an input whose content changed is refused; a cache hit
+ * whose outputs were damaged is recomputed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -178,4 +179,22 @@ test('runSimpleStage: an input whose manifest no longer has the content hash the
     runSimpleStage(request('a', { ...stage('down', 4), needs: ['up'] }, { up: { manifestKey: up.manifestKey, contentHash: stale } }), { registry, storage, leaseTiming: timing }),
     (err: unknown) => err instanceof BadInputError && err.message.includes(up.contentHash) && err.message.includes(stale) && err.message.includes('input "up"'),
   );
+});
+
+test('runSimpleStage: a cache hit whose outputs were deleted or truncated since the commit is recomputed, saying why', async () => {
+  const storage = fresh();
+  runs = 0;
+  const first = await runSimpleStage(request('a', stage('s', 6)), { registry, storage, leaseTiming: timing });
+  const again = await runSimpleStage(request('b', stage('s', 6)), { registry, storage, leaseTiming: timing });
+  assert.equal(again.status, 'cached');
+  const out = first.outputs.find((o) => o.name === 'rows.txt')!;
+  await storage.put(out.key, 'x\n');
+  const truncated = await runSimpleStage(request('c', stage('s', 6)), { registry, storage, leaseTiming: timing });
+  assert.equal(truncated.status, 'completed');
+  assert.match(truncated.reason, /^committed outputs missing or damaged \(rows\.txt has 2 bytes, 12 recorded\)/);
+  await storage.delete(out.key);
+  const deleted = await runSimpleStage(request('d', stage('s', 6)), { registry, storage, leaseTiming: timing });
+  assert.match(deleted.reason, /^committed outputs missing or damaged \(rows\.txt is missing\)/);
+  assert.equal(deleted.contentHash, first.contentHash);
+  assert.equal(runs, 3);
 });

@@ -11,7 +11,7 @@ import { BadInputError } from '../../common/errors.js';
 import { DEFAULT_INGEST } from '../../hep/ingest/index.js';
 import { ingestRootFile, REJECT_REASONS, type IngestFileResult } from '../../hep/ingest/rootFile.js';
 import { openRootFile, RootReadError } from '../../root/read/index.js';
-import { InputFileError, inputLabel, loadInput, type InputFile } from './ingestInputs.js';
+import { InputFileError, inputLabel, loadInput, maxInputBytes, type InputFile } from './ingestInputs.js';
 
 const Label = z.number().int().min(0).max(2);
 
@@ -35,6 +35,10 @@ const With = z.strictObject({
   rowGroupSize: z.number().int().positive().default(1000),
   /** Shards in flight. */
   window: z.number().int().positive().default(4),
+  /** Largest input file read, in bytes (default: TOPOFLOW_MAX_INPUT_BYTES, else 4 GiB); files are read whole. */
+  maxInputBytes: z.number().int().positive().optional(),
+  /** Accept an output without a single selected event (otherwise the stage fails naming its inputs). */
+  allowEmpty: z.boolean().optional(),
 });
 type With = z.infer<typeof With>;
 
@@ -79,7 +83,7 @@ export const ingest: FanoutStageKind<With, Shard> = {
     const config = { mode: w.mode, ptCut: w.ptCut, isoCut: w.isoCut, maxTracks: w.maxTracks, maxPhotons: w.maxPhotons, maxNeutrals: w.maxNeutrals };
     let result: IngestFileResult;
     try {
-      const root = await openRootFile({ bytes: await loadInput(ctx.storage, shard.file), name: shard.file.uri });
+      const root = await openRootFile({ bytes: await loadInput(ctx.storage, shard.file, limitsOf(ctx)), name: shard.file.uri });
       result = await ingestRootFile(root, {
         config,
         label: shard.file.label,
@@ -104,14 +108,15 @@ export const ingest: FanoutStageKind<With, Shard> = {
     };
   },
 
-  async combine(_ctx, shards) {
+  async combine(ctx, shards) {
     // Per input file: events read, selected, and rejected by reason (shards of one file summed).
     const perFile = new Map<string, { file: string; read: number; selected: number; rejected: Record<string, number> }>();
-    const badFiles: Array<{ file: string; error: string }> = [];
+    const bad = new Map<string, string>();
     for (const s of shards) {
       const sum = s.summary as ShardSummary;
       if ('bad' in sum) {
-        badFiles.push({ file: sum.file, error: sum.bad });
+        // A file split into entry ranges is one bad file, whatever its number of shards.
+        if (!bad.has(sum.file)) bad.set(sum.file, sum.bad);
         continue;
       }
       const f = perFile.get(sum.file) ?? { file: sum.file, read: 0, selected: 0, rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) };
@@ -120,7 +125,13 @@ export const ingest: FanoutStageKind<With, Shard> = {
       for (const r of REJECT_REASONS) f.rejected[r] = (f.rejected[r] ?? 0) + (sum.rejected[r] ?? 0);
       perFile.set(sum.file, f);
     }
-    return { summary: { files: [...perFile.values()], badFiles } as unknown as JsonValue };
+    const badFiles = [...bad].map(([file, error]) => ({ file, error }));
+    const files = [...perFile.values()];
+    const counts: Record<string, number> = {};
+    for (const s of shards) for (const [name, n] of Object.entries(s.counts)) counts[name] = (counts[name] ?? 0) + n;
+    counts.badFiles = badFiles.length;
+    if (!counts.selected && !ctx.with.allowEmpty) throw new BadInputError(`stage "${ctx.stageId}": no event was selected, so the output would be empty: ${emptyReport(files, badFiles)}; set allowEmpty: true to accept an empty output`);
+    return { counts, summary: { files, badFiles } as unknown as JsonValue };
   },
 };
 
@@ -131,7 +142,7 @@ function inputFiles(inputs: Record<string, StageManifest>, w: With): InputFile[]
     const labels = labelsFromSummary(manifest.summary);
     for (const out of manifest.outputs.filter((o) => o.name.endsWith('.root'))) {
       // Provenance is the storage key, so outputs do not depend on where the storage root is.
-      files.push({ uri: out.key, key: out.key, label: labels.get(out.name) ?? inputLabel(out.name, `input "${id}" output ${out.name}`) });
+      files.push({ uri: out.key, key: out.key, bytes: out.bytes, sha256: out.sha256, label: labels.get(out.name) ?? inputLabel(out.name, `input "${id}" output ${out.name}`) });
     }
   }
   for (const input of w.inputs) {
@@ -151,11 +162,19 @@ function labelsFromSummary(summary: JsonValue | undefined): Map<string, number> 
 /** Entries of the file's Delphes tree; null for a bad file when bad files are skipped. */
 async function entriesOf(ctx: Omit<StageContext<With>, 'output'>, file: InputFile): Promise<number | null> {
   try {
-    const root = await openRootFile({ bytes: await loadInput(ctx.storage, file), name: file.uri });
+    const root = await openRootFile({ bytes: await loadInput(ctx.storage, file, limitsOf(ctx)), name: file.uri });
     return (await root.tree('Delphes')).entries;
   } catch (err) {
     if (!(err instanceof RootReadError || err instanceof InputFileError)) throw err;
     if (ctx.with.onBadFile === 'skip') return null;
     throw new BadInputError(`stage "${ctx.stageId}": ${err.message}`);
   }
+}
+
+const limitsOf = (ctx: Omit<StageContext<With>, 'output'>) => ({ maxBytes: maxInputBytes(ctx.with.maxInputBytes), signal: ctx.signal });
+
+/** Each input and what became of it, for the empty-output error (at most 10 named). */
+function emptyReport(files: Array<{ file: string; read: number }>, badFiles: Array<{ file: string; error: string }>): string {
+  const lines = [...badFiles.map((b) => `${b.file}: bad (${b.error})`), ...files.map((f) => `${f.file}: 0 of ${f.read} events selected`)];
+  return `${lines.slice(0, 10).join('; ')}${lines.length > 10 ? `; and ${lines.length - 10} more` : ''}`;
 }

@@ -2,13 +2,21 @@
  * Where ingest's ROOT files come from: storage keys (relative to the root, so
  * they cannot leave it), absolute local paths or file:// URIs, and s3:// URIs
  * (other buckets use the standard AWS settings, e.g. AWS_ENDPOINT_URL).
- * Files are read whole into memory: jsroot reads in-memory files far faster.
+ * Files are read whole into memory (jsroot reads in-memory files far faster),
+ * so every read is bounded: only regular files and storage objects, at most
+ * `maxBytes` each, checked before anything is read, and abortable. Outputs of
+ * upstream stages are checked against their manifest records (size, SHA-256).
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BadInputError } from '../../common/errors.js';
 import { joinKey, openStorage, StorageNotFoundError, type Storage } from '../../storage/index.js';
+import { getVerified } from '../../storage/verified.js';
+
+/** The default cap on one input file (TOPOFLOW_MAX_INPUT_BYTES or the stage's `maxInputBytes` change it). */
+export const DEFAULT_MAX_INPUT_BYTES = 4 * 1024 ** 3;
 
 export interface InputFile {
   /** As configured or as the upstream manifest names it; used in messages and provenance. */
@@ -16,6 +24,9 @@ export interface InputFile {
   /** Storage key, when the file lives in the pipeline's storage. */
   key?: string;
   label: number;
+  /** What the upstream manifest recorded, for outputs of upstream stages: the read is checked against it. */
+  bytes?: number;
+  sha256?: string;
   [k: string]: string | number | undefined;
 }
 
@@ -41,17 +52,68 @@ export function inputLabel(name: string, where: string): number {
   return hit[1];
 }
 
-export async function loadInput(storage: Storage, file: InputFile): Promise<Uint8Array> {
+export interface ReadLimits {
+  maxBytes: number;
+  signal?: AbortSignal;
+}
+
+/** The cap from the stage's `maxInputBytes`, else TOPOFLOW_MAX_INPUT_BYTES, else 4 GiB. */
+export function maxInputBytes(fromStage: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  if (fromStage !== undefined) return fromStage;
+  const fromEnv = Number(env.TOPOFLOW_MAX_INPUT_BYTES);
+  return Number.isSafeInteger(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_MAX_INPUT_BYTES;
+}
+
+export async function loadInput(storage: Storage, file: InputFile, limits: ReadLimits): Promise<Uint8Array> {
+  limits.signal?.throwIfAborted();
   const key = storageKey(storage, file);
-  if (key !== null) return storage.get(key).catch((err: unknown) => { throw notFound(err, file); });
+  if (key !== null) return readObject(storage, key, file, limits);
   if (file.uri.startsWith('s3://')) {
     const { bucket, key: objectKey } = splitS3(file.uri);
-    return openStorage({ root: `s3://${bucket}` }).get(objectKey).catch((err: unknown) => { throw notFound(err, file); });
+    return readObject(openStorage({ root: `s3://${bucket}` }), objectKey, file, limits);
   }
-  const path = file.uri.startsWith('file:') ? fileURLToPath(file.uri) : file.uri;
-  return readFile(path).catch((err: NodeJS.ErrnoException) => {
+  return readLocalFile(file.uri.startsWith('file:') ? fileURLToPath(file.uri) : file.uri, file, limits);
+}
+
+async function readObject(storage: Storage, key: string, file: InputFile, limits: ReadLimits): Promise<Uint8Array> {
+  const info = await storage.stat(key);
+  if (!info) throw new InputFileError(file.uri, 'no such object');
+  checkSize(file, info.size, limits.maxBytes);
+  const read = file.bytes !== undefined && file.sha256 !== undefined
+    ? getVerified(storage, { key, bytes: file.bytes, sha256: file.sha256 })
+    : storage.get(key);
+  const bytes = await read.catch((err: unknown) => { throw notFound(err, file); });
+  limits.signal?.throwIfAborted();
+  return bytes;
+}
+
+/** Regular files only (not FIFOs, devices such as /dev/zero, or directories), read in chunks that stop on abort. */
+async function readLocalFile(path: string, file: InputFile, limits: ReadLimits): Promise<Uint8Array> {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
     throw new InputFileError(file.uri, err.code === 'ENOENT' ? 'no such file' : `cannot read (${err.code ?? err.message})`);
   });
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new InputFileError(file.uri, 'not a regular file (a FIFO, device or directory cannot be ingested)');
+    checkSize(file, st.size, limits.maxBytes);
+    const out = Buffer.allocUnsafe(st.size);
+    for (let at = 0; at < st.size; ) {
+      limits.signal?.throwIfAborted();
+      const { bytesRead } = await fh.read(out, at, Math.min(16 * 1024 ** 2, st.size - at), at);
+      if (bytesRead === 0) throw new InputFileError(file.uri, `shrank while being read (${at} of ${st.size} bytes)`);
+      at += bytesRead;
+    }
+    return out;
+  } finally {
+    await fh.close();
+  }
+}
+
+function checkSize(file: InputFile, size: number, maxBytes: number): void {
+  if (size > maxBytes) {
+    throw new InputFileError(file.uri, `${size} bytes is more than the limit of ${maxBytes} bytes per input file (raise it with the stage's maxInputBytes or TOPOFLOW_MAX_INPUT_BYTES)`);
+  }
 }
 
 /** The key of a file inside the pipeline's storage, or null for files elsewhere. */
