@@ -8,7 +8,7 @@
  * checks serve JSON specs that have no source. The caller supplies the stage
  * kinds and the model schema (`ConfigVocabulary`).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, describeValue, formatReport, type ConfigIssue, type Finding } from './errors.js';
 import { isPlainObject } from './json.js';
@@ -23,6 +23,11 @@ export interface PipelinesFile extends CheckedFile {
   file: string;
 }
 
+/** Pipelines files are small; anything larger is a mistake (or an attack) and is refused before parsing. */
+export const MAX_PIPELINES_BYTES = 4 * 1024 * 1024;
+/** YAML aliases a file may expand (the yaml library's own default; an alias bomb needs far more). */
+export const MAX_YAML_ALIASES = 100;
+
 export type ValidationResult = { ok: true; file: PipelinesFile } | { ok: false; issues: ConfigIssue[]; text: string };
 
 /** Reads and validates a pipelines.yaml; throws a ConfigError listing every problem. */
@@ -35,11 +40,16 @@ export function loadPipelinesFile(path: string, vocabulary: ConfigVocabulary): P
 /** For `topoflow validate`: never throws for bad input; `text` is the report with source excerpts. */
 export function validatePipelinesFile(path: string, vocabulary: ConfigVocabulary): ValidationResult {
   let text: string;
+  const refuse = (message: string): ValidationResult => {
+    const issues = [{ file: path, path: [], message }];
+    return { ok: false, issues, text: formatReport(issues) };
+  };
   try {
+    const { size } = statSync(path);
+    if (size > MAX_PIPELINES_BYTES) return refuse(`the file is ${size} bytes; a pipelines file may have at most ${MAX_PIPELINES_BYTES} (it was not parsed)`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    const issues = [{ file: path, path: [], message: `cannot read the file: ${(err as Error).message}` }];
-    return { ok: false, issues, text: formatReport(issues) };
+    return refuse(`cannot read the file: ${(err as Error).message}`);
   }
   const result = checkText(text, path, dirname(resolve(path)), vocabulary);
   return 'issues' in result ? { ok: false, issues: result.issues, text: formatReport(result.issues, text) } : { ok: true, file: result.file };
@@ -53,6 +63,9 @@ export function parsePipelinesText(text: string, fileLabel: string, baseDir: str
 }
 
 function checkText(text: string, fileLabel: string, baseDir: string, vocabulary: ConfigVocabulary): { file: PipelinesFile } | { issues: ConfigIssue[] } {
+  if (text.length > MAX_PIPELINES_BYTES) {
+    return { issues: [{ file: fileLabel, path: [], message: `the text is ${text.length} characters; a pipelines file may have at most ${MAX_PIPELINES_BYTES} (it was not parsed)` }] };
+  }
   const { doc, position } = parseYaml(text);
   const found = syntaxIssues(doc, position);
   // After a syntax error the document's shape is a guess: report only those.
@@ -60,7 +73,8 @@ function checkText(text: string, fileLabel: string, baseDir: string, vocabulary:
   if (found.length === 0) {
     // Drops repeated keys from the document before its data is read.
     found.push(...duplicateKeys(doc, position));
-    checked = checkFile(doc.toJS(), baseDir, vocabulary, found);
+    const data = dataOf(doc, found);
+    if (data !== undefined) checked = checkFile(data, baseDir, vocabulary, found);
   }
   if (checked && found.length === 0) return { file: { file: fileLabel, ...checked } };
   return { issues: locateAll(found, fileLabel, doc, position) };
@@ -75,4 +89,15 @@ export function validateInlinePipeline(spec: unknown, vocabulary: ConfigVocabula
   const pipeline = checkPipeline(String(name), body, vocabulary.kinds, [], found);
   if (found.length > 0 || !pipeline) throw new ConfigError(found.map(({ path, message }) => ({ path, message })));
   return pipeline;
+}
+
+/** The document's data, or undefined after recording why it cannot be expanded (too many aliases). */
+function dataOf(doc: ReturnType<typeof parseYaml>['doc'], found: Finding[]): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    if (!(err instanceof ReferenceError) && !/alias/i.test((err as Error).message)) throw err;
+    found.push({ path: [], message: `the YAML expands more than ${MAX_YAML_ALIASES} aliases (an "alias bomb"?); write the values out or use fewer aliases` });
+    return undefined;
+  }
 }

@@ -4,6 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
@@ -83,6 +85,7 @@ const malformed: Record<string, Expected[]> = {
   'bad-reference-syntax.yaml': [
     { line: 6, column: 35, path: 'pipelines.demo.stages.count.with.label', says: ['unsupported reference "${env.HOME}"', 'expected ${params.NAME}', '"$${"'] },
   ],
+  'alias-bomb.yaml': [{ line: 2, column: 1, path: '', says: ['expands more than 100 aliases', 'alias bomb'] }],
   'bad-duration.yaml': [{ line: 6, column: 18, path: 'pipelines.demo.stages.a.timeout', says: ['expected a duration such as "500ms"', 'got string "5 minutes"'] }],
   'bad-retry.yaml': [{ line: 7, column: 24, path: 'pipelines.demo.stages.a.retry.maxAttempts', says: ['expected a number >= 1, got number 0'] }],
   'bad-storage-root.yaml': [{ line: 2, column: 9, path: 'storage.root', says: ['unsupported storage root "ftp://x"', 'file:///absolute/path or s3://bucket/prefix'] }],
@@ -147,6 +150,14 @@ describe('malformed pipelines.yaml files', () => {
     const [, code, caret] = result.text.split('\n');
     assert.equal(code, '  5 |         uses: trian');
     assert.equal(caret, `${' '.repeat('  5 | '.length + 14)}^`);
+  });
+
+  test('an oversized file is refused before parsing, naming the file and the limit', () => {
+    const big = join(mkdtempSync(join(tmpdir(), 'topoflow-big-')), 'huge.yaml');
+    writeFileSync(big, `# padding\n${'x: 1\n'.repeat(1_100_000)}`);
+    const result = validatePipelinesFile(big, kinds);
+    assert.equal(result.ok, false);
+    assert.match(result.ok ? '' : result.text, /huge\.yaml.*the file is \d+ bytes; a pipelines file may have at most 4194304 \(it was not parsed\)/);
   });
 
   test('a missing file is an issue, not a crash', () => {
