@@ -15,9 +15,9 @@ export { S3Storage, S3StorageError, type S3StorageOptions } from './s3.js';
 
 /** `file:///abs/path` → LocalStorage; `s3://bucket/prefix` → S3Storage (credentials from the AWS chain). */
 export function openStorage(spec: StorageSpec): Storage {
-  const { root, endpoint, region, forcePathStyle } = StorageSpec.parse(spec);
+  const { root, endpoint, region, forcePathStyle, connectTimeoutMs, requestTimeoutMs, maxAttempts } = StorageSpec.parse(spec);
   if (root.startsWith('file:')) return new LocalStorage(fileURLToPath(root));
-  return new S3Storage({ ...parseS3Root(root), endpoint, region, forcePathStyle });
+  return new S3Storage({ ...parseS3Root(root), endpoint, region, forcePathStyle, connectTimeoutMs, requestTimeoutMs, maxAttempts });
 }
 
 /**

@@ -42,6 +42,12 @@ export interface S3StorageOptions {
   forcePathStyle?: boolean;
   /** Default: the AWS default provider chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, roles). */
   credentials?: S3ClientConfig['credentials'];
+  /** An attempt fails when the connection takes longer (default 5 s)... */
+  connectTimeoutMs?: number;
+  /** ...or when the response has not started this long after the request began, its body included (default 60 s): a hung service fails the call instead of stalling the stage. */
+  requestTimeoutMs?: number;
+  /** Attempts per request, with the SDK's exponential back-off between them (default 4). */
+  maxAttempts?: number;
 }
 
 /** A failed S3 call; its message names the operation and URI, never credentials. */
@@ -62,6 +68,8 @@ export class S3Storage implements Storage {
   readonly prefix: string;
   readonly rootUri: string;
   private readonly client: S3Client;
+  /** Named in errors: which service failed. */
+  private readonly service: string;
   /** Prepended to every key: '' or `${prefix}/`. */
   private readonly keyBase: string;
 
@@ -78,6 +86,9 @@ export class S3Storage implements Storage {
     };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
     if (options.credentials !== undefined) config.credentials = options.credentials;
+    config.maxAttempts = options.maxAttempts ?? 4;
+    config.requestHandler = { connectionTimeout: options.connectTimeoutMs ?? 5_000, requestTimeout: options.requestTimeoutMs ?? 60_000, throwOnRequestTimeout: true };
+    this.service = options.endpoint !== undefined ? withoutUserInfo(options.endpoint) : 'AWS S3';
     this.client = new S3Client(config);
   }
 
@@ -300,7 +311,7 @@ export class S3Storage implements Storage {
       return new StorageNotFoundError(uri);
     }
     const where = status === undefined ? '' : ` (HTTP ${status})`;
-    const message = await this.redact(`S3 ${op} ${uri} failed: ${code}${where}: ${e.message ?? String(err)}`);
+    const message = await this.redact(`S3 ${op} ${uri} failed (at ${this.service}): ${code}${where}: ${e.message ?? String(err)}`);
     return new S3StorageError(message, code, status);
   }
 
@@ -327,6 +338,18 @@ interface SdkErrorFields {
   code?: string;
   message?: string;
   $metadata?: { httpStatusCode?: number };
+}
+
+/** An endpoint URL as it may appear in messages: any user:password@ part removed. */
+function withoutUserInfo(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    url.username = '';
+    url.password = '';
+    return url.href.replace(/\/$/, '');
+  } catch {
+    return '(endpoint)';
+  }
 }
 
 function assertBucketName(bucket: string): void {

@@ -20,5 +20,11 @@ export const StorageSpec = z.strictObject({
   endpoint: z.string().url().optional(),
   region: z.string().optional(),
   forcePathStyle: z.boolean().optional(),
+  /** S3: milliseconds to establish a connection before the attempt fails (default 5,000). */
+  connectTimeoutMs: z.number().int().positive().optional(),
+  /** S3: milliseconds from sending a request (its body included) to the start of the response before the attempt fails (default 60,000). */
+  requestTimeoutMs: z.number().int().positive().optional(),
+  /** S3: attempts per request, with exponential back-off between them (default 4). */
+  maxAttempts: z.number().int().min(1).max(20).optional(),
 });
 export type StorageSpec = z.infer<typeof StorageSpec>;

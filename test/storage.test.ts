@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, stat as fsStat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -587,6 +588,34 @@ describe('S3Storage error redaction', () => {
     } finally {
       s.close();
       server.close();
+    }
+  });
+});
+
+describe('S3Storage against a service that accepts connections and never answers', () => {
+  test('every call times out, is retried with back-off, then fails naming the endpoint, the operation and the key, never the credentials', async () => {
+    const sockets = new Set<Socket>();
+    const server = createTcpServer((socket) => void sockets.add(socket)); // accepts, never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const secret = 'hung-service-secret-key-0123456789';
+    const s3 = new S3Storage({ bucket: 'hung-bucket', endpoint, requestTimeoutMs: 300, maxAttempts: 2, credentials: { accessKeyId: 'AKIAHUNGSERVICE0001', secretAccessKey: secret } });
+    try {
+      const t0 = Date.now();
+      for (const call of [() => s3.put('runs/k.json', '{}'), () => s3.get('runs/k.json'), () => s3.list('runs/')]) {
+        await assert.rejects(call(), (err: unknown) => {
+          assert.ok(err instanceof S3StorageError, String(err));
+          assert.match(err.message, new RegExp(`^S3 (put|get|list) s3://hung-bucket/runs/(k\\.json)? failed \\(at ${endpoint.replace(/\./g, '\\.')}\\)`));
+          assert.ok(!err.message.includes(secret) && !err.message.includes('AKIAHUNGSERVICE0001'), err.message);
+          return true;
+        });
+      }
+      assert.ok(Date.now() - t0 < 20_000, `three calls failed within ${Date.now() - t0} ms`);
+      assert.ok(sockets.size >= 6, `each call was attempted twice (${sockets.size} connections)`);
+    } finally {
+      s3.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
