@@ -9,7 +9,7 @@ import { DEFAULT_TASK_QUEUE, NAMES, SA_PIPELINE_NAME, SA_RUN_KIND, type Pipeline
 import { prepareRun } from '../runtime/prepare.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';
-import { exitCodeOf, followRun, jsonSummary, queryProgress, summaryTable, type FollowEnd } from './follow.js';
+import { exitCodeOf, followRun, jsonSummary, progressNow, queryProgress, summaryTable, type FollowEnd } from './follow.js';
 import { openStack, type Stack } from './stack.js';
 import { UsageError, type Globals } from './globals.js';
 
@@ -139,8 +139,9 @@ export async function statusCommand(g: Globals, runId: string | undefined, json:
       g.log('no runs yet');
       return 0;
     }
-    const desc = await stack.client.workflow.getHandle(id).describe();
-    const progress = await requireProgress(stack.client, id);
+    const handle = stack.client.workflow.getHandle(id);
+    const desc = await handle.describe();
+    const progress = present(await progressNow(stack.client, handle, desc), id);
     if (json) process.stdout.write(`${JSON.stringify({ ...progress, runId: id, workflowStatus: desc.status.name })}\n`);
     else process.stdout.write(`${progress.pipeline} ${id}: ${progress.status} (workflow ${desc.status.name.toLowerCase()}, started ${desc.startTime.toISOString()})\n${summaryTable(progress)}\n`);
     return 0;
@@ -173,7 +174,10 @@ async function latestRunId(client: Client): Promise<string | undefined> {
 }
 
 async function requireProgress(client: Client, runId: string): Promise<RunProgress> {
-  const progress = await queryProgress(client.workflow.getHandle(runId));
+  return present(await queryProgress(client.workflow.getHandle(runId)), runId);
+}
+
+function present(progress: RunProgress | null, runId: string): RunProgress {
   if (!progress) throw new UsageError(`run ${runId}: no progress available (unknown run id, or no worker running to answer)`);
   return progress;
 }
