@@ -34,7 +34,8 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
     const desc = await handle.describe();
     const progress = await progressNow(client, handle, desc);
     if (progress) view.update(progress);
-    if (desc.status.name !== 'RUNNING') return closed(handle, progress);
+    // A run that continues as new goes on under the same id.
+    if (desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') return closed(handle, progress);
     if (progress?.status === 'held') return { kind: 'held', progress };
     await Promise.race([sleep(opts.pollMs ?? 500), closedSignal]);
   }

@@ -13,6 +13,9 @@ import { exitCodeOf, followRun, jsonSummary, progressNow, queryProgress, summary
 import { openStack, type Stack } from './stack.js';
 import { UsageError, type Globals } from './globals.js';
 
+/** Pipeline runs, one row each: a run that continued as new lists its earlier executions too. */
+const RUNS_QUERY = `WorkflowType = '${NAMES.workflow}' AND ExecutionStatus != 'ContinuedAsNew'`;
+
 export interface RunOptions {
   set: string[];
   force: string[];
@@ -151,7 +154,7 @@ export async function statusCommand(g: Globals, runId: string | undefined, json:
 export async function listCommand(g: Globals, opts: { limit: number; json: boolean }): Promise<number> {
   return withStack(g, async (stack) => {
     const rows: Array<{ runId: string; pipeline: string; kind: string; status: string; started: string }> = [];
-    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = '${NAMES.workflow}'` })) {
+    for await (const wf of stack.client.workflow.list({ query: RUNS_QUERY })) {
       rows.push({
         runId: wf.workflowId,
         pipeline: String(wf.typedSearchAttributes.get(SA_PIPELINE_NAME) ?? ''),
@@ -169,7 +172,7 @@ export async function listCommand(g: Globals, opts: { limit: number; json: boole
 }
 
 async function latestRunId(client: Client): Promise<string | undefined> {
-  for await (const wf of client.workflow.list({ query: `WorkflowType = '${NAMES.workflow}'` })) return wf.workflowId;
+  for await (const wf of client.workflow.list({ query: RUNS_QUERY })) return wf.workflowId;
   return undefined;
 }
 
