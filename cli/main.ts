@@ -8,7 +8,7 @@ import { loadRegistry } from '../stages/index.js';
 import { globalsFrom, UsageError, type Globals } from './globals.js';
 import { abortCommand, listCommand, resumeCommand, retryCommand, runCommand, skipCommand, statusCommand } from './runs.js';
 import { scheduleCreate, scheduleDelete, scheduleList } from './schedules.js';
-import { startStack } from './stack.js';
+import { logsFolder, startStack } from './stack.js';
 import { clusterFromEnv } from '../infra/temporalTarget.js';
 
 
@@ -120,7 +120,7 @@ function program(): Command {
       if (clusterFromEnv()) throw new UsageError('TEMPORAL_ADDRESS is set: topoflow uses that cluster and starts nothing; run `topoflow worker` there instead');
       const globals = g(cmd);
       const stack = await startStack({ dataDir: globals.dataDir, specFile: globals.file, log: globals.log });
-      process.stdout.write(`Temporal: ${stack.target.connection.address}\nWeb UI:   ${stack.uiUrl ?? '(headless)'}\nworkers:  polling ${DEFAULT_TASK_QUEUE}, ${TRAIN_TASK_QUEUE} (logs in data/logs/)\nCtrl-C to stop.\n`);
+      process.stdout.write(`Temporal: ${stack.target.connection.address}\nWeb UI:   ${stack.uiUrl ?? '(headless)'}\nworkers:  polling ${DEFAULT_TASK_QUEUE}, ${TRAIN_TASK_QUEUE} (logs in ${logsFolder(globals.dataDir)}/)\nCtrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

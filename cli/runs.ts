@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { loadPipelinesFile, type PipelinesFile } from '../config/load.js';
 import { parseSetArgs } from '../config/params.js';
 import type { Params, PipelineSpec } from '../config/spec.js';
-import { DEFAULT_TASK_QUEUE, NAMES, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput, type RunProgress } from '../protocol/protocol.js';
+import { DEFAULT_TASK_QUEUE, NAMES, RUN_ABORTED, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput, type RunProgress } from '../protocol/protocol.js';
 import { prepareRun } from '../runtime/prepare.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';
@@ -73,11 +73,13 @@ async function report(client: Client, runId: string, json: boolean, g: Globals):
   return exitCodeOf(end);
 }
 
-function endLine(runId: string, end: FollowEnd): string {
+export function endLine(runId: string, end: FollowEnd): string {
   if (end.kind === 'held') {
     return `run ${runId} is HELD waiting for an operator. Fix the cause, then: topoflow retry ${runId} [--set k=v]  |  topoflow skip ${runId}  |  topoflow abort ${runId}`;
   }
-  return `run ${runId} ${end.status}${end.error ? `: ${end.error}` : ''}`;
+  // "run X aborted: <reason>", not "aborted: run aborted: <reason>".
+  const error = end.status === 'aborted' && end.error?.startsWith(RUN_ABORTED) ? end.error.slice(RUN_ABORTED.length) : end.error;
+  return `run ${runId} ${end.status}${error ? `: ${error}` : ''}`;
 }
 
 export async function resumeCommand(g: Globals, runId: string, json: boolean): Promise<number> {

@@ -167,6 +167,9 @@ export interface RunResult {
   stages: Record<string, { status: StageStatus; seconds: number; reason?: string; error?: string; outputs: OutputEntry[]; manifestUri?: string; counts?: Record<string, number> }>;
 }
 
+/** How an aborted run's failure message starts (the reason follows). */
+export const RUN_ABORTED = 'run aborted: ';
+
 export const RetryUpdateInput = z.strictObject({
   stage: Identifier.optional(),
   params: Params.optional(),

@@ -1,9 +1,10 @@
-/** The CLI's live progress (cli/liveProgress.ts), without a server. */
+/** The CLI's live progress (cli/liveProgress.ts) and end line, without a server. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { latestReports, withLiveProgress } from '../cli/liveProgress.js';
+import { endLine } from '../cli/runs.js';
 import { stageLine } from '../cli/follow.js';
 import type { RunProgress, StageProgressSignal } from '../protocol/protocol.js';
 
@@ -48,4 +49,10 @@ test('live reports replace the run\'s coarse progress of running stages only', (
   assert.equal(merged.stages.b!.progress, undefined, 'a finished stage keeps its state');
   assert.equal(merged.stages.c!.progress, undefined);
   assert.equal(progress.stages.a!.progress!.done, 10, 'the run\'s own progress is left as it was');
+});
+
+test('an aborted run\'s end line gives the reason once', () => {
+  assert.equal(endLine('r1', { kind: 'closed', status: 'aborted', progress: null, error: 'run aborted: testing' }), 'run r1 aborted: testing');
+  assert.equal(endLine('r1', { kind: 'closed', status: 'failed', progress: null, error: 'boom' }), 'run r1 failed: boom');
+  assert.equal(endLine('r1', { kind: 'closed', status: 'completed', progress: null }), 'run r1 completed');
 });

@@ -63,8 +63,13 @@ test('a new run is preparing; start takes the plan: every stage pending, the run
 
 test('forcing an unknown stage is a problem: named with the stages there are, and the run does not start', () => {
   const run = new RunState({ runId: 'r', pipeline: 'dia', runKind: 'manual', startedAt: 0, params: {} });
-  assert.equal(run.start(plan(), ['b', 'nope', 'zz']), '--force names unknown stage(s) nope, zz; stages of "dia": a, b, c, d, e, solo');
+  assert.equal(run.start(plan(), ['b', 'nope', 'zz'], '--force'), '--force names unknown stage(s) nope, zz; stages of "dia": a, b, c, d, e, solo');
   assert.equal(run.progress.status, 'preparing');
+});
+
+test('the problem names the force list as the run input has it unless told otherwise (no CLI flag in the Web UI)', () => {
+  const run = new RunState({ runId: 'r', pipeline: 'dia', runKind: 'manual', startedAt: 0, params: {} });
+  assert.equal(run.start(plan(), ['nope']), `the input's force list names unknown stage(s) nope; stages of "dia": a, b, c, d, e, solo`);
 });
 
 test('a stage is ready once every stage it needs completed or was cached', () => {

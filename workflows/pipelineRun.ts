@@ -14,7 +14,7 @@
 import * as wf from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import { innermostMessage } from '../protocol/errors.js';
-import type { RunResult } from '../protocol/protocol.js';
+import { RUN_ABORTED, type RunResult } from '../protocol/protocol.js';
 import { continueAsNewDue, continueRun, parseCarried } from './continuation.js';
 import { handleControls, progressQuery } from './controls.js';
 import { invalidInput, parseInput, pipelineNameOf, prepareRun } from './runInput.js';
@@ -112,6 +112,6 @@ export async function pipelineRun(rawInput: unknown, carried?: unknown): Promise
 
   const result = run.finish();
   showDetails(run.progress);
-  if (result.status === 'aborted') throw ApplicationFailure.nonRetryable(`run aborted: ${run.abortReason}`, 'Aborted', result);
+  if (result.status === 'aborted') throw ApplicationFailure.nonRetryable(`${RUN_ABORTED}${run.abortReason}`, 'Aborted', result);
   return result;
 }

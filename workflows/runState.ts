@@ -104,9 +104,11 @@ export class RunState {
   /**
    * Takes the prepared plan: every stage pending, the run running. Returns a
    * problem with `force` (stages the plan does not have), if any; the run
-   * cannot start then.
+   * cannot start then. `forceName` is how the problem names the list: as the
+   * run's input has it (the Web UI's form, the API) unless a caller that took
+   * it from elsewhere, such as a command-line flag, says otherwise.
    */
-  start(plan: PreparedRun, force: readonly string[]): string | undefined {
+  start(plan: PreparedRun, force: readonly string[], forceName = "the input's force list"): string | undefined {
     this.prepared = plan;
     const p = this.progress;
     p.pipeline = plan.pipeline;
@@ -114,7 +116,7 @@ export class RunState {
     p.order = plan.stages.map((s) => s.id);
     for (const s of plan.stages) p.stages[s.id] = { status: 'pending', uses: s.uses, needs: s.needs };
     const unknown = force.filter((id) => !p.stages[id]);
-    if (unknown.length) return `--force names unknown stage(s) ${unknown.join(', ')}; stages of "${plan.pipeline}": ${p.order.join(', ')}`;
+    if (unknown.length) return `${forceName} names unknown stage(s) ${unknown.join(', ')}; stages of "${plan.pipeline}": ${p.order.join(', ')}`;
     this.forced = downstreamOf(Object.fromEntries(plan.stages.map((s) => [s.id, s])), force);
     p.status = 'running';
     return undefined;
