@@ -1,7 +1,8 @@
 /**
- * Temporal activities: thin wrappers that add heartbeats, cancellation,
- * progress signals and error classification around the plain functions in
- * runtime/. Created per worker with its dependencies injected.
+ * Temporal activities: thin wrappers that add heartbeats (which carry the live
+ * progress), cancellation, coarse progress signals and error classification
+ * around the plain functions in runtime/. Created per worker with its
+ * dependencies injected.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -9,20 +10,21 @@ import type { Client } from '@temporalio/client';
 import { ZodError } from 'zod';
 import { ConfigError } from '../config/errors.js';
 import type { StorageSpec } from '../storage/spec.js';
-import { NAMES, type FanoutPlan, type PrepareRunRequest, type PreparedRun, type ShardOutcome, type StageOutcome, type StageProgressSignal, type StageRequest } from '../protocol/protocol.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, NAMES, type FanoutPlan, type PrepareRunRequest, type PreparedRun, type ShardOutcome, type StageOutcome, type StageProgressSignal, type StageRequest } from '../protocol/protocol.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import type { KindRegistry } from '../stages/registry.js';
 import { prepareRun } from '../runtime/prepare.js';
 import { commitFanout, lookupCached, mergePrepass, planFanout, runPrepassShard, runShard, runSimpleStage, type RunnerEnv } from '../runtime/stageRunner.js';
 import { BadInputError } from '../common/errors.js';
 import { canonicalJson } from '../common/hash.js';
+import { ProgressSignals } from './progressSignals.js';
 
 export interface ActivityDeps {
   registry: KindRegistry;
   defaultSpecFile: string;
-  /** Used to signal live progress to the pipeline workflow; optional. */
+  /** Used to signal coarse progress to the pipeline workflow; optional. */
   client?: Client;
-  /** Minimum interval between progress signals per activity. */
+  /** Minimum interval between progress signals per activity (the worker also flushes heartbeats this often). */
   progressIntervalMs?: number;
 }
 
@@ -46,10 +48,10 @@ export function createActivities(deps: ActivityDeps) {
       return classify(() => lookupCached(req, { storage: storageFor(req.storage) }));
     },
     async runStage(req: StageRequest): Promise<StageOutcome> {
-      return withActivityEnv(req, deps, storageFor(req.storage), (env) => runSimpleStage(req, env));
+      return withActivityEnv(req, deps, storageFor(req.storage), (env) => runSimpleStage(req, env), { signalsRun: true });
     },
     async planFanout(req: StageRequest): Promise<{ cached: StageOutcome } | { plan: FanoutPlan }> {
-      return withActivityEnv(req, deps, storageFor(req.storage), (env) => planFanout(req, env));
+      return withActivityEnv(req, deps, storageFor(req.storage), (env) => planFanout(req, env), { signalsRun: true });
     },
     async runShard(req: StageRequest, key: string, index: number): Promise<ShardOutcome> {
       return withActivityEnv(req, deps, storageFor(req.storage), (env) => runShard(req, key, index, env));
@@ -66,20 +68,28 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-/** Heartbeats for the whole call (so a killed worker is noticed fast), progress, cancellation. */
-async function withActivityEnv<T>(req: StageRequest, deps: ActivityDeps, storage: Storage, fn: (env: RunnerEnv) => Promise<T>): Promise<T> {
+/**
+ * Heartbeats for the whole call (so a killed worker is noticed fast) carrying
+ * the latest progress report, cancellation, and, for the activity that stands
+ * for the stage in the run (`signalsRun`: a simple stage's, a fan-out's plan),
+ * coarse progress signals; a fan-out's other activities report through their
+ * heartbeats and their child workflow only.
+ */
+async function withActivityEnv<T>(req: StageRequest, deps: ActivityDeps, storage: Storage, fn: (env: RunnerEnv) => Promise<T>, opts: { signalsRun?: boolean } = {}): Promise<T> {
   const ctx = Context.current();
-  let last: StageProgressSignal | undefined;
+  // Until the stage reports, its heartbeats say where it runs.
+  let last: StageProgressSignal = { stageId: req.stage.id, done: 0, message: `started on a ${ctx.info.taskQueue} worker` };
   const beatEvery = Math.max(200, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 6_000) / 3));
+  ctx.heartbeat(last);
   const beat = setInterval(() => ctx.heartbeat(last), beatEvery);
-  const signalProgress = throttle(deps.progressIntervalMs ?? 2_000, (p: StageProgressSignal) => {
-    if (!deps.client) return;
-    deps.client.workflow.getHandle(req.runId).signal(NAMES.progressSignal, p).catch((err: unknown) => {
+  const client = opts.signalsRun ? deps.client : undefined;
+  const signals = client && new ProgressSignals((p) => {
+    client.workflow.getHandle(req.runId).signal(NAMES.progressSignal, p).catch((err: unknown) => {
       ctx.log.debug('progress signal failed', { error: String(err) });
     });
-  });
+  }, deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
   // Tells the run that a worker took the stage: until then the CLI shows it as queued.
-  signalProgress({ stageId: req.stage.id, done: 0, message: `started on a ${ctx.info.taskQueue} worker` });
+  signals?.started(last);
   try {
     return await classify(() =>
       fn({
@@ -93,7 +103,7 @@ async function withActivityEnv<T>(req: StageRequest, deps: ActivityDeps, storage
         onProgress: (p) => {
           last = p;
           ctx.heartbeat(p);
-          signalProgress(p);
+          signals?.report(p);
         },
       }),
     );
@@ -112,15 +122,4 @@ async function classify<T>(fn: () => T | Promise<T>): Promise<T> {
     if (err instanceof ZodError) throw ApplicationFailure.nonRetryable(err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'BadInput');
     throw err;
   }
-}
-
-function throttle<A>(ms: number, fn: (a: A) => void): (a: A) => void {
-  let lastAt = 0;
-  return (a) => {
-    const now = Date.now();
-    if (now - lastAt >= ms) {
-      lastAt = now;
-      fn(a);
-    }
-  };
 }

@@ -1,12 +1,14 @@
 /**
  * Follows a run until it ends or holds: live per-stage progress (bars on a
- * terminal, plain lines otherwise), then the summary table or JSON.
+ * terminal, plain lines otherwise; the run's state with its activities'
+ * heartbeat reports merged in), then the summary table or JSON.
  */
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { innermostMessage } from '../protocol/errors.js';
 import { NAMES, type RunProgress, type RunResult, type StageState } from '../protocol/protocol.js';
 import { progressText, shownStatus, STATUS_ICON } from '../protocol/stageDisplay.js';
+import { liveProgress, withLiveProgress } from './liveProgress.js';
 
 export interface FollowOptions {
   json: boolean;
@@ -30,9 +32,10 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   const closedSignal = handle.result().then(() => undefined, () => undefined);
   for (;;) {
     const desc = await handle.describe();
-    const progress = await queryProgress(handle);
+    const progress = await progressNow(client, handle, desc);
     if (progress) view.update(progress);
-    if (desc.status.name !== 'RUNNING') return closed(handle, progress);
+    // A run that continues as new goes on under the same id.
+    if (desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') return closed(handle, progress);
     if (progress?.status === 'held') return { kind: 'held', progress };
     await Promise.race([sleep(opts.pollMs ?? 500), closedSignal]);
   }
@@ -46,6 +49,13 @@ async function closed(handle: WorkflowHandle, progress: RunProgress | null): Pro
     const error = err instanceof WorkflowFailedError ? innermostMessage(err) : String(err);
     return { kind: 'closed', status: /aborted/.test(error) ? 'aborted' : 'failed', progress, error };
   }
+}
+
+/** The run's progress with the live reports of its running stages merged in; null while it cannot answer. */
+export async function progressNow(client: Client, handle: WorkflowHandle, desc: WorkflowExecutionDescription): Promise<RunProgress | null> {
+  const progress = await queryProgress(handle);
+  if (!progress || desc.status.name !== 'RUNNING') return progress;
+  return withLiveProgress(progress, await liveProgress(client, desc));
 }
 
 export async function queryProgress(handle: WorkflowHandle): Promise<RunProgress | null> {

@@ -2,13 +2,13 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { validatePipelinesFile } from '../config/load.js';
-import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';
 import { globalsFrom, UsageError, type Globals } from './globals.js';
 import { abortCommand, listCommand, resumeCommand, retryCommand, runCommand, skipCommand, statusCommand } from './runs.js';
 import { scheduleCreate, scheduleDelete, scheduleList } from './schedules.js';
-import { startStack } from './stack.js';
+import { logsFolder, startStack } from './stack.js';
 import { clusterFromEnv } from '../infra/temporalTarget.js';
 
 
@@ -120,7 +120,7 @@ function program(): Command {
       if (clusterFromEnv()) throw new UsageError('TEMPORAL_ADDRESS is set: topoflow uses that cluster and starts nothing; run `topoflow worker` there instead');
       const globals = g(cmd);
       const stack = await startStack({ dataDir: globals.dataDir, specFile: globals.file, log: globals.log });
-      process.stdout.write(`Temporal: ${stack.target.connection.address}\nWeb UI:   ${stack.uiUrl ?? '(headless)'}\nworkers:  polling ${DEFAULT_TASK_QUEUE}, ${TRAIN_TASK_QUEUE} (logs in data/logs/)\nCtrl-C to stop.\n`);
+      process.stdout.write(`Temporal: ${stack.target.connection.address}\nWeb UI:   ${stack.uiUrl ?? '(headless)'}\nworkers:  polling ${DEFAULT_TASK_QUEUE}, ${TRAIN_TASK_QUEUE} (logs in ${logsFolder(globals.dataDir)}/)\nCtrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -134,12 +134,14 @@ function program(): Command {
     .description('run a worker process against TEMPORAL_ADDRESS (any number, on any machines)')
     .option('--queues <list>', 'task queues to poll, comma-separated', `${DEFAULT_TASK_QUEUE},${TRAIN_TASK_QUEUE}`)
     .option('--slots <n>', 'concurrent activities per queue', (v) => Number(v), 2)
-    .action(async (o: { queues: string; slots: number }, cmd: Command) => {
+    .option('--progress-interval <ms>', 'how often a running stage\'s progress reaches Temporal (heartbeat details), ms', (v) => Number(v), DEFAULT_PROGRESS_INTERVAL_MS)
+    .action(async (o: { queues: string; slots: number; progressInterval: number }, cmd: Command) => {
       const target = clusterFromEnv();
       if (!target) throw new UsageError('worker: set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE) to the Temporal service; `topoflow up` starts a local one with its own worker');
       // Loaded on demand: the worker SDK is heavy and other commands never need it.
       const { runWorkerProcess } = await import('../workers/worker.js');
-      await runWorkerProcess({ target, queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean), specFile: g(cmd).file, activitySlots: o.slots });
+      if (!Number.isInteger(o.progressInterval) || o.progressInterval < 1) throw new UsageError(`worker: --progress-interval must be a whole number of milliseconds (got ${o.progressInterval})`);
+      await runWorkerProcess({ target, queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean), specFile: g(cmd).file, activitySlots: o.slots, progressIntervalMs: o.progressInterval });
       return done(0);
     });
   return p;

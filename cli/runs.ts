@@ -5,13 +5,16 @@ import type { Client } from '@temporalio/client';
 import { loadPipelinesFile, type PipelinesFile } from '../config/load.js';
 import { parseSetArgs } from '../config/params.js';
 import type { Params, PipelineSpec } from '../config/spec.js';
-import { DEFAULT_TASK_QUEUE, NAMES, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput, type RunProgress } from '../protocol/protocol.js';
+import { DEFAULT_TASK_QUEUE, NAMES, RUN_ABORTED, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput, type RunProgress } from '../protocol/protocol.js';
 import { prepareRun } from '../runtime/prepare.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';
-import { exitCodeOf, followRun, jsonSummary, queryProgress, summaryTable, type FollowEnd } from './follow.js';
+import { exitCodeOf, followRun, jsonSummary, progressNow, queryProgress, summaryTable, type FollowEnd } from './follow.js';
 import { openStack, type Stack } from './stack.js';
 import { UsageError, type Globals } from './globals.js';
+
+/** Pipeline runs, one row each: a run that continued as new lists its earlier executions too. */
+const RUNS_QUERY = `WorkflowType = '${NAMES.workflow}' AND ExecutionStatus != 'ContinuedAsNew'`;
 
 export interface RunOptions {
   set: string[];
@@ -70,11 +73,13 @@ async function report(client: Client, runId: string, json: boolean, g: Globals):
   return exitCodeOf(end);
 }
 
-function endLine(runId: string, end: FollowEnd): string {
+export function endLine(runId: string, end: FollowEnd): string {
   if (end.kind === 'held') {
     return `run ${runId} is HELD waiting for an operator. Fix the cause, then: topoflow retry ${runId} [--set k=v]  |  topoflow skip ${runId}  |  topoflow abort ${runId}`;
   }
-  return `run ${runId} ${end.status}${end.error ? `: ${end.error}` : ''}`;
+  // "run X aborted: <reason>", not "aborted: run aborted: <reason>".
+  const error = end.status === 'aborted' && end.error?.startsWith(RUN_ABORTED) ? end.error.slice(RUN_ABORTED.length) : end.error;
+  return `run ${runId} ${end.status}${error ? `: ${error}` : ''}`;
 }
 
 export async function resumeCommand(g: Globals, runId: string, json: boolean): Promise<number> {
@@ -139,8 +144,9 @@ export async function statusCommand(g: Globals, runId: string | undefined, json:
       g.log('no runs yet');
       return 0;
     }
-    const desc = await stack.client.workflow.getHandle(id).describe();
-    const progress = await requireProgress(stack.client, id);
+    const handle = stack.client.workflow.getHandle(id);
+    const desc = await handle.describe();
+    const progress = present(await progressNow(stack.client, handle, desc), id);
     if (json) process.stdout.write(`${JSON.stringify({ ...progress, runId: id, workflowStatus: desc.status.name })}\n`);
     else process.stdout.write(`${progress.pipeline} ${id}: ${progress.status} (workflow ${desc.status.name.toLowerCase()}, started ${desc.startTime.toISOString()})\n${summaryTable(progress)}\n`);
     return 0;
@@ -150,7 +156,7 @@ export async function statusCommand(g: Globals, runId: string | undefined, json:
 export async function listCommand(g: Globals, opts: { limit: number; json: boolean }): Promise<number> {
   return withStack(g, async (stack) => {
     const rows: Array<{ runId: string; pipeline: string; kind: string; status: string; started: string }> = [];
-    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = '${NAMES.workflow}'` })) {
+    for await (const wf of stack.client.workflow.list({ query: RUNS_QUERY })) {
       rows.push({
         runId: wf.workflowId,
         pipeline: String(wf.typedSearchAttributes.get(SA_PIPELINE_NAME) ?? ''),
@@ -168,12 +174,15 @@ export async function listCommand(g: Globals, opts: { limit: number; json: boole
 }
 
 async function latestRunId(client: Client): Promise<string | undefined> {
-  for await (const wf of client.workflow.list({ query: `WorkflowType = '${NAMES.workflow}'` })) return wf.workflowId;
+  for await (const wf of client.workflow.list({ query: RUNS_QUERY })) return wf.workflowId;
   return undefined;
 }
 
 async function requireProgress(client: Client, runId: string): Promise<RunProgress> {
-  const progress = await queryProgress(client.workflow.getHandle(runId));
+  return present(await queryProgress(client.workflow.getHandle(runId)), runId);
+}
+
+function present(progress: RunProgress | null, runId: string): RunProgress {
   if (!progress) throw new UsageError(`run ${runId}: no progress available (unknown run id, or no worker running to answer)`);
   return progress;
 }

@@ -43,6 +43,8 @@ interface StackState {
 }
 
 const stateFile = (dataDir: string) => join(dataDir, 'stack.json');
+/** Where the server's and the workers' logs go. */
+export const logsFolder = (dataDir: string) => join(dataDir, 'logs');
 export const cliEntry = join(projectRoot, 'bin', 'topoflow.js');
 
 export async function openStack(opts: StackOptions): Promise<Stack> {
@@ -55,11 +57,11 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
 
 /** Starts server + worker; the caller owns them (close() stops both). */
 export async function startStack(opts: StackOptions): Promise<Stack> {
-  mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
+  mkdirSync(logsFolder(opts.dataDir), { recursive: true });
   const port = await portOr(Number(process.env.TOPOFLOW_TEMPORAL_PORT ?? 7233));
   const uiPort = await portOr(Number(process.env.TOPOFLOW_UI_PORT ?? port + 1000));
   opts.log(`starting Temporal dev server on 127.0.0.1:${port} (state: ${join(opts.dataDir, 'temporal.db')})`);
-  const server = await startTemporalDevServer({ dbFile: join(opts.dataDir, 'temporal.db'), port, uiPort, logFile: join(opts.dataDir, 'logs', 'temporal.log') });
+  const server = await startTemporalDevServer({ dbFile: join(opts.dataDir, 'temporal.db'), port, uiPort, logFile: join(logsFolder(opts.dataDir), 'temporal.log') });
   const target: TemporalTarget = { connection: { address: server.address }, namespace: server.namespace };
   const workers: ChildProcess[] = [];
   try {
@@ -73,7 +75,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await server.stop();
       rmSync(stateFile(opts.dataDir), { force: true });
     }, server.uiUrl);
-    await waitForWorker(stack.client, target.namespace, worker, join(opts.dataDir, 'logs', 'worker.log'));
+    await waitForWorker(stack.client, target.namespace, worker, join(logsFolder(opts.dataDir), 'worker.log'));
     return stack;
   } catch (err) {
     await Promise.all(workers.map(stopChild));
@@ -117,7 +119,7 @@ function trainWorkers(): number {
 }
 
 function spawnWorker(address: string, namespace: string, opts: StackOptions, queue: string, logName: string): ChildProcess {
-  const logPath = join(opts.dataDir, 'logs', logName);
+  const logPath = join(logsFolder(opts.dataDir), logName);
   const fd = openSync(logPath, 'a');
   // A train worker takes one training at a time: tfjs runs on one core per process.
   const slots = queue === TRAIN_TASK_QUEUE ? ['--slots', '1'] : [];

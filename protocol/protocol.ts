@@ -112,15 +112,24 @@ export interface ShardOutcome {
   cached: boolean;
 }
 
-export interface StageProgressSignal {
-  stageId: string;
-  done: number;
-  total?: number;
-  unit?: string;
-  message?: string;
+/** How often, by default, a running activity's progress reaches Temporal (heartbeat details; the floor between its signals). */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 2_000;
+
+/**
+ * A running stage's progress report: an activity's heartbeat details (live,
+ * read by the CLI through the workflow's pending activities), and the payload
+ * of the run's progress signal (coarse: see activities/progressSignals.ts).
+ */
+export const StageProgressSignal = z.object({
+  stageId: z.string(),
+  done: z.number(),
+  total: z.number().optional(),
+  unit: z.string().optional(),
+  message: z.string().optional(),
   /** units per second since the stage attempt started */
-  rate?: number;
-}
+  rate: z.number().optional(),
+});
+export type StageProgressSignal = z.infer<typeof StageProgressSignal>;
 
 export type StageStatus = 'pending' | 'running' | 'held' | 'completed' | 'cached' | 'skipped' | 'failed';
 
@@ -157,6 +166,9 @@ export interface RunResult {
   status: 'completed' | 'failed' | 'aborted';
   stages: Record<string, { status: StageStatus; seconds: number; reason?: string; error?: string; outputs: OutputEntry[]; manifestUri?: string; counts?: Record<string, number> }>;
 }
+
+/** How an aborted run's failure message starts (the reason follows). */
+export const RUN_ABORTED = 'run aborted: ';
 
 export const RetryUpdateInput = z.strictObject({
   stage: Identifier.optional(),

@@ -95,6 +95,7 @@ describe('topoflow CLI', () => {
     test('up prints the Web UI URL; the SQLite state lives in the data folder', () => {
       assert.match(upOut, /Web UI: +http:\/\/127\.0\.0\.1:\d+/);
       assert.ok(existsSync(join(dir, 'data', 'temporal.db')));
+      assert.ok(upOut.includes(`(logs in ${join(dir, 'data', 'logs')}/)`), `up names its real logs folder: ${upOut}`);
     });
 
     test('rerun is fully cached; --set changes exactly one branch; bad --set is exit 2', () => {
@@ -133,6 +134,7 @@ describe('topoflow CLI', () => {
       const aborted = cli('abort', h.runId, '--reason', 'testing');
       assert.equal(aborted.code, 0, aborted.stderr);
       assert.match(aborted.stdout, /aborted/);
+      assert.match(aborted.stdout, /^run \S+ aborted: testing$/m, 'one "aborted" prefix');
       const resumed = cli('resume', h.runId, '--json');
       assert.equal(resumed.code, 3, 'the restarted run holds again at the same stage');
       const r = json(resumed);

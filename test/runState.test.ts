@@ -63,8 +63,13 @@ test('a new run is preparing; start takes the plan: every stage pending, the run
 
 test('forcing an unknown stage is a problem: named with the stages there are, and the run does not start', () => {
   const run = new RunState({ runId: 'r', pipeline: 'dia', runKind: 'manual', startedAt: 0, params: {} });
-  assert.equal(run.start(plan(), ['b', 'nope', 'zz']), '--force names unknown stage(s) nope, zz; stages of "dia": a, b, c, d, e, solo');
+  assert.equal(run.start(plan(), ['b', 'nope', 'zz'], '--force'), '--force names unknown stage(s) nope, zz; stages of "dia": a, b, c, d, e, solo');
   assert.equal(run.progress.status, 'preparing');
+});
+
+test('the problem names the force list as the run input has it unless told otherwise (no CLI flag in the Web UI)', () => {
+  const run = new RunState({ runId: 'r', pipeline: 'dia', runKind: 'manual', startedAt: 0, params: {} });
+  assert.equal(run.start(plan(), ['nope']), `the input's force list names unknown stage(s) nope; stages of "dia": a, b, c, d, e, solo`);
 });
 
 test('a stage is ready once every stage it needs completed or was cached', () => {
@@ -276,4 +281,63 @@ test('every stage change reaches the listener; the run is held while any stage i
   ]);
   assert.deepEqual(run.retry({}), ['solo'], 'retry without a stage takes every held one');
   assert.equal(run.progress.status, 'running');
+});
+
+test('an operator retry is the stage\'s next attempt; skips and aborts are not', () => {
+  const { run } = started();
+  startReady(run);
+  assert.equal(run.attemptOf('a'), 0);
+  run.stageHeld('a', 'boom');
+  run.retry({ stage: 'a' });
+  assert.equal(run.takeAction('a', 1), 'retry');
+  assert.equal(run.attemptOf('a'), 1);
+  assert.equal(run.stageRequest('a', run.attemptOf('a')).force, false);
+  run.stageHeld('a', 'boom again');
+  run.skip({ stage: 'a' });
+  assert.equal(run.takeAction('a', 2), 'skip');
+  assert.equal(run.attemptOf('a'), 1);
+});
+
+test('stages at their hold: held ones, and acted-on ones that have not gone on yet', () => {
+  const { run } = started();
+  startReady(run);
+  run.stageHeld('a', 'boom');
+  run.stageHeld('solo', 'bang');
+  assert.deepEqual(run.stagesAtHold(), ['a', 'solo']);
+  run.retry({ stage: 'a' });
+  assert.equal(run.stage('a').status, 'running');
+  assert.deepEqual(run.stagesAtHold(), ['a', 'solo'], 'a has its retry to take');
+  run.takeAction('a', 1);
+  assert.deepEqual(run.stagesAtHold(), ['solo']);
+});
+
+test('a snapshot restores the whole run: stages, plan, overrides, forced stages, pending actions, attempts', () => {
+  const { run } = started(['b']);
+  startReady(run);
+  complete(run, 'a');
+  startReady(run);
+  run.stageHeld('b', 'boom');
+  run.stageHeld('c', 'bang');
+  run.retry({ stage: 'b', params: { rows: 20 } });
+  assert.equal(run.takeAction('b', 5), 'retry');
+  run.stageHeld('b', 'boom again');
+  run.skip({ stage: 'c' });
+  // Through JSON, as Temporal carries it.
+  const seen: string[] = [];
+  const again = RunState.restore(JSON.parse(JSON.stringify(run.snapshot())) as ReturnType<RunState['snapshot']>, (r) => seen.push(r.progress.status));
+  assert.deepEqual(again.snapshot(), JSON.parse(JSON.stringify(run.snapshot())));
+  assert.deepEqual(again.paramOverrides, { rows: 20 });
+  assert.equal(again.attemptOf('b'), 1);
+  assert.deepEqual(again.snapshot().forced.sort(), ['b', 'd', 'e'], 'b and its downstream');
+  assert.equal(again.stageRequest('b', 0).force, true);
+  assert.deepEqual(again.stagesAtHold(), ['b', 'c']);
+  assert.equal(again.holdEnded('c'), true, 'the skip is still to be taken');
+  assert.equal(again.takeAction('c', 6), 'skip');
+  again.retry({ stage: 'b' });
+  assert.equal(again.takeAction('b', 7), 'retry');
+  assert.equal(again.attemptOf('b'), 2);
+  assert.ok(seen.length > 0, 'the restored run publishes its changes');
+  complete(again, 'b');
+  assert.deepEqual(startReady(again), [], 'd needs c, which was skipped');
+  assert.equal(again.stage('d').status, 'skipped');
 });

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
-import { DEFAULT_TASK_QUEUE } from '../protocol/protocol.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, DEFAULT_TASK_QUEUE } from '../protocol/protocol.js';
 import { loadRegistry } from '../stages/index.js';
 import { projectRoot } from '../infra/tools.js';
 import type { TemporalTarget } from '../infra/temporalTarget.js';
@@ -22,7 +22,7 @@ export interface WorkerProcessOptions {
   specFile: string;
   /** Concurrent activities per queue (CPU-bound work: about one per core). */
   activitySlots?: number;
-  /** Progress signal interval (ms). */
+  /** How often a running activity's progress reaches Temporal (heartbeat details; the floor between its signals), ms. */
   progressIntervalMs?: number;
 }
 
@@ -40,7 +40,8 @@ export async function createWorkers(opts: WorkerProcessOptions): Promise<{ worke
   const nativeConnection = await NativeConnection.connect(opts.target.connection);
   const clientConnection = await Connection.connect(opts.target.connection);
   const client = new Client({ connection: clientConnection, namespace: opts.target.namespace });
-  const activities = createActivities({ registry, defaultSpecFile: resolve(opts.specFile), client, ...(opts.progressIntervalMs ? { progressIntervalMs: opts.progressIntervalMs } : {}) });
+  const progressIntervalMs = opts.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+  const activities = createActivities({ registry, defaultSpecFile: resolve(opts.specFile), client, progressIntervalMs });
   const identity = `${process.pid}@${hostname()}`;
 
   const workers = await Promise.all(opts.queues.map((taskQueue) => {
@@ -51,6 +52,9 @@ export async function createWorkers(opts: WorkerProcessOptions): Promise<{ worke
       identity,
       activities,
       maxConcurrentActivityTaskExecutions: opts.activitySlots ?? 2,
+      // Heartbeat details are the live progress the CLI shows: flush them this often, not at 0.8 × heartbeatTimeout.
+      maxHeartbeatThrottleInterval: progressIntervalMs,
+      defaultHeartbeatThrottleInterval: progressIntervalMs,
     };
     if (taskQueue === DEFAULT_TASK_QUEUE) {
       if (existsSync(workflowBundlePath)) options.workflowBundle = { codePath: workflowBundlePath };

@@ -3,10 +3,12 @@
  * kind's prepass over them and merge it, run the shards with a bounded sliding
  * window, then commit the stage manifest. Completed shards (and prepass
  * results) are committed in storage, so a retried or continued run skips them.
+ * The pipeline run hears of the shards done at each tenth (shardProgress.ts).
  */
 import * as wf from '@temporalio/workflow';
 import type { FanoutPlan, StageOutcome, StageRequest } from '../protocol/protocol.js';
 import { stageActivities } from './activityOptions.js';
+import { shardProgress } from './shardProgress.js';
 
 export interface StageFanoutInput {
   req: StageRequest;
@@ -32,7 +34,8 @@ export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome
     await acts.mergePrepass(input.req, plan);
   }
   const done = new Set(input.done ?? []);
-  const suggested = await slidingWindow(plan.shardCount, plan.window, done, (i) => acts.runShard(input.req, key, i), () => wf.workflowInfo().continueAsNewSuggested);
+  const shardDone = shardProgress(input.req, plan.shardCount, done.size);
+  const suggested = await slidingWindow(plan.shardCount, plan.window, done, (i) => acts.runShard(input.req, key, i).then(shardDone), () => wf.workflowInfo().continueAsNewSuggested);
   if (suggested) await wf.continueAsNew<typeof stageFanout>({ ...input, plan, done: [...done], prepassDone: true });
   return acts.commitFanout(input.req, plan, input.startedAt);
 }

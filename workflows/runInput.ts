@@ -14,11 +14,12 @@ export type RunInput = z.output<typeof PipelineRunInput>;
 
 export const invalidInput = (message: string) => ApplicationFailure.nonRetryable(message, 'InvalidInput');
 
+/** A zod error's issues on one line, each with its path. */
+export const issuesText = (error: z.ZodError): string => error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+
 export function parseInput(raw: unknown): RunInput {
   const parsed = PipelineRunInput.safeParse(raw);
-  if (!parsed.success) {
-    throw invalidInput(`invalid pipelineRun input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
+  if (!parsed.success) throw invalidInput(`invalid pipelineRun input: ${issuesText(parsed.error)}`);
   return parsed.data;
 }
 

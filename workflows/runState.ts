@@ -24,6 +24,21 @@ export interface RunStart {
   params: Params;
 }
 
+/**
+ * What a run carries into its next execution when it continues as new: all of
+ * its state (taken where no stage has work in flight, see pipelineRun.ts).
+ */
+export interface RunSnapshot {
+  progress: RunProgress;
+  overrides: Params;
+  abortedWith?: string;
+  prepared: PreparedRun;
+  forced: string[];
+  actions: Record<string, OperatorAction>;
+  /** Operator retries per stage so far: the number of its next attempt (fan-out child ids stay unique). */
+  attempts: Record<string, number>;
+}
+
 const isDone = (s: StageState) => s.status === 'completed' || s.status === 'cached';
 const isDead = (s: StageState) => s.status === 'skipped' || s.status === 'failed';
 
@@ -40,10 +55,38 @@ export class RunState {
   private forced = new Set<string>();
   /** Operator actions for held stages, until the stage takes them. */
   private readonly actions = new Map<string, OperatorAction>();
+  /** Attempts per stage beyond the first (each operator retry adds one). */
+  private readonly attempts = new Map<string, number>();
 
   constructor(start: RunStart, private readonly onStageChange: (run: RunState) => void = () => {}) {
     this.progress = { runId: start.runId, pipeline: start.pipeline, runKind: start.runKind, status: 'preparing', order: [], stages: {}, params: {}, startedAt: start.startedAt };
     this.overrides = start.params;
+  }
+
+  /** The state a run carried into this execution (the inverse of `snapshot`). */
+  static restore(s: RunSnapshot, onStageChange?: (run: RunState) => void): RunState {
+    const p = s.progress;
+    const run = new RunState({ runId: p.runId, pipeline: p.pipeline, runKind: p.runKind, startedAt: p.startedAt, params: s.overrides }, onStageChange);
+    Object.assign(run.progress, p);
+    run.abortedWith = s.abortedWith;
+    run.prepared = s.prepared;
+    run.forced = new Set(s.forced);
+    for (const [id, action] of Object.entries(s.actions)) run.actions.set(id, action);
+    for (const [id, n] of Object.entries(s.attempts)) run.attempts.set(id, n);
+    return run;
+  }
+
+  /** Everything the run needs to go on in a new execution. */
+  snapshot(): RunSnapshot {
+    return {
+      progress: this.progress,
+      overrides: this.overrides,
+      ...(this.abortedWith !== undefined ? { abortedWith: this.abortedWith } : {}),
+      prepared: this.plan,
+      forced: [...this.forced],
+      actions: Object.fromEntries(this.actions),
+      attempts: Object.fromEntries(this.attempts),
+    };
   }
 
   get paramOverrides(): Params {
@@ -61,9 +104,11 @@ export class RunState {
   /**
    * Takes the prepared plan: every stage pending, the run running. Returns a
    * problem with `force` (stages the plan does not have), if any; the run
-   * cannot start then.
+   * cannot start then. `forceName` is how the problem names the list: as the
+   * run's input has it (the Web UI's form, the API) unless a caller that took
+   * it from elsewhere, such as a command-line flag, says otherwise.
    */
-  start(plan: PreparedRun, force: readonly string[]): string | undefined {
+  start(plan: PreparedRun, force: readonly string[], forceName = "the input's force list"): string | undefined {
     this.prepared = plan;
     const p = this.progress;
     p.pipeline = plan.pipeline;
@@ -71,7 +116,7 @@ export class RunState {
     p.order = plan.stages.map((s) => s.id);
     for (const s of plan.stages) p.stages[s.id] = { status: 'pending', uses: s.uses, needs: s.needs };
     const unknown = force.filter((id) => !p.stages[id]);
-    if (unknown.length) return `--force names unknown stage(s) ${unknown.join(', ')}; stages of "${plan.pipeline}": ${p.order.join(', ')}`;
+    if (unknown.length) return `${forceName} names unknown stage(s) ${unknown.join(', ')}; stages of "${plan.pipeline}": ${p.order.join(', ')}`;
     this.forced = downstreamOf(Object.fromEntries(plan.stages.map((s) => [s.id, s])), force);
     p.status = 'running';
     return undefined;
@@ -96,6 +141,19 @@ export class RunState {
   /** Held stages in plan order; only `stage` when given. */
   heldStages(stage?: string): string[] {
     return this.progress.order.filter((id) => this.progress.stages[id]?.status === 'held' && (!stage || id === stage));
+  }
+
+  /**
+   * Stages at their hold: waiting for an operator, or acted on but not yet
+   * going on. A continued run resumes these where they were.
+   */
+  stagesAtHold(): string[] {
+    return this.progress.order.filter((id) => this.stage(id).status === 'held' || this.actions.has(id));
+  }
+
+  /** Attempts made before the current one (0 on the first): operator retries so far. */
+  attemptOf(id: string): number {
+    return this.attempts.get(id) ?? 0;
   }
 
   /** Stages running or held (the CurrentStage search attribute). */
@@ -168,6 +226,7 @@ export class RunState {
       return 'aborted';
     }
     if (action === 'skip') this.update(id, { status: 'skipped', reason: 'skipped by operator', error: undefined, seconds: this.secondsOf(id, now) });
+    else this.attempts.set(id, this.attemptOf(id) + 1);
     return action;
   }
 

@@ -23,6 +23,12 @@ export function upsertRunAttributes(p: RunProgress): void {
   ]);
 }
 
+/** A continued run's attributes: the ones a run sets at its start, and its current stages. */
+export function publishRunAttributes(run: RunState): void {
+  upsertRunAttributes(run.progress);
+  publishStageChange(run);
+}
+
 export const showDetails = (p: RunProgress): void => wf.setCurrentDetails(renderDetails(p, Date.now()));
 
 /** After every stage change: CurrentStage lists the running and held stages, and the details redraw. */

@@ -32,9 +32,12 @@ export class Harness {
   private connection!: Connection;
   private workers: WorkerProc[] = [];
   private runSeq = 0;
+  /** More `temporal server start-dev` arguments (e.g. lowered history limits), kept across restarts. */
+  private serverArgs: string[] = [];
 
-  async start(port?: number): Promise<void> {
-    this.server = await startTemporalDevServer({ dbFile: join(this.tmp, 'temporal.db'), headless: true, ...(port ? { port } : {}) });
+  async start(port?: number, serverArgs: string[] = []): Promise<void> {
+    this.serverArgs = serverArgs;
+    this.server = await startTemporalDevServer({ dbFile: join(this.tmp, 'temporal.db'), headless: true, extraArgs: serverArgs, ...(port ? { port } : {}) });
     this.connection = await Connection.connect({ address: this.server.address });
     this.client = new Client({ connection: this.connection, namespace: this.server.namespace });
   }
@@ -43,7 +46,7 @@ export class Harness {
   async restartServer(): Promise<void> {
     const { port, dbFile } = this.server;
     await this.server.stop();
-    this.server = await startTemporalDevServer({ dbFile, port, headless: true });
+    this.server = await startTemporalDevServer({ dbFile, port, headless: true, extraArgs: this.serverArgs });
   }
 
   /** Environment for child processes (CLI, workers) pointing at this server. */

@@ -116,6 +116,7 @@ export const testFanout: FanoutStageKind<z.infer<typeof Fan>, { shard: number }>
   },
   async runShard(ctx, shard) {
     if (ctx.with.count) await markComputation(ctx, `shard-${shard.shard}`);
+    ctx.progress({ done: 0, total: 1, unit: 'shards', message: `shard ${shard.shard}` });
     if (ctx.with.delayMs) await sleep(ctx.with.delayMs, undefined, { signal: ctx.signal });
     await ctx.output.write(`shard-${shard.shard}.txt`, `shard ${shard.shard}\n`);
     ctx.progress({ done: 1, total: 1, unit: 'shards' });
@@ -124,6 +125,34 @@ export const testFanout: FanoutStageKind<z.infer<typeof Fan>, { shard: number }>
   async combine(ctx, shards) {
     await ctx.output.write('total.json', JSON.stringify({ shards: shards.length }));
     return { summary: { shards: shards.length } };
+  },
+};
+
+const Chatty = z.strictObject({
+  reports: z.number().int().positive(),
+  /** Spread over the reports. */
+  ms: z.number().int().nonnegative(),
+  /** Reports count towards a total (else: a bare count, as a stream of unknown length reports). */
+  withTotal: z.boolean().default(true),
+});
+
+/** Reports progress `reports` times over `ms`: far more often than a run's history could record. */
+export const testChatty: SimpleStageKind<z.infer<typeof Chatty>> = {
+  type: 'simple',
+  name: 'test-chatty',
+  version: '1',
+  description: 'test: reports progress very often',
+  withSchema: Chatty,
+  async run(ctx) {
+    const { reports, ms, withTotal } = ctx.with;
+    const started = Date.now();
+    for (let i = 1; i <= reports; i++) {
+      ctx.progress({ done: i, ...(withTotal ? { total: reports } : {}), unit: 'ticks', message: `tick ${i}` });
+      const due = started + (ms * i) / reports;
+      if (Date.now() < due) await sleep(due - Date.now(), undefined, { signal: ctx.signal });
+    }
+    await ctx.output.write('ticks.txt', `${reports}\n`);
+    return { counts: { ticks: reports } };
   },
 };
 
@@ -158,4 +187,4 @@ export const testPrepass: FanoutStageKind<z.infer<typeof Pre>, { shard: number }
   },
 };
 
-export const stageKinds: StageKind[] = [testEmit, testSum, testFlaky, testFanout, testPrepass, testCounted];
+export const stageKinds: StageKind[] = [testEmit, testSum, testFlaky, testFanout, testPrepass, testCounted, testChatty];

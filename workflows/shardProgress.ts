@@ -1,0 +1,27 @@
+/**
+ * A fan-out stage's coarse progress for its pipeline run: the child workflow
+ * signals the run at each tenth of the shards done, so the run's progress
+ * query and Web UI details show how far the stage is while its shards'
+ * fine progress stays in their activities' heartbeats. At most ten signals
+ * per stage attempt, however many shards.
+ */
+import * as wf from '@temporalio/workflow';
+import { NAMES, type StageProgressSignal, type StageRequest } from '../protocol/protocol.js';
+
+/** Histories recorded before the child reported shard counts replay without these signals. */
+const PATCH = 'fanout-shard-progress';
+
+/** Returns what to call when a shard completes; `alreadyDone` shards were done before this execution. */
+export function shardProgress(req: StageRequest, shardCount: number, alreadyDone: number): () => void {
+  const tenthOf = (n: number) => Math.floor((10 * n) / shardCount);
+  let done = alreadyDone;
+  let reported = tenthOf(done);
+  return () => {
+    done++;
+    if (tenthOf(done) <= reported || !wf.patched(PATCH)) return;
+    reported = tenthOf(done);
+    const p: StageProgressSignal = { stageId: req.stage.id, done, total: shardCount, unit: 'shards' };
+    // Best effort: the run may already be closing (an abort cancels this child too).
+    wf.getExternalWorkflowHandle(req.runId).signal(NAMES.progressSignal, p).catch(() => undefined);
+  };
+}
