@@ -7,6 +7,7 @@ import { configVocabulary } from '../stages/configVocabulary.js';
 import { loadRegistry } from '../stages/index.js';
 import { globalsFrom, UsageError, type Globals } from './globals.js';
 import { abortCommand, listCommand, resumeCommand, retryCommand, runCommand, skipCommand, statusCommand } from './runs.js';
+import { verifyCommand } from './verify.js';
 import { scheduleCreate, scheduleDelete, scheduleList } from './schedules.js';
 import { logsFolder, startStack } from './stack.js';
 import { clusterFromEnv } from '../infra/temporalTarget.js';
@@ -50,6 +51,11 @@ function program(): Command {
     .description('stage table of a run (default: the latest)')
     .option('--json', 'JSON output')
     .action(async (runId: string | undefined, o: { json?: boolean }, cmd: Command) => done(await statusCommand(g(cmd), runId, !!o.json)));
+
+  p.command('verify [target]')
+    .description('re-hash committed outputs against their manifests: all, a stage kind, a cache-key prefix or a run id (exit 1 if any is damaged)')
+    .option('--json', 'JSON output')
+    .action(async (target: string | undefined, o: { json?: boolean }, cmd: Command) => done(await verifyCommand(g(cmd), target, !!o.json)));
 
   p.command('list')
     .description('recent runs')

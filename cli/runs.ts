@@ -12,6 +12,7 @@ import { loadRegistry } from '../stages/index.js';
 import { exitCodeOf, followRun, jsonSummary, progressNow, queryProgress, summaryTable, type FollowEnd } from './follow.js';
 import { openStack, type Stack } from './stack.js';
 import { UsageError, type Globals } from './globals.js';
+import type { Storage } from '../storage/index.js';
 
 /** Pipeline runs, one row each: a run that continued as new lists its earlier executions too. */
 const RUNS_QUERY = `WorkflowType = '${NAMES.workflow}' AND ExecutionStatus != 'ContinuedAsNew'`;
@@ -170,6 +171,16 @@ export async function listCommand(g: Globals, opts: { limit: number; json: boole
     else if (!rows.length) process.stdout.write('no runs yet\n');
     else for (const r of rows) process.stdout.write(`${r.started}  ${r.status.padEnd(11)} ${r.kind.padEnd(9)} ${r.pipeline.padEnd(16)} ${r.runId}\n`);
     return 0;
+  });
+}
+
+/** The manifest keys (in `storage`) of a run's finished stages, or null when the run is unknown. */
+export async function runStageManifests(g: Globals, runId: string, storage: Storage): Promise<string[] | null> {
+  return withStack(g, async (stack) => {
+    const progress = await queryProgress(stack.client.workflow.getHandle(runId)).catch(() => null);
+    if (!progress) return null;
+    // Only stages whose manifest lives in this store (a run may have used another root).
+    return Object.values(progress.stages).flatMap((s) => (s.outcome?.manifestUri === storage.uri(s.outcome?.manifestKey ?? '') ? [s.outcome.manifestKey] : []));
   });
 }
 
