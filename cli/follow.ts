@@ -15,6 +15,8 @@ export interface FollowOptions {
   /** Write live output here (stderr keeps stdout clean for --json). */
   out: NodeJS.WriteStream;
   pollMs?: number;
+  /** How long to keep reconnecting to an unreachable server before giving up (default 5 minutes). */
+  reconnectForMs?: number;
 }
 
 export type FollowEnd = { kind: 'closed'; status: 'completed' | 'failed' | 'aborted'; progress: RunProgress | null; error?: string } | { kind: 'held'; progress: RunProgress };
@@ -28,17 +30,72 @@ export function exitCodeOf(end: FollowEnd): number {
 export async function followRun(client: Client, runId: string, opts: FollowOptions): Promise<FollowEnd> {
   const handle = client.workflow.getHandle(runId);
   const view = opts.out.isTTY && !opts.json ? new TtyView(opts.out) : new LineView(opts.json ? null : opts.out);
-  // Wake up as soon as the run closes instead of at the next poll.
-  const closedSignal = handle.result().then(() => undefined, () => undefined);
-  for (;;) {
-    const desc = await handle.describe();
-    const progress = await progressNow(client, handle, desc);
-    if (progress) view.update(progress);
-    // A run that continues as new goes on under the same id.
-    if (desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') return closed(handle, progress);
-    if (progress?.status === 'held') return { kind: 'held', progress };
-    await Promise.race([sleep(opts.pollMs ?? 500), closedSignal]);
+  // Wake up as soon as the run closes instead of at the next poll. The long poll is cancelled when
+  // following ends: left pending, it would be retried on a closed connection and crash the process.
+  const stopWaiting = new AbortController();
+  const closedSignal = client.withAbortSignal(stopWaiting.signal, () => handle.result()).then(() => undefined, () => undefined);
+  const reconnect = new Reconnect(opts);
+  try {
+    for (;;) {
+      let desc: WorkflowExecutionDescription;
+      let progress: RunProgress | null;
+      try {
+        // A deadline per poll: with the server gone, calls would otherwise wait silently for it.
+        [desc, progress] = await client.withDeadline(Date.now() + POLL_DEADLINE_MS, async () => {
+          const d = await handle.describe();
+          return [d, await progressNow(client, handle, d)] as const;
+        });
+        reconnect.succeeded();
+      } catch (err) {
+        await reconnect.afterFailure(err);
+        continue;
+      }
+      if (progress) view.update(progress);
+      // A run that continues as new goes on under the same id.
+      if (desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') return await closed(handle, progress);
+      if (progress?.status === 'held') return { kind: 'held', progress };
+      await Promise.race([sleep(opts.pollMs ?? 500), closedSignal]);
+    }
+  } finally {
+    stopWaiting.abort();
   }
+}
+
+const POLL_DEADLINE_MS = 10_000;
+
+/** Keeps following through a server restart or a network blip: says so, backs off, gives up after a while. */
+class Reconnect {
+  private since: number | null = null;
+  private delayMs = 500;
+
+  constructor(private readonly opts: FollowOptions) {}
+
+  succeeded(): void {
+    if (this.since !== null) this.opts.out.write(`reconnected to Temporal after ${((Date.now() - this.since) / 1000).toFixed(1)} s\n`);
+    this.since = null;
+    this.delayMs = 500;
+  }
+
+  /** Rethrows what is not a lost connection, and a connection lost for too long. */
+  async afterFailure(err: unknown): Promise<void> {
+    if (!isUnavailable(err)) throw err;
+    const now = Date.now();
+    this.since ??= now;
+    const limit = this.opts.reconnectForMs ?? 300_000;
+    if (now - this.since > limit) throw new Error(`lost the connection to Temporal for more than ${Math.round(limit / 1000)} s: ${(err as Error).message}`);
+    this.opts.out.write(`reconnecting to Temporal (${(err as Error).message.split('\n')[0]}); retrying in ${(this.delayMs / 1000).toFixed(1)} s\n`);
+    await sleep(this.delayMs);
+    this.delayMs = Math.min(10_000, this.delayMs * 2);
+  }
+}
+
+/** gRPC UNAVAILABLE (14), DEADLINE_EXCEEDED (4) or a refused/reset connection: the server may come back. */
+function isUnavailable(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 14 || code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|ECONNRESET|No connection established/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 async function closed(handle: WorkflowHandle, progress: RunProgress | null): Promise<FollowEnd> {

@@ -74,6 +74,17 @@ describe('topoflow CLI', () => {
     assert.ok(!existsSync(join(dir, 'data', 'stack.json')), 'the stack was stopped');
   });
 
+  test('a run that holds on a stack of its own exits 3 cleanly, with and without --json (no crash on the closed connection)', () => {
+    for (const args of [['--json'], []]) {
+      const out = cli('run', 'flaky', ...args);
+      assert.equal(out.code, 3, `${args.join(' ')}: ${out.stderr}`);
+      assert.doesNotMatch(out.stderr, /Channel has been shut down|Error:|at /, 'no uncaught error');
+      if (args.length) assert.equal(json(out).status, 'held');
+      else assert.match(out.stdout, /is HELD waiting for an operator/);
+    }
+    assert.ok(!existsSync(join(dir, 'data', 'stack.json')), 'the stack was stopped');
+  });
+
   describe('with `topoflow up` running', () => {
     let up: ChildProcess;
     let upOut = '';

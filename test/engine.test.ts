@@ -18,7 +18,7 @@ import { NAMES, SA_RUN_KIND, type PipelineRunInput, type RunResult } from '../pr
 import { StageManifest } from '../protocol/manifest.js';
 import { innermostMessage } from '../protocol/errors.js';
 import { shownStatus } from '../protocol/stageDisplay.js';
-import { stageLine } from '../cli/follow.js';
+import { followRun, stageLine } from '../cli/follow.js';
 import { renderDetails } from '../workflows/details.js';
 import { Harness, cliEntry } from './support/harness.js';
 import { projectRoot } from '../infra/tools.js';
@@ -228,6 +228,20 @@ describe('pipelineRun on a real Temporal dev server', () => {
     const result = await h.result(runId);
     assert.deepEqual(statuses(result), { a: 'completed', b: 'completed' });
     await assertOutputsMatchManifests(result, storage);
+  });
+
+  test('the run follower rides out a 25 s server outage: it says it is reconnecting, then reports the real outcome', async () => {
+    const storage = freshRoot();
+    const runId = await h.run({ pipeline: spec('outage', { a: { uses: 'test-emit', with: { rows: 40, delayMs: 3000 }, heartbeatTimeout: '10s' } }), storage });
+    const lines: string[] = [];
+    const out = { isTTY: false, write: (text: string) => lines.push(text) > 0 } as unknown as NodeJS.WriteStream;
+    const following = followRun(h.client, runId, { json: false, out, pollMs: 200 });
+    await h.waitFor(runId, (p) => p.stages.a?.status === 'running', 'stage a running');
+    await h.outage(25_000);
+    const end = await following;
+    assert.deepEqual([end.kind, end.kind === 'closed' ? end.status : null], ['closed', 'completed'], lines.join(''));
+    assert.match(lines.join(''), /reconnecting to Temporal \(.*\); retrying in/);
+    assert.match(lines.join(''), /reconnected to Temporal after \d+\.\d s/);
   });
 
   test('a stage waiting for a worker on its queue shows as queued, then running once one takes it', async () => {

@@ -49,6 +49,14 @@ export class Harness {
     this.server = await startTemporalDevServer({ dbFile, port, headless: true, extraArgs: this.serverArgs });
   }
 
+  /** Stops the server for `ms` (longer than the client's own gRPC retries), then starts it again as restartServer does. */
+  async outage(ms: number): Promise<void> {
+    const { port, dbFile } = this.server;
+    await this.server.stop();
+    await sleep(ms);
+    this.server = await startTemporalDevServer({ dbFile, port, headless: true });
+  }
+
   /** Environment for child processes (CLI, workers) pointing at this server. */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return { ...process.env, TEMPORAL_ADDRESS: this.server.address, TEMPORAL_NAMESPACE: this.server.namespace, TOPOFLOW_PLUGINS: testPlugins, ...extra };
