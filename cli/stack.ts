@@ -4,10 +4,12 @@
  * stages) and train workers for the `train` queue (TOPOFLOW_TRAIN_WORKERS,
  * default one per core up to 2; tfjs uses one core per process). Used when no cluster is configured.
  * `topoflow up` keeps one in the foreground; other commands reuse it, or start
- * their own for the duration of the command.
+ * their own for the duration of the command. One stack per data folder: its
+ * owner holds the folder's lock (stackLock.ts), and other commands ask the
+ * owner for the stack's address. The owner restarts a worker that dies.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +21,8 @@ import { freePort } from '../infra/ports.js';
 import { projectRoot } from '../infra/tools.js';
 import { DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
 import { clusterFromEnv, type TemporalTarget } from '../infra/temporalTarget.js';
+import { acquireDataFolderLock, askStackOwner, type DataFolderLock } from './stackLock.js';
+import { UsageError } from './globals.js';
 
 export interface Stack {
   target: TemporalTarget;
@@ -50,49 +54,120 @@ export const cliEntry = join(projectRoot, 'bin', 'topoflow.js');
 export async function openStack(opts: StackOptions): Promise<Stack> {
   const cluster = clusterFromEnv();
   if (cluster) return connectTo(cluster, false, async () => {});
-  const reused = await reuseRunningStack(opts.dataDir);
-  if (reused) return reused;
-  return startStack(opts);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const owner = await askStackOwner(opts.dataDir);
+    if (owner && owner !== 'starting') {
+      return connectTo({ connection: { address: owner.address }, namespace: owner.namespace }, false, async () => {}, owner.uiUrl).catch((err: unknown) => {
+        throw new Error(`the stack of ${opts.dataDir} (process ${owner.ownerPid}) does not answer at ${owner.address}: ${(err as Error).message}`);
+      });
+    }
+    if (owner === null) {
+      const lock = await acquireDataFolderLock(opts.dataDir);
+      if (lock) return startStack(opts, lock);
+    }
+    // Another command is starting this folder's stack (or just took the lock): wait for it.
+    if (Date.now() > deadline) throw new Error(`the stack of ${opts.dataDir} is still starting after 3 minutes (see ${logsFolder(opts.dataDir)}/)`);
+    await sleep(500);
+  }
 }
 
-/** Starts server + worker; the caller owns them (close() stops both). */
-export async function startStack(opts: StackOptions): Promise<Stack> {
+/** Starts server + workers as the data folder's owner; the caller owns them (close() stops them). */
+export async function startStack(opts: StackOptions, heldLock?: DataFolderLock): Promise<Stack> {
+  const lock = heldLock ?? (await acquireDataFolderLock(opts.dataDir));
+  if (!lock) {
+    const owner = await askStackOwner(opts.dataDir);
+    const who = owner && owner !== 'starting' ? `process ${owner.ownerPid}, Temporal at ${owner.address}` : 'starting';
+    throw new UsageError(`a stack for the data folder ${opts.dataDir} is already running (${who}): commands use it as it is; stop it first to start another`);
+  }
+  try {
+    return await startOwnedStack(opts, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function startOwnedStack(opts: StackOptions, lock: DataFolderLock): Promise<Stack> {
   mkdirSync(logsFolder(opts.dataDir), { recursive: true });
   const port = await portOr(Number(process.env.TOPOFLOW_TEMPORAL_PORT ?? 7233));
   const uiPort = await portOr(Number(process.env.TOPOFLOW_UI_PORT ?? port + 1000));
   opts.log(`starting Temporal dev server on 127.0.0.1:${port} (state: ${join(opts.dataDir, 'temporal.db')})`);
   const server = await startTemporalDevServer({ dbFile: join(opts.dataDir, 'temporal.db'), port, uiPort, logFile: join(logsFolder(opts.dataDir), 'temporal.log') });
   const target: TemporalTarget = { connection: { address: server.address }, namespace: server.namespace };
-  const workers: ChildProcess[] = [];
-  try {
-    const worker = spawnWorker(server.address, server.namespace, opts, DEFAULT_TASK_QUEUE, 'worker.log');
-    workers.push(worker);
-    for (let i = 0; i < trainWorkers(); i++) workers.push(spawnWorker(server.address, server.namespace, opts, TRAIN_TASK_QUEUE, `train-worker-${i + 1}.log`));
-    const state: StackState = { address: server.address, serverPid: server.pid, workerPids: workers.map((w) => w.pid!), ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}) };
+  const workers: SupervisedWorker[] = [];
+  // stack.json: for people and scripts; commands ask the lock's owner instead.
+  const writeState = () => {
+    const state: StackState = { address: server.address, serverPid: server.pid, workerPids: workers.map((w) => w.pid), ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}) };
     writeFileSync(stateFile(opts.dataDir), JSON.stringify(state, null, 2));
-    const stack = await connectTo(target, true, async () => {
-      await Promise.all(workers.map(stopChild));
-      await server.stop();
-      rmSync(stateFile(opts.dataDir), { force: true });
-    }, server.uiUrl);
-    await waitForWorker(stack.client, target.namespace, worker, join(logsFolder(opts.dataDir), 'worker.log'));
+  };
+  const stopAll = async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await server.stop();
+    rmSync(stateFile(opts.dataDir), { force: true });
+    await lock.release();
+  };
+  try {
+    const supervise = (queue: string, logName: string) =>
+      new SupervisedWorker(() => spawnWorker(server.address, server.namespace, opts, queue, logName), `the ${queue} worker (${logName})`, opts.log, writeState);
+    const worker = supervise(DEFAULT_TASK_QUEUE, 'worker.log');
+    workers.push(worker);
+    for (let i = 0; i < trainWorkers(); i++) workers.push(supervise(TRAIN_TASK_QUEUE, `train-worker-${i + 1}.log`));
+    writeState();
+    const stack = await connectTo(target, true, stopAll, server.uiUrl);
+    await waitForWorker(stack.client, target.namespace, worker.child, join(logsFolder(opts.dataDir), 'worker.log'));
+    lock.publish({ address: server.address, namespace: server.namespace, ownerPid: process.pid, ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}) });
     return stack;
   } catch (err) {
-    await Promise.all(workers.map(stopChild));
+    await Promise.all(workers.map((w) => w.stop()));
     await server.stop();
     rmSync(stateFile(opts.dataDir), { force: true });
     throw err;
   }
 }
 
-async function reuseRunningStack(dataDir: string): Promise<Stack | null> {
-  if (!existsSync(stateFile(dataDir))) return null;
-  const state = JSON.parse(readFileSync(stateFile(dataDir), 'utf8')) as StackState;
-  if (!isAlive(state.serverPid) || !Array.isArray(state.workerPids) || !state.workerPids.every(isAlive)) return null;
-  try {
-    return await connectTo({ connection: { address: state.address }, namespace: 'default' }, false, async () => {}, state.uiUrl);
-  } catch {
-    return null;
+/** A worker process that is started again when it dies (back-off 1 s, doubling to 30 s; reset after a minute of life). */
+class SupervisedWorker {
+  child: ChildProcess;
+  private stopping = false;
+  private delayMs = 1_000;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly spawnChild: () => ChildProcess,
+    private readonly name: string,
+    private readonly log: (line: string) => void,
+    private readonly restarted: () => void,
+  ) {
+    this.child = this.start();
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await stopChild(this.child);
+  }
+
+  private start(): ChildProcess {
+    const child = this.spawnChild();
+    const startedAt = Date.now();
+    child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      if (Date.now() - startedAt > 60_000) this.delayMs = 1_000;
+      this.log(`${this.name} (pid ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${this.delayMs / 1000} s`);
+      this.timer = setTimeout(() => {
+        this.child = this.start();
+        this.log(`${this.name} restarted (pid ${this.child.pid})`);
+        this.restarted();
+      }, this.delayMs);
+      this.timer.unref();
+      this.delayMs = Math.min(30_000, this.delayMs * 2);
+    });
+    return child;
   }
 }
 
@@ -164,15 +239,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The preferred port when free, else any free one. */

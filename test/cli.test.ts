@@ -75,14 +75,18 @@ describe('topoflow CLI', () => {
   });
 
   test('a run that holds on a stack of its own exits 3 cleanly, with and without --json (no crash on the closed connection)', () => {
+    // A store and data folder of its own: the held-run tests below expect a fresh one.
+    const own = mkdtempSync(join(tmpdir(), 'topoflow-cli-held-'));
+    copyFileSync(yaml, join(own, 'pipelines.yaml'));
     for (const args of [['--json'], []]) {
-      const out = cli('run', 'flaky', ...args);
+      const r = spawnSync(process.execPath, [cliEntry, 'run', 'flaky', ...args], { cwd: own, env, encoding: 'utf8', timeout: 180_000 });
+      const out: Out = { code: r.status, stdout: r.stdout, stderr: r.stderr };
       assert.equal(out.code, 3, `${args.join(' ')}: ${out.stderr}`);
       assert.doesNotMatch(out.stderr, /Channel has been shut down|Error:|at /, 'no uncaught error');
       if (args.length) assert.equal(json(out).status, 'held');
       else assert.match(out.stdout, /is HELD waiting for an operator/);
     }
-    assert.ok(!existsSync(join(dir, 'data', 'stack.json')), 'the stack was stopped');
+    assert.ok(!existsSync(join(own, 'data', 'stack.json')), 'the stack was stopped');
   });
 
   describe('with `topoflow up` running', () => {
@@ -153,6 +157,33 @@ describe('topoflow CLI', () => {
       const skipped = cli('skip', h.runId, '--json');
       assert.equal(skipped.code, 0, skipped.stderr);
       assert.deepEqual(stageStatuses(json(skipped)), { first: 'cached', flaky: 'skipped', after: 'skipped' });
+    });
+
+    test('one stack per data folder: a second `up` is refused; a worker killed with -9 is restarted by `up`, and commands keep using the stack', async () => {
+      const second = cli('up');
+      assert.equal(second.code, 2, second.stderr);
+      assert.match(second.stderr, /a stack for the data folder .* is already running \(process \d+, Temporal at 127\.0\.0\.1:\d+\)/);
+
+      const stateFile = join(dir, 'data', 'stack.json');
+      const before = JSON.parse(readFileSync(stateFile, 'utf8')) as { workerPids: number[] };
+      const victim = before.workerPids[0]!;
+      process.kill(victim, 'SIGKILL');
+      const deadline = Date.now() + 30_000;
+      while (!/restarted \(pid \d+\)/.test(upOut)) {
+        assert.ok(Date.now() < deadline, `up restarted the worker: ${upOut}`);
+        await sleep(200);
+      }
+      assert.match(upOut, new RegExp(`\\(pid ${victim}\\) exited \\(SIGKILL\\); restarting it in 1 s`));
+      const after = JSON.parse(readFileSync(stateFile, 'utf8')) as { workerPids: number[] };
+      assert.equal(after.workerPids.length, before.workerPids.length);
+      assert.ok(!after.workerPids.includes(victim), 'stack.json lists the new worker');
+
+      const status = cli('status');
+      assert.equal(status.code, 0, status.stderr);
+      assert.doesNotMatch(status.stderr, /starting Temporal dev server/, 'status asked the running stack');
+      assert.ok(existsSync(stateFile), 'the stack is still there');
+      const rerun = cli('run', 'diamond', '--json');
+      assert.equal(rerun.code, 0, rerun.stderr);
     });
 
     test('Ctrl-C stops up cleanly', async () => {
