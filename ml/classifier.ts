@@ -42,7 +42,7 @@ export async function trainClassifier(
   data: ClassifierData,
   checkpointFolder: string,
   io: JobCallbacks,
-): Promise<JobResult<ClassifierSummary>> {
+): Promise<JobResult<ClassifierSummary> & { resumedFromStep: number | null }> {
   const backend = await useBackend(backendChoice(settings.backend));
   io.log(`training "${settings.model.name ?? 'model'}" on the ${backend.name} back end: ${backend.description}`);
   // Every attempt checks its inputs: a retry may follow a worker that a damaged part crashed.
@@ -79,6 +79,7 @@ export async function trainClassifier(
     ],
     counts: { params, steps: result.steps, testEvents: testRows, trainEvents: data.train.reduce((s, p) => s + p.rows, 0) },
     summary: { model: settings.model.name ?? null, backend: backend.name, params, valAccuracy: last.valAccuracy, valLoss: last.valLoss },
+    resumedFromStep: result.resumedFromStep,
   };
 }
 

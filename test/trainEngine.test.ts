@@ -104,6 +104,7 @@ describe('train and evaluate on the engine', () => {
     assert.equal(train.contentHash, refTrain.contentHash, 'same content hash (timings are volatile), so what follows stays cached');
     const timing = JSON.parse(Buffer.from(await store.get(train.outputs.find((o) => o.name === 'timing.json')!.key)).toString('utf8')) as { resumedFromStep: number | null };
     assert.ok(Number(timing.resumedFromStep) > 0, `timing.json records the resume (${timing.resumedFromStep})`);
+    assert.equal(train.report, `resumed from step ${timing.resumedFromStep} (its newest checkpoint) after an attempt was lost, e.g. to a dead worker`, 'the report the run summary and status print says so');
     assert.equal((await store.list('checkpoints/')).length, 0, 'checkpoints are dropped once the stage commits');
   });
 });

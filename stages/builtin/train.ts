@@ -57,7 +57,9 @@ export const train: SimpleStageKind<TrainWith> = {
     const { trainClassifier } = await import('../../ml/classifier.js');
     const trained = await trainClassifier(ctx.storage, ctx.with, data, ctx.checkpointFolder, ctx);
     await writeFiles(ctx.output, trained.files);
-    return { counts: trained.counts, summary: trained.summary };
+    // Shown in the run's summary and `topoflow status` (not part of the content hash).
+    const resumed = trained.resumedFromStep === null ? {} : { report: `resumed from step ${trained.resumedFromStep} (its newest checkpoint) after an attempt was lost, e.g. to a dead worker` };
+    return { counts: trained.counts, summary: trained.summary, ...resumed };
   },
 };
 
