@@ -139,15 +139,15 @@ function program(): Command {
   p.command('worker')
     .description('run a worker process against TEMPORAL_ADDRESS (any number, on any machines)')
     .option('--queues <list>', 'task queues to poll, comma-separated', `${DEFAULT_TASK_QUEUE},${TRAIN_TASK_QUEUE}`)
-    .option('--slots <n>', 'concurrent activities per queue', (v) => Number(v), 2)
+    .option('--slots <n>', 'concurrent activities per queue (default 2; 1 on the train queue: TensorFlow.js trains one model per process)', (v) => Number(v))
     .option('--progress-interval <ms>', 'how often a running stage\'s progress reaches Temporal (heartbeat details), ms', (v) => Number(v), DEFAULT_PROGRESS_INTERVAL_MS)
-    .action(async (o: { queues: string; slots: number; progressInterval: number }, cmd: Command) => {
+    .action(async (o: { queues: string; slots?: number; progressInterval: number }, cmd: Command) => {
       const target = clusterFromEnv();
       if (!target) throw new UsageError('worker: set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE) to the Temporal service; `topoflow up` starts a local one with its own worker');
       // Loaded on demand: the worker SDK is heavy and other commands never need it.
       const { runWorkerProcess } = await import('../workers/worker.js');
       if (!Number.isInteger(o.progressInterval) || o.progressInterval < 1) throw new UsageError(`worker: --progress-interval must be a whole number of milliseconds (got ${o.progressInterval})`);
-      await runWorkerProcess({ target, queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean), specFile: g(cmd).file, activitySlots: o.slots, progressIntervalMs: o.progressInterval });
+      await runWorkerProcess({ target, queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean), specFile: g(cmd).file, ...(o.slots !== undefined ? { activitySlots: o.slots } : {}), progressIntervalMs: o.progressInterval });
       return done(0);
     });
   return p;

@@ -143,6 +143,27 @@ describe('topoflow CLI', () => {
       assert.ok(list.some((r) => r.runId === h.runId && r.status === 'completed' && r.kind === 'manual'));
     });
 
+    test('a run aborted while `run` follows it: `run` exits 1 and says aborted', async () => {
+      const follower = spawn(process.execPath, [cliEntry, 'run', 'diamond', '--set', 'delayMs=20000', '--set', 'rowsA=123', '--json'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      follower.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      follower.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => follower.once('exit', (code) => resolve(code)));
+      const deadline = Date.now() + 60_000;
+      let runId: string | undefined;
+      while (!(runId = /run (\S+) started/.exec(stderr)?.[1])) {
+        assert.ok(Date.now() < deadline, `the run started: ${stderr}`);
+        await sleep(100);
+      }
+      await sleep(1_000);
+      const aborted = cli('abort', runId, '--reason', 'exit code test');
+      assert.equal(aborted.code, 0, aborted.stderr);
+      assert.equal(await exited, 1, stderr);
+      const res = JSON.parse(stdout) as { status: string };
+      assert.equal(res.status, 'aborted');
+    });
+
     test('abort ends a held run; resume restarts it from the cache; skip completes it', () => {
       const h = json(cli('run', 'flaky', '--set', 'ok=false', '--json'));
       assert.equal(h.status, 'held');

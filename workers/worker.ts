@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
-import { DEFAULT_PROGRESS_INTERVAL_MS, DEFAULT_TASK_QUEUE } from '../protocol/protocol.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
 import { loadRegistry } from '../stages/index.js';
 import { projectRoot } from '../infra/tools.js';
 import type { TemporalTarget } from '../infra/temporalTarget.js';
@@ -20,7 +20,7 @@ export interface WorkerProcessOptions {
   queues: string[];
   /** pipelines.yaml for runs started by pipeline name (e.g. from the Web UI). */
   specFile: string;
-  /** Concurrent activities per queue (CPU-bound work: about one per core). */
+  /** Concurrent activities per queue (CPU-bound work: about one per core); default 2, and 1 on the train queue. */
   activitySlots?: number;
   /** How often a running activity's progress reaches Temporal (heartbeat details; the floor between its signals), ms. */
   progressIntervalMs?: number;
@@ -51,7 +51,8 @@ export async function createWorkers(opts: WorkerProcessOptions): Promise<{ worke
       taskQueue,
       identity,
       activities,
-      maxConcurrentActivityTaskExecutions: opts.activitySlots ?? 2,
+      // Two trainings in one process break TensorFlow.js's backend: one per train worker unless asked otherwise.
+      maxConcurrentActivityTaskExecutions: opts.activitySlots ?? (taskQueue === TRAIN_TASK_QUEUE ? 1 : 2),
       // Heartbeat details are the live progress the CLI shows: flush them this often, not at 0.8 × heartbeatTimeout.
       maxHeartbeatThrottleInterval: progressIntervalMs,
       defaultHeartbeatThrottleInterval: progressIntervalMs,
