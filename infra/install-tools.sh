@@ -5,18 +5,24 @@
 # Idempotent: a tool already there at the pinned version is reused, one on PATH
 # at the pinned version is symlinked, otherwise it is built with `go install`
 # (Go's module and build caches are kept, so a rebuild only links).
-# Usage: bash infra/install-tools.sh [--quiet]   (--quiet: say nothing about reused tools)
+# Usage: bash infra/install-tools.sh [--quiet] [temporal] [minio]
+#   --quiet: say nothing about reused tools; the names: which tools (default: both).
+#   The demo needs only temporal; the tests and S3 users also need minio.
 set -euo pipefail
 
 quiet=
-case "${1:-}" in
-  --quiet | -q) quiet=1 ;;
-  '') ;;
-  *)
-    echo "usage: bash infra/install-tools.sh [--quiet]" >&2
-    exit 2
-    ;;
-esac
+tools=()
+for arg in "$@"; do
+  case "$arg" in
+    --quiet | -q) quiet=1 ;;
+    temporal | minio) tools+=("$arg") ;;
+    *)
+      echo "usage: bash infra/install-tools.sh [--quiet] [temporal] [minio]" >&2
+      exit 2
+      ;;
+  esac
+done
+((${#tools[@]})) || tools=(temporal minio)
 
 TEMPORAL_PKG=github.com/temporalio/cli/cmd/temporal
 TEMPORAL_VERSION=v1.5.1
@@ -92,10 +98,10 @@ minio_ok() { # binary
     grep -qE "^[[:space:]]+mod[[:space:]]+${MINIO_MODULE}[[:space:]]+${MINIO_VERSION}([[:space:]]|\$)"
 }
 
-go_install() { # name target@version
-  local name="$1" target="$2" log="$root/.tools/install-$1.log" start=$SECONDS
+go_install() { # name target@version expected-duration
+  local name="$1" target="$2" takes="$3" log="$root/.tools/install-$1.log" start=$SECONDS
   require_go
-  echo "$name: installing $target…"
+  echo "$name: building $target with go install (first time only: $takes; output in $log)…"
   rm -f "$bin/$name"
   if ! GOBIN="$bin" go install "$target" >"$log" 2>&1; then
     echo "$name: go install $target failed; last lines of $log:" >&2
@@ -124,7 +130,7 @@ install_temporal() {
     return
   fi
   link_from_path temporal temporal_ok && return
-  go_install temporal "$TEMPORAL_PKG@$TEMPORAL_VERSION"
+  go_install temporal "$TEMPORAL_PKG@$TEMPORAL_VERSION" 'about 3-6 minutes on 2 cores'
   temporal_ok "$bin/temporal" ||
     die "the freshly built $bin/temporal does not report '$TEMPORAL_EXPECT': $("$bin/temporal" --version 2>&1 || true)"
 }
@@ -148,9 +154,10 @@ install_minio() {
     echo "$MINIO_VERSION" >"$stamp"
     return
   fi
-  go_install minio "$MINIO_MODULE@$MINIO_VERSION"
+  go_install minio "$MINIO_MODULE@$MINIO_VERSION" 'about 4-6 minutes on 2 cores'
   echo "$MINIO_VERSION" >"$stamp"
 }
 
-install_temporal
-install_minio
+for tool in "${tools[@]}"; do
+  "install_$tool"
+done
