@@ -7,7 +7,8 @@ import { WorkflowFailedError, type Client, type WorkflowExecutionDescription, ty
 import { setTimeout as sleep } from 'node:timers/promises';
 import { innermostMessage } from '../protocol/errors.js';
 import { NAMES, type RunProgress, type RunResult, type StageState } from '../protocol/protocol.js';
-import { progressText, shownStatus, STATUS_ICON } from '../protocol/stageDisplay.js';
+import { etaText, progressText, shownStatus, STATUS_ICON } from '../protocol/stageDisplay.js';
+import { CLASS_NAMES } from '../hep/layout.js';
 import { liveProgress, withLiveProgress } from './liveProgress.js';
 
 export interface FollowOptions {
@@ -15,6 +16,8 @@ export interface FollowOptions {
   /** Write live output here (stderr keeps stdout clean for --json). */
   out: NodeJS.WriteStream;
   pollMs?: number;
+  /** Off a terminal: a progress line per running stage at least this often (default 20 s). */
+  lineEveryMs?: number;
   /** How long to keep reconnecting to an unreachable server before giving up (default 5 minutes). */
   reconnectForMs?: number;
 }
@@ -29,7 +32,7 @@ export function exitCodeOf(end: FollowEnd): number {
 
 export async function followRun(client: Client, runId: string, opts: FollowOptions): Promise<FollowEnd> {
   const handle = client.workflow.getHandle(runId);
-  const view = opts.out.isTTY && !opts.json ? new TtyView(opts.out) : new LineView(opts.json ? null : opts.out);
+  const view = opts.out.isTTY && !opts.json ? new TtyView(opts.out) : new LineView(opts.json ? null : opts.out, opts.lineEveryMs);
   // Wake up as soon as the run closes instead of at the next poll. The long poll is cancelled when
   // following ends: left pending, it would be retried on a closed connection and crash the process.
   const stopWaiting = new AbortController();
@@ -135,7 +138,9 @@ export function stageLine(id: string, s: StageState, width: number, now = Date.n
   if (shown === 'running' && s.progress) {
     const { done, total } = s.progress;
     const bar = total ? `[${'#'.repeat(Math.round(Math.min(1, done / total) * 20)).padEnd(20, '-')}] ` : '';
-    tail = `${bar}${progressText(s.progress).text}`;
+    const { counted, text } = progressText(s.progress);
+    const extra = [counted ? s.progress.message : undefined, etaText(s.progress)].filter(Boolean).join(', ');
+    tail = `${bar}${text}${extra ? ` (${extra})` : ''}`;
   }
   return `${STATUS_ICON[shown]} ${id.padEnd(width)} ${shown.padEnd(9)} ${secs.toFixed(1).padStart(7)} s  ${tail}`;
 }
@@ -153,27 +158,47 @@ class TtyView {
   }
 }
 
-/** Non-terminal output: one line per stage status change. */
-class LineView {
+/**
+ * Non-terminal output (CI logs, `| tee`): a line per stage status change, and
+ * for a running stage one at a steady pace (progress, rate, ETA), so a long
+ * training is never silent.
+ */
+export class LineView {
   private seen = new Map<string, string>();
-  constructor(private readonly out: NodeJS.WriteStream | null) {}
-  update(p: RunProgress): void {
+  private printedAt = new Map<string, number>();
+  constructor(
+    private readonly out: Pick<NodeJS.WriteStream, 'write'> | null,
+    private readonly everyMs = 20_000,
+  ) {}
+
+  update(p: RunProgress, now = Date.now()): void {
     const width = Math.max(5, ...p.order.map((id) => id.length));
     for (const id of p.order) {
       const s = p.stages[id]!;
       const sig = shownStatus(s);
-      if (this.seen.get(id) === sig) continue;
+      const due = sig === 'running' && now - (this.printedAt.get(id) ?? 0) >= this.everyMs;
+      if (this.seen.get(id) === sig && !due) continue;
       this.seen.set(id, sig);
-      if (s.status !== 'pending') this.out?.write(`${stageLine(id, s, width)}\n`);
+      this.printedAt.set(id, now);
+      if (s.status !== 'pending') this.out?.write(`${stageLine(id, s, width, now)}\n`);
     }
   }
 }
 
-export function summaryTable(p: RunProgress): string {
+/** Rows of the summary fit this many columns (the rest is in --json and `status --verbose`). */
+export const SUMMARY_COLUMNS = 100;
+
+/**
+ * The run's summary: a row per stage, then the stages' reports (e.g. the AUC
+ * table) and where report files are. `verbose`: full reasons, counts and
+ * manifest URIs, however long.
+ */
+export function summaryTable(p: RunProgress, opts: { verbose?: boolean } = {}): string {
   const width = Math.max(5, ...p.order.map((id) => id.length));
   const head = `${'stage'.padEnd(width + 2)} ${'status'.padEnd(9)} ${'time'.padStart(9)}  reason / outputs`;
   const rows = p.order.map((id) => {
     const s = p.stages[id]!;
+    if (!opts.verbose) return fit(stageLine(id, s, width), SUMMARY_COLUMNS);
     const counts = s.outcome ? Object.entries(s.outcome.counts).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ') : '';
     const outs = s.outcome ? ` → ${s.outcome.outputCount} output(s)${counts ? ` (${counts})` : ''}, ${s.outcome.manifestUri}` : '';
     return stageLine(id, s, width) + outs;
@@ -182,8 +207,11 @@ export function summaryTable(p: RunProgress): string {
     const report = p.stages[id]!.outcome?.report;
     return report ? [`\n${id}:\n${report.trimEnd()}`] : [];
   });
-  return [head, ...rows, ...reports].join('\n');
+  const files = p.order.flatMap((id) => (p.stages[id]!.outcome?.outputs ?? []).filter((o) => o.name === 'report.md').map((o) => `${id} report (figures beside it): ${o.uri}`));
+  return [head, ...rows, ...reports, ...(files.length ? ['', ...files] : [])].join('\n');
 }
+
+const fit = (line: string, columns: number) => (line.length <= columns ? line : `${line.slice(0, columns - 1)}…`);
 
 export function jsonSummary(runId: string, end: FollowEnd): unknown {
   const p = end.progress;
@@ -191,5 +219,29 @@ export function jsonSummary(runId: string, end: FollowEnd): unknown {
     const s = p!.stages[id]!;
     return [id, { status: s.status, seconds: s.seconds ?? 0, ...(s.reason ? { reason: s.reason } : {}), ...(s.error ? { error: s.error } : {}), outputs: s.outcome?.outputs ?? [], ...(s.outcome ? { manifest: s.outcome.manifestUri, counts: s.outcome.counts } : {}), ...(s.outcome?.report ? { report: s.outcome.report } : {}) }];
   }));
-  return { runId, status: end.kind === 'held' ? 'held' : end.status, ...(end.kind === 'closed' && end.error ? { error: end.error } : {}), stages };
+  const metrics = p ? evaluationMetrics(p) : {};
+  return { runId, status: end.kind === 'held' ? 'held' : end.status, ...(end.kind === 'closed' && end.error ? { error: end.error } : {}), stages, ...(Object.keys(metrics).length ? { metrics } : {}) };
+}
+
+/** What the evaluate summary holds per trained stage. */
+interface ScoredModel {
+  model: string;
+  auc: number[];
+  accuracy: number;
+}
+
+/**
+ * `metrics` of --json: per evaluate stage and trained stage, the model's name,
+ * its one-vs-rest AUC by class name and its accuracy, e.g.
+ * `{ evaluate: { "train-hlf": { model: "hlf", auc: { QCD: 0.98, ttbar: 0.97, "W+jets": 0.98 }, accuracy: 0.91 } } }`.
+ */
+export function evaluationMetrics(p: RunProgress): Record<string, Record<string, { model: string; auc: Record<string, number>; accuracy: number }>> {
+  const out: Record<string, Record<string, { model: string; auc: Record<string, number>; accuracy: number }>> = {};
+  for (const id of p.order) {
+    const s = p.stages[id]!;
+    if (s.uses !== 'evaluate' || !s.outcome?.summary || typeof s.outcome.summary !== 'object') continue;
+    const scored = s.outcome.summary as unknown as Record<string, ScoredModel>;
+    out[id] = Object.fromEntries(Object.entries(scored).map(([stage, m]) => [stage, { model: m.model, auc: Object.fromEntries(CLASS_NAMES.map((c, i) => [c, m.auc[i]!])), accuracy: m.accuracy }]));
+  }
+  return out;
 }

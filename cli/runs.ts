@@ -43,7 +43,7 @@ export async function runCommand(g: Globals, pipeline: string, opts: RunOptions)
   return withStack(g, async (stack) => {
     const runId = opts.id ?? newRunId(pipeline);
     await startRun(stack.client, runId, input);
-    g.log(`run ${runId} started${stack.uiUrl ? ` — ${runUrl(stack, runId)}` : ''}`);
+    g.log(`run ${runId} started${stack.uiUrl ? ` — ${runUrl(stack, runId)}` : ''}${stack.logsDir ? ` (stage logs, e.g. training epochs: ${stack.logsDir}/)` : ''}`);
     return report(stack.client, runId, opts.json, g);
   });
 }

@@ -30,6 +30,8 @@ export interface Stack {
   uiUrl?: string;
   /** True when this process started the servers (they stop on close()). */
   owned: boolean;
+  /** Where the embedded stack's server and workers log (absent for a cluster). */
+  logsDir?: string;
   close(): Promise<void>;
 }
 
@@ -58,9 +60,10 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
   for (;;) {
     const owner = await askStackOwner(opts.dataDir);
     if (owner && owner !== 'starting') {
-      return connectTo({ connection: { address: owner.address }, namespace: owner.namespace }, false, async () => {}, owner.uiUrl).catch((err: unknown) => {
+      const stack = await connectTo({ connection: { address: owner.address }, namespace: owner.namespace }, false, async () => {}, owner.uiUrl).catch((err: unknown) => {
         throw new Error(`the stack of ${opts.dataDir} (process ${owner.ownerPid}) does not answer at ${owner.address}: ${(err as Error).message}`);
       });
+      return { ...stack, logsDir: logsFolder(opts.dataDir) };
     }
     if (owner === null) {
       const lock = await acquireDataFolderLock(opts.dataDir);
@@ -114,7 +117,7 @@ async function startOwnedStack(opts: StackOptions, lock: DataFolderLock): Promis
     workers.push(worker);
     for (let i = 0; i < trainWorkers(); i++) workers.push(supervise(TRAIN_TASK_QUEUE, `train-worker-${i + 1}.log`));
     writeState();
-    const stack = await connectTo(target, true, stopAll, server.uiUrl);
+    const stack = { ...(await connectTo(target, true, stopAll, server.uiUrl)), logsDir: logsFolder(opts.dataDir) };
     await waitForWorker(stack.client, target.namespace, worker.child, join(logsFolder(opts.dataDir), 'worker.log'));
     lock.publish({ address: server.address, namespace: server.namespace, ownerPid: process.pid, ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}) });
     return stack;

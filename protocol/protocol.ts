@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { Identifier, Params, PipelineSpec, RetrySpec, RunKind, Duration } from '../config/spec.js';
 import { StorageSpec } from '../storage/spec.js';
-import type { OutputEntry } from './manifest.js';
+import type { JsonValue, OutputEntry } from './manifest.js';
 
 export const DEFAULT_TASK_QUEUE = 'topoflow';
 export const TRAIN_TASK_QUEUE = 'train';
@@ -95,7 +95,12 @@ export interface StageOutcome {
   seconds: number;
   /** The stage's end-of-run text (StageResult.report), if any. */
   report?: string;
+  /** The manifest's summary when small (at most MAX_OUTCOME_SUMMARY_CHARS of JSON), e.g. evaluate's AUCs. */
+  summary?: JsonValue;
 }
+
+/** Larger summaries stay in the manifest only: outcomes travel through Temporal payloads and histories. */
+export const MAX_OUTCOME_SUMMARY_CHARS = 8_192;
 
 export interface FanoutPlan {
   key: string;

@@ -18,3 +18,11 @@ export function progressText(p: NonNullable<StageState['progress']>): { counted:
   if (total === undefined && unit === undefined) return { counted: false, text: p.message ?? '' };
   return { counted: true, text: `${done}${total !== undefined ? `/${total}` : ''} ${unit ?? ''}${rate !== undefined ? ` ${rate.toFixed(1)}/s` : ''}` };
 }
+
+/** Time left at the current rate, e.g. "ETA 3m20s"; '' when it cannot be told. */
+export function etaText(p: NonNullable<StageState['progress']>): string {
+  const { done, total, rate } = p;
+  if (total === undefined || rate === undefined || rate <= 0 || done >= total) return '';
+  const secs = Math.round((total - done) / rate);
+  return `ETA ${secs >= 3600 ? `${Math.floor(secs / 3600)}h${String(Math.floor((secs % 3600) / 60)).padStart(2, '0')}m` : secs >= 60 ? `${Math.floor(secs / 60)}m${String(secs % 60).padStart(2, '0')}s` : `${secs}s`}`;
+}

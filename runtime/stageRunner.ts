@@ -8,7 +8,7 @@ import type { Storage } from '../storage/index.js';
 import { StorageNotFoundError } from '../storage/index.js';
 import { StageManifest, type JsonValue, type OutputEntry } from '../protocol/manifest.js';
 import type { FanoutPlan, InputRef, ResolvedStage, ShardOutcome, StageOutcome, StageProgressSignal, StageRequest } from '../protocol/protocol.js';
-import { MAX_OUTCOME_OUTPUTS } from '../protocol/protocol.js';
+import { MAX_OUTCOME_OUTPUTS, MAX_OUTCOME_SUMMARY_CHARS } from '../protocol/protocol.js';
 import type { FanoutStageKind, Progress, ShardResult, SimpleStageKind, StageContext, StageKind, StageResult } from '../stages/kind.js';
 import type { KindRegistry } from '../stages/registry.js';
 import { hashJson } from '../common/hash.js';
@@ -400,6 +400,7 @@ function outcomeOf(m: StageManifest, storage: Storage, mKey: string, status: Sta
     counts: m.counts,
     seconds: m.seconds,
     ...(m.report !== undefined ? { report: m.report } : {}),
+    ...(m.summary !== undefined && JSON.stringify(m.summary).length <= MAX_OUTCOME_SUMMARY_CHARS ? { summary: m.summary } : {}),
   };
 }
 

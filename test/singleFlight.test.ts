@@ -198,3 +198,20 @@ test('runSimpleStage: a cache hit whose outputs were deleted or truncated since 
   assert.equal(deleted.contentHash, first.contentHash);
   assert.equal(runs, 3);
 });
+
+test('an outcome carries the manifest summary when it is small (evaluate AUCs), and leaves a large one in the manifest', async () => {
+  const storage = fresh();
+  const summarising: SimpleStageKind<{ size: number }> = {
+    type: 'simple', name: 'summarising', version: '1', description: 'test', withSchema: z.strictObject({ size: z.number() }),
+    async run(ctx) {
+      await ctx.output.write('x.txt', 'x');
+      return { summary: { values: Array.from({ length: ctx.with.size }, (_, i) => i) } };
+    },
+  };
+  const reg = new KindRegistry([summarising]);
+  const s = (size: number): ResolvedStage => ({ ...stage(`s${size}`, 0), uses: 'summarising', with: { size } });
+  const small = await runSimpleStage(request('a', s(3)), { registry: reg, storage, leaseTiming: timing });
+  assert.deepEqual(small.summary, { values: [0, 1, 2] });
+  const large = await runSimpleStage(request('a', s(5000)), { registry: reg, storage, leaseTiming: timing });
+  assert.equal(large.summary, undefined);
+});

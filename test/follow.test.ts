@@ -1,0 +1,60 @@
+/**
+ * What `topoflow run` prints, without a server: steady progress lines off a
+ * terminal, a summary that fits 100 columns with the report's location, and
+ * the evaluation metrics of --json as numbers.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LineView, evaluationMetrics, jsonSummary, summaryTable, SUMMARY_COLUMNS } from '../cli/follow.js';
+import type { RunProgress, StageOutcome, StageState } from '../protocol/protocol.js';
+
+const outcome = (over: Partial<StageOutcome> = {}): StageOutcome => ({
+  status: 'completed', reason: 'first run of this stage', key: 'k'.repeat(64), manifestKey: 'cache/x/k/manifest.json',
+  manifestUri: `file:///very/long/path/to/the/store/${'deep/'.repeat(20)}cache/x/${'k'.repeat(64)}/manifest.json`,
+  contentHash: 'c', outputs: [], outputCount: 0, counts: { rows: 10 }, seconds: 1, ...over,
+});
+const progress = (stages: Record<string, StageState>): RunProgress => ({ runId: 'r1', pipeline: 'demo', runKind: 'manual', status: 'running', order: Object.keys(stages), stages, params: {}, startedAt: 0 });
+
+test('off a terminal, a running stage prints a progress line at a steady pace, with rate and ETA; nothing in between', () => {
+  const lines: string[] = [];
+  const view = new LineView({ write: (s: string) => lines.push(s) > 0 }, 20_000);
+  const running = (done: number): StageState => ({ status: 'running', uses: 'train', needs: [], startedAt: 500, progress: { stageId: 'train', done, total: 100, unit: 'steps', rate: 2, message: 'epoch 1/5' } });
+  view.update(progress({ train: running(1) }), 1_000);
+  view.update(progress({ train: running(5) }), 10_000);
+  view.update(progress({ train: running(9) }), 20_999);
+  view.update(progress({ train: running(43) }), 21_000);
+  view.update(progress({ train: { ...running(43), status: 'completed', outcome: outcome() } }), 22_000);
+  assert.equal(lines.length, 3, lines.join(''));
+  assert.match(lines[0]!, /running .*1\/100 steps 2\.0\/s \(epoch 1\/5, ETA 50s\)/);
+  assert.match(lines[1]!, /43\/100 steps 2\.0\/s \(epoch 1\/5, ETA 29s\)/);
+  assert.match(lines[2]!, /completed/);
+});
+
+test('the summary fits 100 columns, names the report file, and keeps the long parts for --verbose', () => {
+  const report = { name: 'report.md', key: 'cache/evaluate/k/data/report.md', uri: 'file:///store/cache/evaluate/k/data/report.md', bytes: 10, sha256: 's' };
+  const p = progress({
+    ingest: { status: 'completed', uses: 'ingest', needs: [], seconds: 3, reason: `new key: ${'with.inputs changed; '.repeat(20)}`, outcome: outcome() },
+    evaluate: { status: 'completed', uses: 'evaluate', needs: ['ingest'], seconds: 2, reason: 'first run of this stage', outcome: outcome({ outputs: [report], outputCount: 1, report: '| model | AUC |' }) },
+  });
+  const text = summaryTable(p);
+  const rows = text.split('\n').slice(0, 3);
+  for (const row of rows) assert.ok(row.length <= SUMMARY_COLUMNS, `${row.length} columns: ${row}`);
+  assert.match(rows[1]!, /…$/);
+  assert.match(text, /evaluate report \(figures beside it\): file:\/\/\/store\/cache\/evaluate\/k\/data\/report\.md/);
+  assert.match(text, /\| model \| AUC \|/);
+  const verbose = summaryTable(p, { verbose: true });
+  assert.ok(verbose.includes(outcome().manifestUri), 'verbose keeps the manifest URI');
+});
+
+test('--json carries the evaluation metrics as numbers per model and class', () => {
+  const summary = { 'train-hlf': { model: 'hlf', auc: [0.9841, 0.9803, 0.9862], accuracy: 0.912 }, 'train-inclusive': { model: 'inclusive', auc: [0.99, 0.98, 0.97], accuracy: 0.93 } };
+  const p = progress({ evaluate: { status: 'completed', uses: 'evaluate', needs: [], outcome: outcome({ summary }) }, other: { status: 'completed', uses: 'noop', needs: [], outcome: outcome({ summary: { x: 1 } }) } });
+  const expected = {
+    evaluate: {
+      'train-hlf': { model: 'hlf', auc: { QCD: 0.9841, ttbar: 0.9803, 'W+jets': 0.9862 }, accuracy: 0.912 },
+      'train-inclusive': { model: 'inclusive', auc: { QCD: 0.99, ttbar: 0.98, 'W+jets': 0.97 }, accuracy: 0.93 },
+    },
+  };
+  assert.deepEqual(evaluationMetrics(p), expected);
+  assert.deepEqual((jsonSummary('r1', { kind: 'closed', status: 'completed', progress: p }) as { metrics: unknown }).metrics, expected);
+});
