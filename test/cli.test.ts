@@ -53,25 +53,24 @@ describe('topoflow CLI', () => {
     assert.match(bad.stderr, /unknown-kind\.yaml:\d+:\d+: pipelines\.demo\.stages\.train\.uses: unknown stage kind "trian"; expected one of: /);
   });
 
-  test('validate: an invalid S3 bucket in storage.root fails with the rule it breaks, the line and a caret', () => {
-    const file = join(projectRoot, 'test', 'fixtures', 'config', 'bad', 'bad-s3-bucket.yaml');
-    const bad = cli('validate', file);
+  /** `topoflow validate` on a bad fixture with one issue: exit 2, the message, the source line under it and a caret at the column. */
+  function assertOneFramedIssue(fixture: string, message: RegExp, at: { line: number; column: number; source: string }): void {
+    const bad = cli('validate', join(projectRoot, 'test', 'fixtures', 'config', 'bad', fixture));
     assert.equal(bad.code, 2);
-    const [message, code, caret, ...rest] = bad.stderr.trimEnd().split('\n');
-    assert.match(message!, /^.*bad-s3-bucket\.yaml:2:9: storage\.root: invalid S3 root "s3:\/\/Bad_Bucket\/x"; .*but "Bad_Bucket" has uppercase letters and contains "_"$/);
-    assert.equal(code, '  2 |   root: s3://Bad_Bucket/x');
-    assert.equal(caret, `${' '.repeat('  2 | '.length + 8)}^`);
+    const [first, code, caret, ...rest] = bad.stderr.trimEnd().split('\n');
+    const gutter = `  ${at.line} | `;
+    assert.match(first!, message);
+    assert.equal(code, gutter + at.source);
+    assert.equal(caret, `${' '.repeat(gutter.length + at.column - 1)}^`);
     assert.deepEqual(rest, []);
+  }
+
+  test('validate: an invalid S3 bucket in storage.root fails with the rule it breaks, the line and a caret', () => {
+    assertOneFramedIssue('bad-s3-bucket.yaml', /^.*bad-s3-bucket\.yaml:2:9: storage\.root: invalid S3 root "s3:\/\/Bad_Bucket\/x"; .*but "Bad_Bucket" has uppercase letters and contains "_"$/, { line: 2, column: 9, source: '  root: s3://Bad_Bucket/x' });
   });
 
   test('validate: a problem on line 1 shows that source line under the message, not the message again', () => {
-    const bad = cli('validate', join(projectRoot, 'test', 'fixtures', 'config', 'bad', 'bad-version.yaml'));
-    assert.equal(bad.code, 2);
-    const [message, code, caret, ...rest] = bad.stderr.trimEnd().split('\n');
-    assert.match(message!, /bad-version\.yaml:1:10: version: expected 1, got number 2$/);
-    assert.equal(code, '  1 | version: 2');
-    assert.equal(caret, `${' '.repeat('  1 | '.length + 9)}^`);
-    assert.deepEqual(rest, []);
+    assertOneFramedIssue('bad-version.yaml', /bad-version\.yaml:1:10: version: expected 1, got number 2$/, { line: 1, column: 10, source: 'version: 2' });
   });
 
   test('validate: one tab is one error, in the project\'s words', () => {
