@@ -1,5 +1,5 @@
 /** The `topoflow` command line. */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { validatePipelinesFile } from '../config/load.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
@@ -21,6 +21,8 @@ function program(): Command {
     .option('-f, --file <path>', 'pipelines.yaml (env TOPOFLOW_PIPELINES)', undefined)
     .option('--data <dir>', 'data folder: local storage, Temporal state, logs (env TOPOFLOW_DATA)', undefined)
     .showHelpAfterError()
+    // Commander throws instead of exiting (subcommands inherit it), so that main() gives bad command lines exit 2.
+    .exitOverride()
     .configureHelp({ showGlobalOptions: true });
   const g = (cmd: Command, quiet = false): Globals => globalsFrom(cmd.optsWithGlobals(), quiet);
 
@@ -161,8 +163,9 @@ export async function main(argv = process.argv): Promise<number> {
     await program().parseAsync(argv);
     return exitCode;
   } catch (err) {
+    if (err instanceof CommanderError) return commanderExit(err);
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      process.stderr.write(`${err.message.split('\n').map((line) => `error: ${line}`).join('\n')}\n`);
       return 2;
     }
     if (err instanceof UsageError) {
@@ -173,6 +176,16 @@ export async function main(argv = process.argv): Promise<number> {
     if (process.env.TOPOFLOW_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return 1;
   }
+}
+
+/**
+ * Commander has already printed its `error: …` line (and the help). --help and
+ * --version exit as commander says; a bad command line (unknown command or
+ * option, missing argument) is bad input: 2.
+ */
+function commanderExit(err: CommanderError): number {
+  const asCommanderSays = ['commander.helpDisplayed', 'commander.help', 'commander.version'];
+  return asCommanderSays.includes(err.code) ? err.exitCode : 2;
 }
 
 /** Temporal wraps the useful message in causes ("Workflow Update failed" → validator message). */

@@ -67,7 +67,7 @@ function checkText(text: string, fileLabel: string, baseDir: string, vocabulary:
     return { issues: [{ file: fileLabel, path: [], message: `the text is ${text.length} characters; a pipelines file may have at most ${MAX_PIPELINES_BYTES} (it was not parsed)` }] };
   }
   const { doc, position } = parseYaml(text);
-  const found = syntaxIssues(doc, position);
+  const found = syntaxIssues(doc, text, position);
   // After a syntax error the document's shape is a guess: report only those.
   let checked: CheckedFile | undefined;
   if (found.length === 0) {

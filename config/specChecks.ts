@@ -26,6 +26,9 @@ export interface CheckedFile {
 
 type NamedModels = Record<string, Record<string, unknown>>;
 
+/** The file's model names that failed their own checks: stages may still name them, without a second report. */
+type BrokenModels = ReadonlySet<string>;
+
 const FileSchema = z.strictObject({
   version: z.literal(1).optional(),
   storage: z.unknown().optional(),
@@ -48,14 +51,14 @@ export function checkFile(data: unknown, baseDir: string, vocabulary: ConfigVoca
   parseWith(FileSchema, data, [], out);
   const raw = isPlainObject(data) ? data : {};
   const storage = checkStorage(raw.storage, baseDir, out);
-  const models = checkModels(raw.models, vocabulary.modelSchema, out);
+  const { models, broken } = checkModels(raw.models, vocabulary.modelSchema, out);
   const pipelines: Record<string, PipelineSpec> = {};
   if (isPlainObject(raw.pipelines)) {
     if (Object.keys(raw.pipelines).length === 0) out.push({ path: ['pipelines'], message: 'no pipelines defined; expected at least one' });
     for (const [name, body] of Object.entries(raw.pipelines)) {
       // Every pipeline carries the file's models, so its spec stands alone (workflow input, UI).
       const withModels = models && isPlainObject(body) && body.models === undefined ? { ...body, models } : body;
-      const pipeline = checkPipeline(name, withModels, vocabulary.kinds, ['pipelines', name], out);
+      const pipeline = checkPipeline(name, withModels, vocabulary.kinds, ['pipelines', name], out, broken);
       if (pipeline) pipelines[name] = pipeline;
     }
   }
@@ -82,18 +85,24 @@ function checkStorage(raw: unknown, baseDir: string, out: Finding[]): StorageSpe
   return parseWith(StorageSpec, { ...parsed, root }, at, out);
 }
 
-/** Each model definition against the model schema; problems are reported under models.<name>. */
-function checkModels(raw: unknown, modelSchema: z.ZodType, out: Finding[]): NamedModels | undefined {
-  if (!isPlainObject(raw)) return undefined;
+/**
+ * Each model definition against the model schema; problems are reported
+ * under models.<name>. A model with problems is still known by its name
+ * (listed in `broken`), so that the stages naming it are not told it is unknown.
+ */
+function checkModels(raw: unknown, modelSchema: z.ZodType, out: Finding[]): { models?: NamedModels; broken: BrokenModels } {
+  const broken = new Set<string>();
+  if (!isPlainObject(raw)) return { broken };
   const models: NamedModels = {};
   for (const [name, body] of Object.entries(raw)) {
-    if (parseWith(modelSchema, body, ['models', name], out)) models[name] = body as Record<string, unknown>;
+    if (!parseWith(modelSchema, body, ['models', name], out)) broken.add(name);
+    models[name] = isPlainObject(body) ? body : {};
   }
-  return models;
+  return { models, broken };
 }
 
 /** Returns the normalized spec when this pipeline has no problems. */
-export function checkPipeline(name: string, body: unknown, kinds: KindSchemas, at: ConfigPath, out: Finding[]): PipelineSpec | undefined {
+export function checkPipeline(name: string, body: unknown, kinds: KindSchemas, at: ConfigPath, out: Finding[], broken: BrokenModels = new Set()): PipelineSpec | undefined {
   const before = out.length;
   parseWith(PipelineHead, body, at, out);
   const raw = isPlainObject(body) ? body : {};
@@ -103,7 +112,7 @@ export function checkPipeline(name: string, body: unknown, kinds: KindSchemas, a
     out.push({ path: [...at, 'stages'], message: 'no stages; a pipeline needs at least one stage' });
   }
   const graph: Record<string, { needs: string[] }> = {};
-  const models = isPlainObject(raw.models) ? (raw.models as NamedModels) : undefined;
+  const models = { defs: isPlainObject(raw.models) ? (raw.models as NamedModels) : undefined, broken };
   for (const [id, rawStage] of Object.entries(rawStages)) {
     const stage = checkStage(rawStage, params, models, kinds, [...at, 'stages', id], out);
     graph[id] = { needs: stage?.needs ?? declaredNeeds(rawStage) };
@@ -124,7 +133,7 @@ function checkParams(raw: unknown, at: ConfigPath, out: Finding[]): Params | und
   return params;
 }
 
-function checkStage(raw: unknown, params: Params | undefined, models: NamedModels | undefined, kinds: KindSchemas, at: ConfigPath, out: Finding[]): StageSpec | undefined {
+function checkStage(raw: unknown, params: Params | undefined, models: ModelRefs, kinds: KindSchemas, at: ConfigPath, out: Finding[]): StageSpec | undefined {
   const stage = parseWith(StageSpec, raw, at, out);
   // `uses` and `with` are checked even when another field is wrong, to report everything at once.
   const fields = isPlainObject(raw) ? raw : {};
@@ -138,18 +147,31 @@ function checkStage(raw: unknown, params: Params | undefined, models: NamedModel
   return stage;
 }
 
-/** Resolves params with their defaults, then applies the kind's schema. */
-function checkWith(kind: { name: string; withSchema: z.ZodType }, template: Record<string, unknown>, params: Params, models: NamedModels | undefined, at: ConfigPath, out: Finding[]): void {
+interface ModelRefs {
+  defs: NamedModels | undefined;
+  broken: BrokenModels;
+}
+
+/**
+ * Resolves params with their defaults, then applies the kind's schema. A
+ * named model that failed its own checks is not checked again at the stage.
+ */
+function checkWith(kind: { name: string; withSchema: z.ZodType }, template: Record<string, unknown>, params: Params, models: ModelRefs, at: ConfigPath, out: Finding[]): void {
+  let named: unknown;
   let resolved: Record<string, unknown>;
   try {
-    resolved = resolveModelRef(resolveWith(template, params, at), models, at);
+    const withParams = resolveWith(template, params, at);
+    named = withParams.model;
+    resolved = resolveModelRef(withParams, models.defs, at);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     out.push(...err.issues);
     return;
   }
   const result = kind.withSchema.safeParse(resolved);
+  const reported = typeof named === 'string' && models.broken.has(named);
   for (const issue of result.error?.issues ?? []) {
+    if (reported && issue.path[0] === 'model') continue;
     for (const f of fromZod(issue, { schema: kind.withSchema, data: resolved, at, owner: `stage kind "${kind.name}"` })) {
       out.push({ ...f, message: f.message + paramSource(template, f.path.slice(at.length), params) });
     }

@@ -6,6 +6,7 @@
  */
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { keyLabel, type ConfigIssue, type ConfigPath, type Finding } from './errors.js';
+import { derails, syntaxMessage } from './yamlSyntax.js';
 
 /** 1-based line and column of a source offset. */
 export type Position = (offset: number) => { line: number; column: number };
@@ -27,22 +28,26 @@ export function locateAll(found: readonly Finding[], file: string, doc: Document
   return issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
 }
 
-/** yaml's errors, the first on each line (the parser cascades), with an unclosed quote shown where it opens. */
-export function syntaxIssues(doc: Document, position: Position): Finding[] {
+/**
+ * yaml's errors in the project's words (config/yamlSyntax.ts), one per
+ * mistake: the first on each line, and nothing after an error that derails
+ * the parser (a tab, a bad indentation), whose followers only echo it. An
+ * unclosed quote is shown where it opens.
+ */
+export function syntaxIssues(doc: Document, text: string, position: Position): Finding[] {
   const lines = new Set<number>();
   const found: Finding[] = [];
   for (const error of doc.errors) {
     const quoteStart = error.code === 'MISSING_CHAR' ? unclosedQuoteStart(doc, error.pos[0]) : undefined;
-    const offset = quoteStart ?? error.pos[0];
+    const worded = error.code === 'MULTIPLE_DOCS' ? { message: 'a second YAML document starts here; pipelines.yaml must hold exactly one' } : syntaxMessage(error, text);
+    const offset = quoteStart ?? worded.offset ?? error.pos[0];
     const line = position(offset).line;
-    if (lines.has(line)) continue;
-    lines.add(line);
-    const message =
-      error.code === 'MULTIPLE_DOCS'
-        ? 'a second YAML document starts here; pipelines.yaml must hold exactly one'
-        : error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    const detail = quoteStart === undefined ? message : `${message}: the string that starts here is never closed`;
-    found.push({ path: [], offset, message: `YAML syntax error: ${detail}` });
+    if (!lines.has(line)) {
+      lines.add(line);
+      const detail = quoteStart === undefined ? worded.message : `${worded.message}: the string that starts here is never closed`;
+      found.push({ path: [], offset, message: `YAML syntax error: ${detail}` });
+    }
+    if (derails(error)) break;
   }
   return found;
 }

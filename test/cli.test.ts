@@ -53,15 +53,59 @@ describe('topoflow CLI', () => {
     assert.match(bad.stderr, /unknown-kind\.yaml:\d+:\d+: pipelines\.demo\.stages\.train\.uses: unknown stage kind "trian"; expected one of: /);
   });
 
-  test('validate: an invalid S3 bucket in storage.root fails with the rule it breaks, the line and a caret', () => {
-    const file = join(projectRoot, 'test', 'fixtures', 'config', 'bad', 'bad-s3-bucket.yaml');
-    const bad = cli('validate', file);
+  /** `topoflow validate` on a bad fixture with one issue: exit 2, the message, the source line under it and a caret at the column. */
+  function assertOneFramedIssue(fixture: string, message: RegExp, at: { line: number; column: number; source: string }): void {
+    const bad = cli('validate', join(projectRoot, 'test', 'fixtures', 'config', 'bad', fixture));
     assert.equal(bad.code, 2);
-    const [message, code, caret, ...rest] = bad.stderr.trimEnd().split('\n');
-    assert.match(message!, /^.*bad-s3-bucket\.yaml:2:9: storage\.root: invalid S3 root "s3:\/\/Bad_Bucket\/x"; .*but "Bad_Bucket" has uppercase letters and contains "_"$/);
-    assert.equal(code, '  2 |   root: s3://Bad_Bucket/x');
-    assert.equal(caret, `${' '.repeat('  2 | '.length + 8)}^`);
+    const [first, code, caret, ...rest] = bad.stderr.trimEnd().split('\n');
+    const gutter = `  ${at.line} | `;
+    assert.match(first!, message);
+    assert.equal(code, gutter + at.source);
+    assert.equal(caret, `${' '.repeat(gutter.length + at.column - 1)}^`);
     assert.deepEqual(rest, []);
+  }
+
+  test('validate: an invalid S3 bucket in storage.root fails with the rule it breaks, the line and a caret', () => {
+    assertOneFramedIssue('bad-s3-bucket.yaml', /^.*bad-s3-bucket\.yaml:2:9: storage\.root: invalid S3 root "s3:\/\/Bad_Bucket\/x"; .*but "Bad_Bucket" has uppercase letters and contains "_"$/, { line: 2, column: 9, source: '  root: s3://Bad_Bucket/x' });
+  });
+
+  test('validate: a problem on line 1 shows that source line under the message, not the message again', () => {
+    assertOneFramedIssue('bad-version.yaml', /bad-version\.yaml:1:10: version: expected 1, got number 2$/, { line: 1, column: 10, source: 'version: 2' });
+  });
+
+  test('validate: one tab is one error, in the project\'s words', () => {
+    const bad = cli('validate', join(projectRoot, 'test', 'fixtures', 'config', 'bad', 'tab-cascade.yaml'));
+    assert.equal(bad.code, 2);
+    const messages = bad.stderr.split('\n').filter((line) => line.includes('YAML syntax error'));
+    assert.equal(messages.length, 1, bad.stderr);
+    assert.match(messages[0]!, /tab-cascade\.yaml:6:1: YAML syntax error: Tabs are not allowed as indentation: YAML indents with spaces only; replace the tab with spaces$/);
+  });
+
+  test('an unknown command is bad input: exit 2, "error:" and the help', () => {
+    const out = cli('frobnicate');
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, /^error: unknown command 'frobnicate'/);
+    assert.match(out.stderr, /Usage: topoflow/);
+    const option = cli('validate', '--bogus');
+    assert.equal(option.code, 2, option.stderr);
+    assert.match(option.stderr, /^error: unknown option '--bogus'/);
+  });
+
+  test('a bad --set is bad input: exit 2, every line starting with "error:" (before any stack starts)', () => {
+    for (const [arg, says] of [
+      ['rowsB=abc', /params\.rowsB: expected number like the default 50, got "abc" \(--set rowsB=abc\)/],
+      ['nope=1', /unknown param "nope"/],
+      ['rowsB', /malformed --set "rowsB"; expected KEY=VALUE/],
+    ] as const) {
+      const out = cli('run', 'diamond', '--set', arg);
+      assert.equal(out.code, 2, out.stderr);
+      assert.match(out.stderr, says);
+      for (const line of out.stderr.trimEnd().split('\n')) assert.match(line, /^error: /, `--set ${arg}: ${out.stderr}`);
+      assert.doesNotMatch(out.stderr, /starting Temporal dev server/);
+    }
+    const missing = cli('run', 'nope');
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /^error: .*no pipeline named "nope"/);
   });
 
   test('run starts its own stack when none is up, and stops it afterwards', () => {

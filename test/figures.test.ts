@@ -9,7 +9,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resvg } from '@resvg/resvg-js';
-import { confusionMatrixFigure, escapeXml, lineChart, rocFigure, svgToPng, trainingCurvesFigure } from '../ml/figures/index.js';
+import { confusionMatrixFigure, escapeXml, lineChart, rocFigure, rocLegendLabel, svgToPng, trainingCurvesFigure } from '../ml/figures/index.js';
 import { linearScale, logScale } from '../ml/figures/scale.js';
 
 const ENTITY = /&(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/g;
@@ -118,20 +118,27 @@ describe('scales', () => {
 });
 
 describe('rocFigure', () => {
-  test('well-formed, with legend entries carrying the AUC to 4 decimals', () => {
+  test('well-formed, with legend entries carrying the AUC to 3 decimals', () => {
     const svg = rocFigure(curves);
     assertWellFormed(svg);
-    assert.ok(svg.includes('HLF classifier (AUC) = 0.9874'));
-    assert.ok(svg.includes('(AUC) = 0.9900'));
+    assert.ok(svg.includes('HLF classifier (AUC = 0.987)'));
+    assert.ok(svg.includes('(AUC = 0.990)'));
     assert.ok(svg.includes('False positive rate') && svg.includes('True positive rate'));
     assert.ok(svg.includes('Receiver operating characteristic (ROC) curve'));
     assert.ok(svg.includes('stroke-dasharray="6 4"'), 'dashed diagonal');
   });
 
+  test('the legend label reads "name (AUC = 0.984)": the AUC inside the parentheses, 3 decimals', () => {
+    assert.equal(rocLegendLabel('hlf', 0.984), 'hlf (AUC = 0.984)');
+    assert.equal(rocLegendLabel('hlf', 0.98404), 'hlf (AUC = 0.984)');
+    assert.equal(rocLegendLabel('inclusive', 0.9876), 'inclusive (AUC = 0.988)');
+    assert.equal(rocLegendLabel('random', 0.5), 'random (AUC = 0.500)');
+  });
+
   test('special characters in labels and titles are escaped', () => {
     const svg = rocFigure(curves, { title: 'ttbar vs "rest" <test> & more' });
     assertWellFormed(svg);
-    assert.ok(svg.includes('GRU &lt;tracks&gt; &amp; &quot;photons&quot; (AUC) = 0.9900'));
+    assert.ok(svg.includes('GRU &lt;tracks&gt; &amp; &quot;photons&quot; (AUC = 0.990)'));
     assert.ok(svg.includes('ttbar vs &quot;rest&quot; &lt;test&gt; &amp; more'));
     assert.ok(!svg.includes('<tracks>') && !svg.includes('<test>'));
   });

@@ -175,6 +175,11 @@ pipelines:
     assert.match(found[0]!, /^7: pipelines\.p\.stages\.t\.with\.model: unknown model "nope"; .*m/);
   });
 
+  test('a named model with a problem is reported once, under models.<name>, not again (or as unknown) at the stage', () => {
+    const found = issues(yaml('  m: { input: hlf, layers: [{ dense: 4, activation: softmax }] }'));
+    assert.deepEqual(found, ['3: models.m.layers.0: the last layer must be { dense: 3, activation: softmax } (one probability per class: QCD, ttbar, W+jets)']);
+  });
+
   test('bad definitions are reported under models.<name> with the line', () => {
     const found = issues(yaml(`  m:
     input: hlf

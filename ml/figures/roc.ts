@@ -16,12 +16,12 @@ export interface RocFigureOptions {
   height?: number;
 }
 
-/** The legend text for one curve, in the seed's wording: "HLF classifier (AUC) = 0.9874". */
-export const rocLegendLabel = (label: string, auc: number): string => `${label} (AUC) = ${auc.toFixed(4)}`;
+/** The legend text for one curve: "HLF classifier (AUC = 0.987)". */
+export const rocLegendLabel = (label: string, auc: number): string => `${label} (AUC = ${auc.toFixed(3)})`;
 
 /**
  * True vs false positive rate for each curve, with a dashed diagonal for a
- * random classifier and the AUCs (4 decimals) in the legend. An empty curve
+ * random classifier and the AUCs (3 decimals) in the legend. An empty curve
  * list, a curve without points, mismatched fpr/tpr or a non-finite AUC throw a
  * RangeError: a figure without its curves would only hide the mistake.
  */
