@@ -30,6 +30,8 @@ export interface Stack {
   uiUrl?: string;
   /** True when this process started the servers (they stop on close()). */
   owned: boolean;
+  /** Runs `ask` (a workflow query) where a worker can answer it: on a stack without workers, under one in this process. */
+  answerQueries<T>(ask: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,8 @@ export interface StackOptions {
   dataDir: string;
   specFile: string;
   log: (line: string) => void;
+  /** For commands that only read: with no stack running, serve the folder's state without starting workers. */
+  readOnly?: boolean;
 }
 
 interface StackState {
@@ -64,7 +68,7 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
     }
     if (owner === null) {
       const lock = await acquireDataFolderLock(opts.dataDir);
-      if (lock) return startStack(opts, lock);
+      if (lock) return opts.readOnly ? startReadOnlyStack(opts, lock) : startStack(opts, lock);
     }
     // Another command is starting this folder's stack (or just took the lock): wait for it.
     if (Date.now() > deadline) throw new Error(`the stack of ${opts.dataDir} is still starting after 3 minutes (see ${logsFolder(opts.dataDir)}/)`);
@@ -126,6 +130,31 @@ async function startOwnedStack(opts: StackOptions, lock: DataFolderLock): Promis
   }
 }
 
+/**
+ * Only the dev server, headless, on the folder's state, for the duration of a read-only command (about a
+ * second instead of many: no worker processes, no waiting for a poller). Queries are answered by a
+ * workflow worker in this process. The lock's owner never publishes this stack, so a command that needs
+ * workers waits for it to end and then starts a full one.
+ */
+async function startReadOnlyStack(opts: StackOptions, lock: DataFolderLock): Promise<Stack> {
+  let server: TemporalDevServer | undefined;
+  const stop = async () => {
+    await server?.stop();
+    await lock.release();
+  };
+  try {
+    server = await startTemporalDevServer({ dbFile: join(opts.dataDir, 'temporal.db'), headless: true, logFile: join(logsFolder(opts.dataDir), 'temporal.log') });
+    const target: TemporalTarget = { connection: { address: server.address }, namespace: server.namespace };
+    const stack = await connectTo(target, true, stop);
+    // The worker SDK is loaded only when a query needs it (`list` does not).
+    const answerQueries = async <T>(ask: () => Promise<T>) => (await import('../workers/queryWorker.js')).withWorkflowWorker(target, ask);
+    return { ...stack, answerQueries };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
 /** A worker process that is started again when it dies (back-off 1 s, doubling to 30 s; reset after a minute of life). */
 class SupervisedWorker {
   child: ChildProcess;
@@ -179,6 +208,7 @@ async function connectTo(target: TemporalTarget, owned: boolean, stop: () => Pro
     client,
     owned,
     ...(uiUrl ? { uiUrl } : {}),
+    answerQueries: (ask) => ask(),
     async close() {
       await connection.close();
       await stop();
