@@ -4,7 +4,7 @@
  * stages) and train workers for the `train` queue (TOPOFLOW_TRAIN_WORKERS,
  * default one per core up to 2; tfjs uses one core per process). Used when no cluster is configured.
  * `topoflow up` keeps one in the foreground; other commands reuse it, or start
- * their own for the duration of the command. One stack per data folder: its
+ * their own for the duration of the command (read-only ones: the server alone). One stack per data folder: its
  * owner holds the folder's lock (stackLock.ts), and other commands ask the
  * owner for the stack's address. The owner restarts a worker that dies.
  */
@@ -131,8 +131,8 @@ async function startOwnedStack(opts: StackOptions, lock: DataFolderLock): Promis
 }
 
 /**
- * Only the dev server, headless, on the folder's state, for the duration of a read-only command (about a
- * second instead of many: no worker processes, no waiting for a poller). Queries are answered by a
+ * Only the dev server, headless, on the folder's state, for the duration of a read-only command (no
+ * worker processes to start, no waiting for a poller: see bench/RESULTS.md). Queries are answered by a
  * workflow worker in this process. The lock's owner never publishes this stack, so a command that needs
  * workers waits for it to end and then starts a full one.
  */
