@@ -1,7 +1,7 @@
 /** CLI commands that start, follow and steer pipeline runs. */
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { loadPipelinesFile, type PipelinesFile } from '../config/load.js';
 import { parseSetArgs } from '../config/params.js';
 import type { Params, PipelineSpec } from '../config/spec.js';
@@ -139,15 +139,17 @@ export async function abortCommand(g: Globals, runId: string, opts: { reason?: s
 }
 
 export async function statusCommand(g: Globals, runId: string | undefined, json: boolean): Promise<number> {
-  return withStack(g, async (stack) => {
+  return withReadStack(g, async (stack) => {
     const id = runId ?? (await latestRunId(stack.client));
     if (!id) {
       g.log('no runs yet');
       return 0;
     }
     const handle = stack.client.workflow.getHandle(id);
-    const desc = await handle.describe();
-    const progress = present(await progressNow(stack.client, handle, desc), id);
+    const desc = await handle.describe().catch((err: unknown) => {
+      throw err instanceof WorkflowNotFoundError ? new UsageError(`no run ${id}`) : err;
+    });
+    const progress = present(await stack.answerQueries(() => progressNow(stack.client, handle, desc)), id);
     if (json) process.stdout.write(`${JSON.stringify({ ...progress, runId: id, workflowStatus: desc.status.name })}\n`);
     else process.stdout.write(`${progress.pipeline} ${id}: ${progress.status} (workflow ${desc.status.name.toLowerCase()}, started ${desc.startTime.toISOString()})\n${summaryTable(progress)}\n`);
     return 0;
@@ -155,8 +157,8 @@ export async function statusCommand(g: Globals, runId: string | undefined, json:
 }
 
 export async function listCommand(g: Globals, opts: { limit: number; json: boolean }): Promise<number> {
-  return withStack(g, async (stack) => {
-    const rows: Array<{ runId: string; pipeline: string; kind: string; status: string; started: string }> = [];
+  return withReadStack(g, async (stack) => {
+    const rows: ListRow[] = [];
     for await (const wf of stack.client.workflow.list({ query: RUNS_QUERY })) {
       rows.push({
         runId: wf.workflowId,
@@ -169,15 +171,20 @@ export async function listCommand(g: Globals, opts: { limit: number; json: boole
     }
     if (opts.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
     else if (!rows.length) process.stdout.write('no runs yet\n');
-    else for (const r of rows) process.stdout.write(`${r.started}  ${r.status.padEnd(11)} ${r.kind.padEnd(9)} ${r.pipeline.padEnd(16)} ${r.runId}\n`);
+    else for (const r of [LIST_HEADER, ...rows]) process.stdout.write(`${listLine(r)}\n`);
     return 0;
   });
 }
 
+interface ListRow { runId: string; pipeline: string; kind: string; status: string; started: string }
+const LIST_HEADER: ListRow = { started: 'started', status: 'status', kind: 'kind', pipeline: 'pipeline', runId: 'run id' };
+/** One line of `list`; the header goes through it too, so the columns line up. */
+const listLine = (r: ListRow) => `${r.started.padEnd(24)}  ${r.status.padEnd(11)} ${r.kind.padEnd(9)} ${r.pipeline.padEnd(16)} ${r.runId}`;
+
 /** The manifest keys (in `storage`) of a run's finished stages, or null when the run is unknown. */
 export async function runStageManifests(g: Globals, runId: string, storage: Storage): Promise<string[] | null> {
-  return withStack(g, async (stack) => {
-    const progress = await queryProgress(stack.client.workflow.getHandle(runId)).catch(() => null);
+  return withReadStack(g, async (stack) => {
+    const progress = await stack.answerQueries(() => queryProgress(stack.client.workflow.getHandle(runId))).catch(() => null);
     if (!progress) return null;
     // Only stages whose manifest lives in this store (a run may have used another root).
     return Object.values(progress.stages).flatMap((s) => (s.outcome?.manifestUri === storage.uri(s.outcome?.manifestKey ?? '') ? [s.outcome.manifestKey] : []));
@@ -198,14 +205,17 @@ function present(progress: RunProgress | null, runId: string): RunProgress {
   return progress;
 }
 
-export async function withStack<T>(g: Globals, fn: (stack: Stack) => Promise<T>): Promise<T> {
-  const stack = await openStack({ dataDir: g.dataDir, specFile: g.file, log: g.log });
+export async function withStack<T>(g: Globals, fn: (stack: Stack) => Promise<T>, readOnly = false): Promise<T> {
+  const stack = await openStack({ dataDir: g.dataDir, specFile: g.file, log: g.log, readOnly });
   try {
     return await fn(stack);
   } finally {
     await stack.close();
   }
 }
+
+/** For commands that only read: with no stack running, no workers are started for them. */
+const withReadStack = <T>(g: Globals, fn: (stack: Stack) => Promise<T>): Promise<T> => withStack(g, fn, true);
 
 export function newRunId(pipeline: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

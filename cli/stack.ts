@@ -4,7 +4,7 @@
  * stages) and train workers for the `train` queue (TOPOFLOW_TRAIN_WORKERS,
  * default one per core up to 2; tfjs uses one core per process). Used when no cluster is configured.
  * `topoflow up` keeps one in the foreground; other commands reuse it, or start
- * their own for the duration of the command. One stack per data folder: its
+ * their own for the duration of the command (read-only ones: the server alone). One stack per data folder: its
  * owner holds the folder's lock (stackLock.ts), and other commands ask the
  * owner for the stack's address. The owner restarts a worker that dies.
  */
@@ -32,6 +32,8 @@ export interface Stack {
   owned: boolean;
   /** Where the embedded stack's server and workers log (absent for a cluster). */
   logsDir?: string;
+  /** Runs `ask` (a workflow query) where a worker can answer it: on a stack without workers, under one in this process. */
+  answerQueries<T>(ask: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,8 @@ export interface StackOptions {
   dataDir: string;
   specFile: string;
   log: (line: string) => void;
+  /** For commands that only read: with no stack running, serve the folder's state without starting workers. */
+  readOnly?: boolean;
 }
 
 interface StackState {
@@ -67,7 +71,7 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
     }
     if (owner === null) {
       const lock = await acquireDataFolderLock(opts.dataDir);
-      if (lock) return startStack(opts, lock);
+      if (lock) return opts.readOnly ? startReadOnlyStack(opts, lock) : startStack(opts, lock);
     }
     // Another command is starting this folder's stack (or just took the lock): wait for it.
     if (Date.now() > deadline) throw new Error(`the stack of ${opts.dataDir} is still starting after 3 minutes (see ${logsFolder(opts.dataDir)}/)`);
@@ -129,6 +133,31 @@ async function startOwnedStack(opts: StackOptions, lock: DataFolderLock): Promis
   }
 }
 
+/**
+ * Only the dev server, headless, on the folder's state, for the duration of a read-only command (no
+ * worker processes to start, no waiting for a poller: see bench/RESULTS.md). Queries are answered by a
+ * workflow worker in this process. The lock's owner never publishes this stack, so a command that needs
+ * workers waits for it to end and then starts a full one.
+ */
+async function startReadOnlyStack(opts: StackOptions, lock: DataFolderLock): Promise<Stack> {
+  let server: TemporalDevServer | undefined;
+  const stop = async () => {
+    await server?.stop();
+    await lock.release();
+  };
+  try {
+    server = await startTemporalDevServer({ dbFile: join(opts.dataDir, 'temporal.db'), headless: true, logFile: join(logsFolder(opts.dataDir), 'temporal.log') });
+    const target: TemporalTarget = { connection: { address: server.address }, namespace: server.namespace };
+    const stack = await connectTo(target, true, stop);
+    // The worker SDK is loaded only when a query needs it (`list` does not).
+    const answerQueries = async <T>(ask: () => Promise<T>) => (await import('../workers/queryWorker.js')).withWorkflowWorker(target, ask);
+    return { ...stack, answerQueries };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
 /** A worker process that is started again when it dies (back-off 1 s, doubling to 30 s; reset after a minute of life). */
 class SupervisedWorker {
   child: ChildProcess;
@@ -182,6 +211,7 @@ async function connectTo(target: TemporalTarget, owned: boolean, stop: () => Pro
     client,
     owned,
     ...(uiUrl ? { uiUrl } : {}),
+    answerQueries: (ask) => ask(),
     async close() {
       await connection.close();
       await stop();

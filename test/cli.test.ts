@@ -118,6 +118,36 @@ describe('topoflow CLI', () => {
     assert.ok(!existsSync(join(dir, 'data', 'stack.json')), 'the stack was stopped');
   });
 
+  test('status, list and verify <runId> with no stack running read the run without starting workers; an unknown run is exit 2', () => {
+    // The run of the test above finished in a stack of its own, now stopped.
+    const list = cli('list');
+    assert.equal(list.code, 0, list.stderr);
+    const [header, row, ...more] = list.stdout.trimEnd().split('\n');
+    assert.match(header!, /^started +status +kind +pipeline +run id$/);
+    assert.match(row!, /^\S+Z +completed +manual +diamond +diamond-\S+$/);
+    assert.deepEqual(more, []);
+    for (const column of ['status', 'kind', 'pipeline']) assert.equal(row![header!.indexOf(column) - 1], ' ', `column ${column} lines up`);
+    const runId = row!.slice(header!.indexOf('run id'));
+    assert.match(runId, /^diamond-\S+$/, 'the run id column lines up');
+
+    const status = cli('status');
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^diamond ${runId}: completed \\(workflow completed, started `));
+    assert.match(status.stdout, /✔ sum +completed .*→ 1 output\(s\)/);
+    const verify = cli('verify', runId);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.match(verify.stdout, /3 committed stage\(s\) checked .*: all intact/);
+    for (const out of [list, status, verify]) assert.doesNotMatch(out.stderr, /starting Temporal dev server/, 'no stack with workers was started');
+
+    const unknown = cli('status', 'nosuch-id');
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr, 'error: no run nosuch-id\n');
+    const empty = cli('--data', mkdtempSync(join(tmpdir(), 'topoflow-cli-empty-')), 'list');
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.equal(empty.stdout, 'no runs yet\n');
+    assert.ok(!existsSync(join(dir, 'data', 'stack.json')), 'nothing left running');
+  });
+
   test('a run that holds on a stack of its own exits 3 cleanly, with and without --json (no crash on the closed connection)', () => {
     // A store and data folder of its own: the held-run tests below expect a fresh one.
     const own = mkdtempSync(join(tmpdir(), 'topoflow-cli-held-'));

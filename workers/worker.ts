@@ -3,15 +3,14 @@
  * activities; other queues (e.g. `train`) run activities only, so they can live
  * on bigger machines. Start any number of them, anywhere: they share the work.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
 import { loadRegistry } from '../stages/index.js';
-import { projectRoot } from '../infra/tools.js';
+import { workflowCode } from './workflowCode.js';
 import type { TemporalTarget } from '../infra/temporalTarget.js';
 
 export interface WorkerProcessOptions {
@@ -26,8 +25,7 @@ export interface WorkerProcessOptions {
   progressIntervalMs?: number;
 }
 
-export const workflowBundlePath = join(projectRoot, 'dist', 'workflow-bundle.js');
-const workflowsSource = join(projectRoot, 'dist', 'workflows', 'index.js');
+export { workflowBundlePath } from './workflowCode.js';
 
 let runtimeInstalled = false;
 
@@ -57,11 +55,7 @@ export async function createWorkers(opts: WorkerProcessOptions): Promise<{ worke
       maxHeartbeatThrottleInterval: progressIntervalMs,
       defaultHeartbeatThrottleInterval: progressIntervalMs,
     };
-    if (taskQueue === DEFAULT_TASK_QUEUE) {
-      if (existsSync(workflowBundlePath)) options.workflowBundle = { codePath: workflowBundlePath };
-      else options.workflowsPath = workflowsSource;
-    }
-    return Worker.create(options);
+    return Worker.create(taskQueue === DEFAULT_TASK_QUEUE ? { ...options, ...workflowCode() } : options);
   }));
   return {
     workers,
