@@ -198,7 +198,10 @@ export function summaryTable(p: RunProgress, opts: { verbose?: boolean } = {}): 
   const head = `${'stage'.padEnd(width + 2)} ${'status'.padEnd(9)} ${'time'.padStart(9)}  reason / outputs`;
   const rows = p.order.map((id) => {
     const s = p.stages[id]!;
-    if (!opts.verbose) return fit(stageLine(id, s, width), SUMMARY_COLUMNS);
+    if (!opts.verbose) {
+      const outs = s.outcome ? ` → ${s.outcome.outputCount} output(s)` : '';
+      return fit(stageLine(id, s, width), SUMMARY_COLUMNS - outs.length) + outs;
+    }
     const counts = s.outcome ? Object.entries(s.outcome.counts).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ') : '';
     const outs = s.outcome ? ` → ${s.outcome.outputCount} output(s)${counts ? ` (${counts})` : ''}, ${s.outcome.manifestUri}` : '';
     return stageLine(id, s, width) + outs;

@@ -52,7 +52,8 @@ function program(): Command {
   p.command('status [runId]')
     .description('stage table of a run (default: the latest)')
     .option('--json', 'JSON output')
-    .action(async (runId: string | undefined, o: { json?: boolean }, cmd: Command) => done(await statusCommand(g(cmd), runId, !!o.json)));
+    .option('--verbose', 'full reasons, counts and manifest URIs (the summary otherwise fits 100 columns)')
+    .action(async (runId: string | undefined, o: { json?: boolean; verbose?: boolean }, cmd: Command) => done(await statusCommand(g(cmd), runId, !!o.json, !!o.verbose)));
 
   p.command('verify [target]')
     .description('re-hash committed outputs against their manifests: all, a stage kind, a cache-key prefix or a run id (exit 1 if any is damaged)')

@@ -138,7 +138,7 @@ export async function abortCommand(g: Globals, runId: string, opts: { reason?: s
   });
 }
 
-export async function statusCommand(g: Globals, runId: string | undefined, json: boolean): Promise<number> {
+export async function statusCommand(g: Globals, runId: string | undefined, json: boolean, verbose = false): Promise<number> {
   return withReadStack(g, async (stack) => {
     const id = runId ?? (await latestRunId(stack.client));
     if (!id) {
@@ -151,7 +151,7 @@ export async function statusCommand(g: Globals, runId: string | undefined, json:
     });
     const progress = present(await stack.answerQueries(() => progressNow(stack.client, handle, desc)), id);
     if (json) process.stdout.write(`${JSON.stringify({ ...progress, runId: id, workflowStatus: desc.status.name })}\n`);
-    else process.stdout.write(`${progress.pipeline} ${id}: ${progress.status} (workflow ${desc.status.name.toLowerCase()}, started ${desc.startTime.toISOString()})\n${summaryTable(progress)}\n`);
+    else process.stdout.write(`${progress.pipeline} ${id}: ${progress.status} (workflow ${desc.status.name.toLowerCase()}, started ${desc.startTime.toISOString()})\n${summaryTable(progress, { verbose })}\n`);
     return 0;
   });
 }

@@ -39,7 +39,7 @@ test('the summary fits 100 columns, names the report file, and keeps the long pa
   const text = summaryTable(p);
   const rows = text.split('\n').slice(0, 3);
   for (const row of rows) assert.ok(row.length <= SUMMARY_COLUMNS, `${row.length} columns: ${row}`);
-  assert.match(rows[1]!, /…$/);
+  assert.match(rows[1]!, /… → 0 output\(s\)$/);
   assert.match(text, /evaluate report \(figures beside it\): file:\/\/\/store\/cache\/evaluate\/k\/data\/report\.md/);
   assert.match(text, /\| model \| AUC \|/);
   const verbose = summaryTable(p, { verbose: true });
