@@ -4,7 +4,7 @@ import { ConfigError } from '../config/errors.js';
 import { validatePipelinesFile } from '../config/load.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, DEFAULT_TASK_QUEUE, TRAIN_TASK_QUEUE } from '../protocol/protocol.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
-import { loadRegistry } from '../stages/index.js';
+import { stageKinds } from './kinds.js';
 import { globalsFrom, UsageError, type Globals } from './globals.js';
 import { abortCommand, listCommand, resumeCommand, retryCommand, runCommand, skipCommand, statusCommand } from './runs.js';
 import { verifyCommand } from './verify.js';
@@ -30,7 +30,7 @@ function program(): Command {
     .description('check pipelines.yaml; exit 0 when valid, 2 otherwise')
     .action(async (file: string | undefined, _o, cmd: Command) => {
       const path = file ?? g(cmd).file;
-      const res = validatePipelinesFile(path, configVocabulary(await loadRegistry()));
+      const res = validatePipelinesFile(path, configVocabulary(await stageKinds()));
       if (!res.ok) {
         process.stderr.write(`${res.text}\n`); // already the report, source lines and carets included
         return done(2);

@@ -8,7 +8,7 @@ import type { Params, PipelineSpec } from '../config/spec.js';
 import { DEFAULT_TASK_QUEUE, NAMES, RUN_ABORTED, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput, type RunProgress } from '../protocol/protocol.js';
 import { prepareRun } from '../runtime/prepare.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
-import { loadRegistry } from '../stages/index.js';
+import { stageKinds } from './kinds.js';
 import { exitCodeOf, followRun, jsonSummary, progressNow, queryProgress, summaryTable, type FollowEnd } from './follow.js';
 import { openStack, type Stack } from './stack.js';
 import { UsageError, type Globals } from './globals.js';
@@ -26,7 +26,7 @@ export interface RunOptions {
 
 /** Loads and fully validates a pipeline from the file, as the workers will see it. */
 export async function resolvePipeline(g: Globals, name: string, sets: string[]): Promise<{ file: PipelinesFile; spec: PipelineSpec; params: Params }> {
-  const registry = await loadRegistry();
+  const registry = await stageKinds();
   const file = loadPipelinesFile(g.file, configVocabulary(registry));
   const spec = file.pipelines[name];
   if (!spec) throw new UsageError(`${g.file}: no pipeline named "${name}"; expected one of: ${Object.keys(file.pipelines).sort().join(', ')}`);

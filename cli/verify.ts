@@ -7,13 +7,13 @@
 import { loadPipelinesFile } from '../config/load.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
-import { loadRegistry } from '../stages/index.js';
+import { stageKinds } from './kinds.js';
 import { committedManifestKeys, verifyCommitted, type EntryCheck, type VerifySelection } from '../runtime/verifyStore.js';
 import { type Globals, UsageError } from './globals.js';
 import { runStageManifests } from './runs.js';
 
 export async function verifyCommand(g: Globals, target: string | undefined, json: boolean): Promise<number> {
-  const file = loadPipelinesFile(g.file, configVocabulary(await loadRegistry()));
+  const file = loadPipelinesFile(g.file, configVocabulary(await stageKinds()));
   const storage = openStorage(file.storage);
   const select = await selectionFor(g, storage, target);
   const checks = await verifyCommitted(storage, select, (c) => {
