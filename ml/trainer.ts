@@ -27,6 +27,25 @@ export interface TrainConfig {
   checkpointSeconds: number;
   /** Trim masked padding per batch (exact; see data.ts). */
   trim: boolean;
+  /** Stop once the validation loss has not improved by more than `minDelta` for `patience` epochs (as Keras's EarlyStopping). */
+  earlyStopping?: EarlyStopping;
+}
+
+export interface EarlyStopping {
+  patience: number;
+  minDelta: number;
+}
+
+/**
+ * Whether training stops after these epochs: the best validation loss is
+ * `patience` or more epochs old. A function of the history alone, so a
+ * resumed attempt decides as the lost one would have.
+ */
+export function earlyStopDue(history: ReadonlyArray<Pick<EpochMetrics, 'valLoss'>>, rule: EarlyStopping | undefined): boolean {
+  if (!rule || history.length === 0) return false;
+  let best = 0;
+  for (let i = 1; i < history.length; i++) if (history[i]!.valLoss < history[best]!.valLoss - rule.minDelta) best = i;
+  return history.length - 1 - best >= rule.patience;
 }
 
 export interface EpochMetrics {
@@ -99,7 +118,7 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
   let predictions: Float32Array | undefined;
   let labels: Int8Array | undefined;
 
-  while (state.epoch < cfg.epochs) {
+  while (state.epoch < cfg.epochs && !earlyStopDue(state.history, cfg.earlyStopping)) {
     const started = Date.now();
     const p = state.partial;
     const elapsed = () => p.trainSeconds + (Date.now() - started) / 1000;
@@ -134,6 +153,9 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
     state = { epoch: state.epoch + 1, stepInEpoch: 0, globalStep: state.globalStep, history: [...state.history, m], partial: emptyPartial() };
     await save(state);
     lastSave = Date.now();
+    if (state.epoch < cfg.epochs && earlyStopDue(state.history, cfg.earlyStopping)) {
+      io.log(`early stop after epoch ${state.epoch}: val_loss has not improved by more than ${cfg.earlyStopping!.minDelta} for ${cfg.earlyStopping!.patience} epoch(s)`);
+    }
   }
   adam.dispose();
   if (!predictions || !labels) ({ predictions, labels } = await evaluate(built, io.storage, io.test, needs, cfg.evalBatchSize)); // resumed after the last epoch

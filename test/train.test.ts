@@ -20,7 +20,7 @@ import { RecordingOutputWriter } from '../runtime/outputWriter.js';
 import type { StageContext } from '../stages/kind.js';
 import { oneVsRest } from '../ml/metrics.js';
 import { useBackend } from '../ml/backend.js';
-import { evaluate, train, type TrainState } from '../ml/trainer.js';
+import { earlyStopDue, evaluate, train, type TrainState } from '../ml/trainer.js';
 import { decodeModel } from '../ml/modelFile.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { batches, epochRows, orderedRows, realLength, type Batch, type PartRef } from '../ml/data.js';
@@ -208,6 +208,25 @@ describe('training', () => {
     const timing = await json('timing.json');
     assert.ok(Number(timing.samplesPerSecond) > 0 && timing.resumedFromStep === null, JSON.stringify(timing));
     assert.equal(result.counts!.params, 2013);
+  });
+
+  test('early stopping: the stage stops once the validation loss has not improved for `patience` epochs', async () => {
+    // minDelta far above any real improvement: after the first epoch nothing counts as better.
+    const ctx = ctxFor(trainWith({ epochs: 20, batchSize: 256, earlyStopping: { patience: 2, minDelta: 100 } }), { features: data }, 'early');
+    const result = await trainKind.run(ctx);
+    const history = JSON.parse(Buffer.from(await storage.get(ctx.output.keyFor('history.json'))).toString('utf8')) as { epochs: unknown[] };
+    assert.equal(history.epochs.length, 3, 'epoch 1, then two without improvement');
+    assert.equal(result.counts!.steps, 3 * Math.ceil(result.counts!.trainEvents! / 256));
+  });
+
+  test('earlyStopDue follows the best validation loss, with minDelta and patience', () => {
+    const h = (...losses: number[]) => losses.map((valLoss) => ({ valLoss }));
+    const rule = { patience: 2, minDelta: 0.01 };
+    assert.equal(earlyStopDue(h(1.0, 0.9, 0.8), rule), false);
+    assert.equal(earlyStopDue(h(1.0, 0.9, 0.895, 0.899), rule), true, '0.895 is not better by more than 0.01');
+    assert.equal(earlyStopDue(h(1.0, 0.9, 0.95, 0.85), rule), false, 'improved again at the last epoch');
+    assert.equal(earlyStopDue(h(1.0, 1.1), rule), false, 'one epoch without improvement is within patience');
+    assert.equal(earlyStopDue(h(1.0, 1.1, 1.2), undefined), false, 'no rule, no early stop');
   });
 
   test('model.json + weights.bin rebuild the trained model: same test-set predictions', async () => {

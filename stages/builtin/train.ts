@@ -38,6 +38,8 @@ const With = z.strictObject({
   checkpointSeconds: z.number().positive().default(60),
   /** Trim masked particle padding per batch (exact under Masking(0); much faster). */
   trim: z.boolean().default(true),
+  /** Stop early once the validation loss has not improved by more than `minDelta` for `patience` epochs; `epochs` is then a maximum. */
+  earlyStopping: z.strictObject({ patience: z.number().int().min(1), minDelta: z.number().nonnegative().default(0) }).optional(),
   /** The input stage whose train/test parts to use (default: the one `features` stage among needs). */
   data: z.string().optional(),
 });
