@@ -181,11 +181,11 @@ export async function main(argv = process.argv): Promise<number> {
 
 /**
  * Commander has already printed its `error: …` line (and the help). --help and
- * --version exit as commander says; a bad command line (unknown command or
- * option, missing argument) is bad input: 2.
+ * --version exit as commander says (0); a bad command line (unknown command or
+ * option, missing argument, no command at all: help printed as an error) is bad input: 2.
  */
 function commanderExit(err: CommanderError): number {
-  const asCommanderSays = ['commander.helpDisplayed', 'commander.help', 'commander.version'];
+  const asCommanderSays = ['commander.helpDisplayed', 'commander.version'];
   return asCommanderSays.includes(err.code) ? err.exitCode : 2;
 }
 

@@ -89,6 +89,9 @@ describe('topoflow CLI', () => {
     const option = cli('validate', '--bogus');
     assert.equal(option.code, 2, option.stderr);
     assert.match(option.stderr, /^error: unknown option '--bogus'/);
+    const bare = cli();
+    assert.equal(bare.code, 2, 'no command at all is bad input too');
+    assert.match(bare.stderr, /Usage: topoflow/);
   });
 
   test('a bad --set is bad input: exit 2, every line starting with "error:" (before any stack starts)', () => {
