@@ -108,10 +108,14 @@ async function startOwnedStack(opts: StackOptions, lock: DataFolderLock): Promis
     const state: StackState = { address: server.address, serverPid: server.pid, workerPids: workers.map((w) => w.pid), ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}) };
     writeFileSync(stateFile(opts.dataDir), JSON.stringify(state, null, 2));
   };
-  const stopAll = async () => {
+  // On a failed start the caller (startStack) releases the lock; on close() this does.
+  const stopProcesses = async () => {
     await Promise.all(workers.map((w) => w.stop()));
     await server.stop();
     rmSync(stateFile(opts.dataDir), { force: true });
+  };
+  const stopAll = async () => {
+    await stopProcesses();
     await lock.release();
   };
   try {
@@ -126,9 +130,7 @@ async function startOwnedStack(opts: StackOptions, lock: DataFolderLock): Promis
     lock.publish({ address: server.address, namespace: server.namespace, ownerPid: process.pid, ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}) });
     return stack;
   } catch (err) {
-    await Promise.all(workers.map((w) => w.stop()));
-    await server.stop();
-    rmSync(stateFile(opts.dataDir), { force: true });
+    await stopProcesses();
     throw err;
   }
 }

@@ -27,9 +27,12 @@ export async function verifyCommand(g: Globals, target: string | undefined, json
 
 async function selectionFor(g: Globals, storage: Storage, target: string | undefined): Promise<VerifySelection> {
   if (target === undefined) return {};
+  // The store is listed once: a kind or key-prefix target selects from this listing.
   const all = await committedManifestKeys(storage);
-  if (all.some((k) => k.startsWith(`cache/${target}/`))) return { kind: target };
-  if (/^[0-9a-f]{6,64}$/.test(target) && all.some((k) => k.split('/')[2]?.startsWith(target))) return { keyPrefix: target };
+  const ofKind = all.filter((k) => k.startsWith(`cache/${target}/`));
+  if (ofKind.length) return { manifestKeys: ofKind };
+  const ofKey = /^[0-9a-f]{6,64}$/.test(target) ? all.filter((k) => k.split('/')[2]?.startsWith(target)) : [];
+  if (ofKey.length) return { manifestKeys: ofKey };
   const manifestKeys = await runStageManifests(g, target, storage);
   if (!manifestKeys) throw new UsageError(`verify: "${target}" is not a stage kind or cache-key prefix in ${storage.rootUri}, nor a known run id`);
   return { manifestKeys };
