@@ -14,7 +14,7 @@ import { DEFAULT_PROGRESS_INTERVAL_MS, NAMES, type FanoutPlan, type PrepareRunRe
 import { openStorage, type Storage } from '../storage/index.js';
 import type { KindRegistry } from '../stages/registry.js';
 import { prepareRun } from '../runtime/prepare.js';
-import { commitFanout, lookupCached, mergePrepass, planFanout, runPrepassShard, runShard, runSimpleStage, type RunnerEnv } from '../runtime/stageRunner.js';
+import { commitFanout, lookupCached, mergePrepass, planFanout, planNextRound, runPrepassShard, runShard, runSimpleStage, type RunnerEnv } from '../runtime/stageRunner.js';
 import { BadInputError } from '../common/errors.js';
 import { canonicalJson } from '../common/hash.js';
 import { ProgressSignals } from './progressSignals.js';
@@ -61,6 +61,9 @@ export function createActivities(deps: ActivityDeps) {
     },
     async mergePrepass(req: StageRequest, plan: FanoutPlan): Promise<void> {
       return withActivityEnv(req, deps, storageFor(req.storage), (env) => mergePrepass(req, plan, env));
+    },
+    async planNextRound(req: StageRequest, plan: FanoutPlan): Promise<FanoutPlan> {
+      return withActivityEnv(req, deps, storageFor(req.storage), (env) => planNextRound(req, plan, env));
     },
     async commitFanout(req: StageRequest, plan: FanoutPlan, startedAt: number): Promise<StageOutcome> {
       return withActivityEnv(req, deps, storageFor(req.storage), (env) => commitFanout(req, plan, startedAt, env));

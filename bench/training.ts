@@ -56,6 +56,7 @@ import { useBackend } from '../ml/backend.js';
 import { tf } from '../ml/tf.js';
 import { train, type TrainConfig, type TrainResult, type TrainState } from '../ml/trainer.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
+import { storedData } from '../ml/trainingData.js';
 import { batches, epochRows, type DataNeeds, type PartRef } from '../ml/data.js';
 import { accuracy, argmaxRows, oneVsRest } from '../ml/metrics.js';
 import { projectRoot } from '../infra/tools.js';
@@ -147,7 +148,7 @@ const config = (epochs: number, trim: boolean): TrainConfig => ({
 async function tfTrain(model: ModelSpec, data: Dataset, cfg: TrainConfig): Promise<TrainResult & { seconds: number }> {
   const t0 = performance.now();
   const r = await train(model, cfg, {
-    storage: data.storage, train: data.train, test: data.test, checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${runId++}`),
+    data: storedData(data.storage, data.train, data.test), checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${runId++}`),
     signal: new AbortController().signal, log: (m) => log(`  tfjs ${model.name}: ${m}`), progress: () => {},
   });
   return { ...r, seconds: (performance.now() - t0) / 1000 };
@@ -160,7 +161,7 @@ async function tfSteps(model: ModelSpec, data: Dataset, trim: boolean, steps: nu
   const cap = Math.min(steps, Math.floor(rowsOf(data.train) / S.batchSize));
   try {
     await train(model, { ...config(1, trim), shuffleBuffer: rowsOf(data.train) }, {
-      storage: data.storage, train: data.train, test: data.test, checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${runId++}`),
+      data: storedData(data.storage, data.train, data.test), checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${runId++}`),
       signal: abort.signal, log: () => {},
       progress: (p) => {
         ends.push(performance.now());

@@ -6,6 +6,7 @@
  * A string that is exactly `${params.NAME}` becomes the param's value with its
  * type; inside other text the value is interpolated (lists joined with ",").
  * `$${` stands for a literal `${`. Only values are templates, never keys.
+ * `${hp.NAME}` (a tune stage's placeholder) is left as written.
  */
 import { ConfigError, describeValue, expectedOneOf, type ConfigIssue, type ConfigPath } from './errors.js';
 import { isPlainObject } from './json.js';
@@ -16,6 +17,8 @@ type Piece = { text: string } | { param: string };
 
 const TOKEN = /\$\$\{|\$\{([^}]*)(\}?)/g;
 const REFERENCE = /^params\.([A-Za-z][A-Za-z0-9_-]*)$/;
+/** `${hp.NAME}`: a tune stage's placeholder, left for the stage to fill. */
+const HP_PLACEHOLDER = /^hp\.[A-Za-z][A-Za-z0-9_]*$/;
 const LITERAL_HINT = 'write "$${" for a literal "${"';
 
 /** Splits a template string into text and references; `problems` lists malformed `${...}`. */
@@ -33,6 +36,7 @@ function scan(template: string): { pieces: Piece[]; problems: string[] } {
     from = m.index + m[0].length;
     const ref = REFERENCE.exec((m[1] ?? '').trim());
     if (m[0] === '$${') pushText('${');
+    else if (m[2] && HP_PLACEHOLDER.test((m[1] ?? '').trim())) pushText(m[0]);
     else if (!m[2]) problems.push(`unclosed "\${" in ${JSON.stringify(template)}; expected \${params.NAME}, or ${LITERAL_HINT}`);
     else if (!ref) problems.push(`unsupported reference "${m[0]}"; expected \${params.NAME}, or ${LITERAL_HINT}`);
     else pieces.push({ param: ref[1]! });

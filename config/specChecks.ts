@@ -118,9 +118,33 @@ export function checkPipeline(name: string, body: unknown, kinds: KindSchemas, a
     graph[id] = { needs: stage?.needs ?? declaredNeeds(rawStage) };
   }
   for (const issue of dagIssues(graph)) out.push({ path: [...at, 'stages', ...issue.path], message: issue.message });
+  out.push(...inputRefIssues(rawStages, graph, kinds, [...at, 'stages']));
   // The name's own problem is reported where it comes from (the file's key, or the JSON's `name`).
   const ok = out.length === before && Identifier.safeParse(name).success;
   return ok ? parseWith(PipelineSpec, { ...raw, name }, at, out) : undefined;
+}
+
+/** `with` keys that name another stage (a kind's inputRefs, e.g. train's `tuned`): it must be among needs, of the right kind. */
+function inputRefIssues(rawStages: Record<string, unknown>, graph: Record<string, { needs: string[] }>, kinds: KindSchemas, at: ConfigPath): Finding[] {
+  const found: Finding[] = [];
+  const usesOf = (id: string) => {
+    const s = rawStages[id];
+    return isPlainObject(s) && typeof s.uses === 'string' ? s.uses : undefined;
+  };
+  for (const [id, raw] of Object.entries(rawStages)) {
+    const uses = usesOf(id);
+    const refs = uses === undefined ? undefined : kinds.get(uses)?.inputRefs;
+    const w = isPlainObject(raw) && isPlainObject(raw.with) ? raw.with : {};
+    for (const [key, kind] of Object.entries(refs ?? {})) {
+      const named = w[key];
+      if (typeof named !== 'string' || named.includes('${')) continue;
+      const path = [...at, id, 'with', key];
+      const needs = graph[id]?.needs ?? [];
+      if (!needs.includes(named)) found.push({ path, message: `${key}: "${named}" is not among this stage's needs (${needs.join(', ') || 'none'}); add it to needs` });
+      else if (usesOf(named) !== kind) found.push({ path, message: `${key}: "${named}" is a "${usesOf(named) ?? 'unknown'}" stage; expected a "${kind}" stage` });
+    }
+  }
+  return found;
 }
 
 function checkParams(raw: unknown, at: ConfigPath, out: Finding[]): Params | undefined {

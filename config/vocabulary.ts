@@ -8,7 +8,7 @@ import type { z } from 'zod';
 /** The stage kinds a pipeline may use (a stages/ KindRegistry fits as it is). */
 export interface KindSchemas {
   /** The kind's schema for a stage's `with`; undefined for an unknown kind. */
-  get(name: string): { readonly withSchema: z.ZodType } | undefined;
+  get(name: string): { readonly withSchema: z.ZodType; readonly inputRefs?: Readonly<Record<string, string>> } | undefined;
   /** Sorted, for "expected one of" messages. */
   names(): readonly string[];
 }

@@ -12,6 +12,7 @@ import { verifyParts, type PartRef } from './data.js';
 import type { JobCallbacks, JobResult } from './job.js';
 import type { ModelSpec } from './modelSpec.js';
 import { train, type TrainConfig, type TrainState } from './trainer.js';
+import { storedData } from './trainingData.js';
 import { encodeModel } from './modelFile.js';
 
 export interface ClassifierSettings extends TrainConfig {
@@ -48,9 +49,7 @@ export async function trainClassifier(
   // Every attempt checks its inputs: a retry may follow a worker that a damaged part crashed.
   await verifyParts(storage, [...data.train, ...data.test], (done, total) => io.progress({ done, total, unit: 'parts verified' }));
   const result = await train(settings.model, settings, {
-    storage,
-    train: data.train,
-    test: data.test,
+    data: storedData(storage, data.train, data.test),
     checkpoints: new CheckpointStore<TrainState>(storage, checkpointFolder),
     progress: (p) => io.progress(p),
     log: (m) => io.log(m),

@@ -253,7 +253,8 @@ class PartReader {
   }
 }
 
-function shuffled<T>(items: T[], rng: Rng): T[] {
+/** A seeded Fisher–Yates shuffle (a copy). */
+export function shuffled<T>(items: T[], rng: Rng): T[] {
   const out = items.slice();
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rng.uniform() * (i + 1));

@@ -5,14 +5,14 @@
  * position and the metrics so far; data order and dropout masks are functions
  * of (seed, epoch, step), so it continues exactly where the lost run was.
  */
-import type { Storage } from '../storage/index.js';
 import { tf } from './tf.js';
 import { Adam, KERAS_ADAM } from './adam.js';
 import { buildModel, type BuiltModel } from './build.js';
 import { CLASSES, HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 import { CheckpointStore } from './checkpoint.js';
 import type { NamedTensor } from './tensorPack.js';
-import { batches, epochRows, orderedRows, type Batch, type DataNeeds, type PartRef } from './data.js';
+import { batches, type Batch, type DataNeeds, type Row } from './data.js';
+import type { TrainingData } from './trainingData.js';
 import { masksPadding, usesInput, type ModelSpec } from './modelSpec.js';
 import { accuracy, argmaxRows } from './metrics.js';
 
@@ -63,10 +63,9 @@ export interface EpochMetrics {
 export type EpochScores = Omit<EpochMetrics, 'trainSeconds' | 'samplesPerSecond'>;
 
 export interface TrainIO {
-  storage: Storage;
-  train: PartRef[];
-  test: PartRef[];
-  checkpoints: CheckpointStore<TrainState>;
+  data: TrainingData;
+  /** Without one, nothing is saved and a lost run starts over (tuning trials: short, and cheap to redo). */
+  checkpoints?: CheckpointStore<TrainState>;
   progress(p: { done: number; total: number; unit: string; message: string }): void;
   log(message: string): void;
   signal: AbortSignal;
@@ -100,12 +99,12 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
   const { model, clock } = built;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const adam = new Adam(vars, { ...KERAS_ADAM, learningRate: cfg.learningRate });
-  const trainRows = io.train.reduce((s, p) => s + p.rows, 0);
+  const trainRows = io.data.trainRows;
   const stepsPerEpoch = Math.ceil(trainRows / cfg.batchSize);
   if (trainRows === 0) throw new Error('the training set is empty');
 
   let state: TrainState = { epoch: 0, stepInEpoch: 0, globalStep: 0, history: [], partial: emptyPartial() };
-  const restored = await io.checkpoints.latest((m) => io.log(m));
+  const restored = io.checkpoints ? await io.checkpoints.latest((m) => io.log(m)) : null;
   if (restored) {
     restore(model, adam, restored.tensors);
     state = restored.state;
@@ -113,7 +112,7 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
     io.log(`resuming from the checkpoint at step ${restored.step} (epoch ${state.epoch + 1}, step ${state.stepInEpoch} of ${stepsPerEpoch})`);
   }
   const resumedFromStep = restored ? restored.step : null;
-  const save = async (st: TrainState) => io.checkpoints.save(st.globalStep, st, snapshot(model, adam));
+  const save = async (st: TrainState) => io.checkpoints?.save(st.globalStep, st, snapshot(model, adam));
   let lastSave = Date.now();
   let predictions: Float32Array | undefined;
   let labels: Int8Array | undefined;
@@ -122,7 +121,7 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
     const started = Date.now();
     const p = state.partial;
     const elapsed = () => p.trainSeconds + (Date.now() - started) / 1000;
-    const rows = epochRows(io.storage, io.train, needs, { seed: cfg.seed, epoch: state.epoch, bufferSize: cfg.shuffleBuffer });
+    const rows = io.data.epoch(needs, { seed: cfg.seed, epoch: state.epoch, bufferSize: cfg.shuffleBuffer });
     for await (const batch of batches(rows, cfg.batchSize, needs, state.stepInEpoch)) {
       if (io.signal.aborted) throw new Error('training cancelled');
       clock.step = state.globalStep;
@@ -145,7 +144,7 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
       await new Promise((r) => setImmediate(r)); // let heartbeats and cancellation through
     }
     const trainSeconds = elapsed();
-    const val = await evaluate(built, io.storage, io.test, needs, cfg.evalBatchSize);
+    const val = await evaluate(built, io.data.test(needs), io.data.testRows, needs, cfg.evalBatchSize);
     predictions = val.predictions;
     labels = val.labels;
     const m: EpochMetrics = { epoch: state.epoch + 1, loss: p.lossSum / p.seen, accuracy: p.correct / p.seen, valLoss: val.loss, valAccuracy: val.accuracy, trainSeconds, samplesPerSecond: p.seen / trainSeconds };
@@ -158,7 +157,7 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
     }
   }
   adam.dispose();
-  if (!predictions || !labels) ({ predictions, labels } = await evaluate(built, io.storage, io.test, needs, cfg.evalBatchSize)); // resumed after the last epoch
+  if (!predictions || !labels) ({ predictions, labels } = await evaluate(built, io.data.test(needs), io.data.testRows, needs, cfg.evalBatchSize)); // resumed after the last epoch
   return { built, history: state.history, predictions, labels, steps: state.globalStep, resumedFromStep };
 }
 
@@ -191,14 +190,13 @@ function inputsOf(built: BuiltModel, batch: Batch): tf.Tensor[] {
   );
 }
 
-/** Inference over the test set in file order: loss, accuracy and the softmax outputs. */
-export async function evaluate(built: BuiltModel, storage: Storage, parts: PartRef[], needs: DataNeeds, batchSize: number) {
-  const n = parts.reduce((s, p) => s + p.rows, 0);
+/** Inference over `n` test rows in their order: loss, accuracy and the softmax outputs. */
+export async function evaluate(built: BuiltModel, rows: AsyncIterable<Row>, n: number, needs: DataNeeds, batchSize: number) {
   const predictions = new Float32Array(n * CLASSES);
   const labels = new Int8Array(n);
   let at = 0;
   let lossSum = 0;
-  for await (const batch of batches(orderedRows(storage, parts, needs), batchSize, needs)) {
+  for await (const batch of batches(rows, batchSize, needs)) {
     const probs = tf.tidy(() => built.model.apply(inputsOf(built, batch), { training: false }) as tf.Tensor2D);
     const values = await probs.data();
     probs.dispose();

@@ -109,12 +109,16 @@ export interface FanoutPlan {
   reason: string;
   /** The kind has a prepass (runPrepassShard for every shard, then mergePrepass). */
   prepass?: boolean;
+  /** The kind plans further rounds of shards once those planned are done (planNextRound). */
+  rounds?: boolean;
 }
 
 export interface ShardOutcome {
   index: number;
   worker: string;
   cached: boolean;
+  /** The shard's one-line result, if its kind gives one (see StageResult.note). */
+  note?: { text: string; score?: number; higherIsBetter?: boolean };
 }
 
 /** How often, by default, a running activity's progress reaches Temporal (heartbeat details; the floor between its signals). */

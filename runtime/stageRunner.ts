@@ -104,7 +104,41 @@ export async function planFanout(req: StageRequest, env: RunnerEnv): Promise<{ c
     }
     const w = parseWith(kind, req.stage);
     const window = Math.max(1, kind.window ? kind.window(w) : defaultWindow(req.stage.with));
-    return { plan: { key, shardCount: shards.length, window, reason, ...(kind.prepass ? { prepass: true } : {}) } };
+    return { plan: { key, shardCount: shards.length, window, reason, ...(kind.prepass ? { prepass: true } : {}), ...(kind.nextRound ? { rounds: true } : {}) } };
+  });
+}
+
+/**
+ * Fan-out rounds: once the `plan.shardCount` shards planned so far are done,
+ * the kind's nextRound decides the next shards from their results; they are
+ * appended to plan.json. Returns the plan with its new shard count (unchanged
+ * when the kind is done). A resumed call finds the round already appended.
+ */
+export async function planNextRound(req: StageRequest, plan: FanoutPlan, env: RunnerEnv): Promise<FanoutPlan> {
+  const kind = kindOf(env.registry, req.stage, 'fanout');
+  if (!kind.nextRound) return plan;
+  const nextRound = kind.nextRound.bind(kind);
+  const pKey = layout.planKey(req.stage.uses, plan.key);
+  const grown = async () => {
+    const shards = await readJson<JsonValue[]>(env.storage, pKey);
+    return shards && shards.length > plan.shardCount ? { ...plan, shardCount: shards.length } : null;
+  };
+  return onlyOnce(req, env, plan.key, `round-after-${plan.shardCount}`, grown, async (lease) => {
+    const shards = await readJson<JsonValue[]>(env.storage, pKey);
+    if (!shards || shards.length < plan.shardCount) throw new Error(`fan-out plan for stage "${req.stage.id}" has fewer shards than its ${plan.shardCount}`);
+    const done = [];
+    for (let i = 0; i < plan.shardCount; i++) {
+      const result = await readJson<ShardResult>(env.storage, layout.shardManifestKey(req.stage.uses, plan.key, i));
+      if (!result) throw new Error(`stage "${req.stage.id}": shard ${i} has no committed manifest`);
+      done.push({ shard: shards[i] as JsonValue, result });
+    }
+    const inputs = await loadInputs(env.storage, req.inputs);
+    const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, plan.key)), { ...env, signal: lease.signal }, Date.now());
+    const next = await nextRound(ctx, done);
+    if (next.length === 0) return plan;
+    await lease.assertHeld();
+    await env.storage.put(pKey, JSON.stringify([...shards.slice(0, plan.shardCount), ...next]));
+    return { ...plan, shardCount: plan.shardCount + next.length };
   });
 }
 
@@ -164,7 +198,7 @@ export async function runShard(req: StageRequest, key: string, index: number, en
   const smKey = layout.shardManifestKey(req.stage.uses, key, index);
   const committedShard = async (): Promise<ShardOutcome | null> => {
     const existing = await readJson<ShardResult>(env.storage, smKey);
-    return existing ? { index, worker: existing.worker, cached: true } : null;
+    return existing ? { index, worker: existing.worker, cached: true, ...(existing.note ? { note: existing.note } : {}) } : null;
   };
   return onlyOnce(req, env, key, `shard-${index}`, committedShard, async (lease) => {
     const shard = await shardOf(req, key, index, env);
@@ -175,11 +209,11 @@ export async function runShard(req: StageRequest, key: string, index: number, en
     const checkpoints = checkpointFolderFor(req, key, index);
     const ctx = { ...makeContext(req, kind, inputs, writer, { ...env, signal: lease.signal }, started, checkpoints), ...(prepared !== undefined ? { prepared } : {}) };
     const result = await kind.runShard(ctx, shard, index);
-    const done: ShardResult = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}) };
+    const done: ShardResult = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}), ...(result.note ? { note: result.note } : {}) };
     await lease.assertHeld();
     await env.storage.put(smKey, JSON.stringify(done));
     await env.storage.deletePrefix(layout.asPrefix(checkpoints));
-    return { index, worker: done.worker, cached: false };
+    return { index, worker: done.worker, cached: false, ...(result.note ? { note: result.note } : {}) };
   });
 }
 
@@ -351,6 +385,7 @@ function makeContext<W>(
     checkpointFolder,
     progress: (p: Progress) => env.onProgress?.(withRate(req.stage.id, p, started)),
     signal: env.signal ?? new AbortController().signal,
+    forced: req.force,
     log: (m) => env.log?.(`[${req.stage.id}] ${m}`),
   };
 }

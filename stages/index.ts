@@ -13,8 +13,9 @@ import { ingest } from './builtin/ingest.js';
 import { features } from './builtin/features.js';
 import { train } from './builtin/train.js';
 import { evaluate } from './builtin/evaluate.js';
+import { tune } from './builtin/tune.js';
 
-export const builtinKinds: StageKind[] = [noop, generate, ingest, features, train, evaluate];
+export const builtinKinds: StageKind[] = [noop, generate, ingest, features, tune, train, evaluate];
 
 export async function loadRegistry(plugins = pluginsFromEnv()): Promise<KindRegistry> {
   const registry = new KindRegistry(builtinKinds);

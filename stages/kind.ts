@@ -47,7 +47,16 @@ export interface StageContext<W> {
   checkpointFolder: string;
   /** Aborted when the activity is cancelled (run aborted, stage timed out). */
   signal: AbortSignal;
+  /** The run forces this stage (`--force`): content-addressed results the kind keeps of its own must be recomputed too. */
+  forced?: boolean;
   log(message: string): void;
+}
+
+/** A fan-out shard's one-line result, optionally scored: the run's progress shows the best so far (e.g. a sweep's best trial). */
+export interface ShardNote {
+  text: string;
+  score?: number;
+  higherIsBetter?: boolean;
 }
 
 export interface StageResult {
@@ -55,6 +64,8 @@ export interface StageResult {
   summary?: JsonValue;
   /** A few lines (markdown) to show when the run ends, e.g. a metrics table; at most 8,000 characters. */
   report?: string;
+  /** Fan-out shards: a line for the stage's progress. */
+  note?: ShardNote;
 }
 
 interface KindBase<W> {
@@ -64,6 +75,12 @@ interface KindBase<W> {
   withSchema: z.ZodType<W>;
   /** Default task queue (e.g. `train`); the stage's `queue` overrides it. */
   queue?: string;
+  /**
+   * `with` keys whose value names another stage, which must be among the
+   * stage's needs and of the given kind (e.g. train's `tuned: tune`);
+   * `topoflow validate` checks them.
+   */
+  inputRefs?: Record<string, string>;
 }
 
 export interface SimpleStageKind<W = unknown> extends KindBase<W> {
@@ -87,6 +104,15 @@ export interface FanoutStageKind<W = unknown, S = JsonValue> extends KindBase<W>
     runShard(ctx: Omit<StageContext<W>, 'output'>, shard: S, index: number): Promise<JsonValue>;
     merge(ctx: Omit<StageContext<W>, 'output'>, results: JsonValue[]): Promise<JsonValue>;
   };
+  /**
+   * Optional: further rounds of shards, decided from the results so far (e.g.
+   * successive halving promotes the best trials of a rung to the next). Called
+   * when every shard planned so far is done, with all of them in plan order;
+   * returns the next round's shards, or none when the stage is done. Must be a
+   * function of the shards and their results' summaries only, so that a
+   * resumed run plans the same rounds.
+   */
+  nextRound?(ctx: Omit<StageContext<W>, 'output'>, done: Array<{ shard: S; result: ShardResult }>): Promise<S[]>;
   /** Max shards in flight (default: stage `with.window` if numeric, else 8). */
   window?(w: W): number;
   /**
@@ -103,6 +129,7 @@ export interface ShardResult {
   summary?: JsonValue;
   /** Worker identity that ran the shard (diagnostics only; not part of content). */
   worker: string;
+  note?: ShardNote;
 }
 
 export type StageKind<W = any> = SimpleStageKind<W> | FanoutStageKind<W, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -23,6 +23,7 @@ import { useBackend } from '../ml/backend.js';
 import { earlyStopDue, evaluate, train, type TrainState } from '../ml/trainer.js';
 import { decodeModel } from '../ml/modelFile.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
+import { storedData } from '../ml/trainingData.js';
 import { batches, epochRows, orderedRows, realLength, type Batch, type PartRef } from '../ml/data.js';
 import { ModelSpec } from '../ml/modelSpec.js';
 import { FeaturesFile } from '../hep/features/index.js';
@@ -235,7 +236,7 @@ describe('training', () => {
     const get = async (name: string) => storage.get(ctx.output.keyFor(name));
     const built = decodeModel(Buffer.from(await get('model.json')).toString('utf8'), await get('weights.bin'));
     const needs = { hlf: true, particles: true, trim: true };
-    const again = await evaluate(built, storage, parts('test-'), needs, 256);
+    const again = await evaluate(built, orderedRows(storage, parts('test-'), needs), parts('test-').reduce((s, p) => s + p.rows, 0), needs, 256);
     assert.deepEqual(Array.from(again.predictions), Array.from(new Float32Array(new Uint8Array(await get('predictions.bin')).buffer)));
     built.model.dispose();
   });
@@ -248,7 +249,7 @@ describe('training', () => {
         const store = new CheckpointStore<TrainState>(storage, folder);
         const logs: string[] = [];
         const r = await train(spec, cfg, {
-          storage, train: parts('train-'), test: parts('test-'), checkpoints: store, signal: abort.signal, log: (m) => logs.push(m),
+          data: storedData(storage, parts('train-'), parts('test-')), checkpoints: store, signal: abort.signal, log: (m) => logs.push(m),
           progress: (p) => {
             if (stopAfter !== undefined && p.done >= stopAfter) abort.abort();
           },

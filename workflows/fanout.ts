@@ -22,8 +22,10 @@ export interface StageFanoutInput {
 
 export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome> {
   const acts = stageActivities(input.req.stage);
-  let plan = input.plan;
-  if (!plan) {
+  let plan: FanoutPlan;
+  if (input.plan) {
+    plan = input.plan;
+  } else {
     const planned = await acts.planFanout(input.req);
     if ('cached' in planned) return planned.cached;
     plan = planned.plan;
@@ -34,9 +36,15 @@ export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome
     await acts.mergePrepass(input.req, plan);
   }
   const done = new Set(input.done ?? []);
-  const shardDone = shardProgress(input.req, plan.shardCount, done.size);
-  const suggested = await slidingWindow(plan.shardCount, plan.window, done, (i) => acts.runShard(input.req, key, i).then(shardDone), () => wf.workflowInfo().continueAsNewSuggested);
-  if (suggested) await wf.continueAsNew<typeof stageFanout>({ ...input, plan, done: [...done], prepassDone: true });
+  for (;;) {
+    const shardDone = shardProgress(input.req, plan.shardCount, done.size);
+    const suggested = await slidingWindow(plan.shardCount, plan.window, done, (i) => acts.runShard(input.req, key, i).then(shardDone), () => wf.workflowInfo().continueAsNewSuggested);
+    if (suggested) await wf.continueAsNew<typeof stageFanout>({ ...input, plan, done: [...done], prepassDone: true });
+    if (!plan.rounds) break;
+    const next: FanoutPlan = await acts.planNextRound(input.req, plan);
+    if (next.shardCount === plan.shardCount) break;
+    plan = next;
+  }
   return acts.commitFanout(input.req, plan, input.startedAt);
 }
 

@@ -6,21 +6,32 @@
  * per stage attempt, however many shards.
  */
 import * as wf from '@temporalio/workflow';
-import { NAMES, type StageProgressSignal, type StageRequest } from '../protocol/protocol.js';
+import { NAMES, type ShardOutcome, type StageProgressSignal, type StageRequest } from '../protocol/protocol.js';
 
 /** Histories recorded before the child reported shard counts replay without these signals. */
 const PATCH = 'fanout-shard-progress';
 
-/** Returns what to call when a shard completes; `alreadyDone` shards were done before this execution. */
-export function shardProgress(req: StageRequest, shardCount: number, alreadyDone: number): () => void {
+type Note = NonNullable<ShardOutcome['note']>;
+
+/** Whether `a` beats `b` (scored notes only). */
+const beats = (a: Note, b: Note | undefined) => a.score !== undefined && !Number.isNaN(a.score) && (b?.score === undefined || (a.higherIsBetter === false ? a.score < b.score : a.score > b.score));
+
+/**
+ * Returns what to call when a shard completes; `alreadyDone` shards were done
+ * before this execution. Shards whose kind scores them (a sweep's trials) make
+ * the message say the best so far.
+ */
+export function shardProgress(req: StageRequest, shardCount: number, alreadyDone: number): (outcome?: ShardOutcome) => void {
   const tenthOf = (n: number) => Math.floor((10 * n) / shardCount);
   let done = alreadyDone;
   let reported = tenthOf(done);
-  return () => {
+  let best: Note | undefined;
+  return (outcome) => {
     done++;
+    if (outcome?.note && beats(outcome.note, best)) best = outcome.note;
     if (tenthOf(done) <= reported || !wf.patched(PATCH)) return;
     reported = tenthOf(done);
-    const p: StageProgressSignal = { stageId: req.stage.id, done, total: shardCount, unit: 'shards' };
+    const p: StageProgressSignal = { stageId: req.stage.id, done, total: shardCount, unit: 'shards', ...(best ? { message: `best so far: ${best.text}` } : {}) };
     // Best effort: the run may already be closing (an abort cancels this child too).
     wf.getExternalWorkflowHandle(req.runId).signal(NAMES.progressSignal, p).catch(() => undefined);
   };

@@ -1,25 +1,12 @@
 /** Confusion-matrix heatmap (rows true class, columns predicted) with the value written in each cell. */
 import { linearScale } from './scale.js';
 import { el, svgDocument, text } from './svg.js';
-import { centralShift, FONT, FONT_FAMILY, INK, textWidth } from './theme.js';
+import { BLUES, blues, centralShift, FONT, FONT_FAMILY, INK, textWidth } from './theme.js';
 
 export interface ConfusionFigureOptions {
   title: string;
   /** Show each row as fractions of its true class (the count is kept in brackets below). */
   normalize?: boolean;
-}
-
-/** matplotlib's "Blues" colour map, light to dark. */
-const BLUES = ['#f7fbff', '#deebf7', '#c6dbef', '#9ecae1', '#6baed6', '#4292c6', '#2171b5', '#08519c', '#08306b'];
-
-function blues(t: number): string {
-  const x = Math.min(1, Math.max(0, t)) * (BLUES.length - 1);
-  const i = Math.min(BLUES.length - 2, Math.floor(x));
-  const f = x - i;
-  const a = BLUES[i]!;
-  const b = BLUES[i + 1]!;
-  const channel = (k: number) => Math.round(parseInt(a.slice(k, k + 2), 16) * (1 - f) + parseInt(b.slice(k, k + 2), 16) * f);
-  return `#${[1, 3, 5].map((k) => channel(k).toString(16).padStart(2, '0')).join('')}`;
 }
 
 function validate(matrix: number[][], classNames: string[]): void {

@@ -5,3 +5,4 @@ export { confusionMatrixFigure, type ConfusionFigureOptions } from './confusion.
 export { lineChart, type LineChartSpec, type LineSeries, type AxisSpec, type LegendPlace } from './lineChart.js';
 export { svgToPng, type PngOptions } from './png.js';
 export { escapeXml } from './svg.js';
+export { heatmapFigure, type HeatmapOptions } from './heatmap.js';

@@ -24,3 +24,16 @@ export function textWidth(s: string, fontSize: number): number {
 export function centralShift(fontSize: number): number {
   return fontSize * 0.36;
 }
+
+/** matplotlib's "Blues" colour map, light to dark. */
+export const BLUES = ['#f7fbff', '#deebf7', '#c6dbef', '#9ecae1', '#6baed6', '#4292c6', '#2171b5', '#08519c', '#08306b'];
+
+export function blues(t: number): string {
+  const x = Math.min(1, Math.max(0, t)) * (BLUES.length - 1);
+  const i = Math.min(BLUES.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = BLUES[i]!;
+  const b = BLUES[i + 1]!;
+  const channel = (k: number) => Math.round(parseInt(a.slice(k, k + 2), 16) * (1 - f) + parseInt(b.slice(k, k + 2), 16) * f);
+  return `#${[1, 3, 5].map((k) => channel(k).toString(16).padStart(2, '0')).join('')}`;
+}
