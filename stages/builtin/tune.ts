@@ -119,7 +119,7 @@ export const tune: FanoutStageKind<TuneWith, TrialShard> = {
     const { spec, cfg } = trialSettings(w, shard.point, shard.epochs);
     const trialKey = hashJson({ format: TRIAL_FORMAT, sample: shard.sample, model: spec, train: cfg, backend: w.train.backend });
     const stored = joinKey('content', 'tune-trials', `${trialKey}.json`);
-    const label = `trial ${shard.id} (rung ${shard.rung}, ${shard.epochs} epoch(s), ${describePoint(shard.point)})`;
+    const label = `trial ${shard.id} (rung ${shard.rung}, ${shard.epochs} epochs, ${describePoint(shard.point)})`;
     const earlier = ctx.forced ? null : await readTrial(ctx.storage, stored);
     if (earlier) {
       ctx.log(`${label}: reused (same sample, model and settings as a trial of an earlier sweep)`);
