@@ -74,7 +74,7 @@ describe('successive halving', () => {
       model: { input: 'hlf', layers: [{ dense: '${hp.nh1}', activation: 'relu' }, { dense: '${hp.nh2}', activation: 'relu' }, { dense: 3, activation: 'softmax' }] },
       space: { nh1: [50, 100, 150], nh2: [20, 50, 100], batchSize: [64, 100, 200], epochs: [10, 30, 50] },
       search: 'halving',
-    }) as TuneWith;
+    });
     let shards = gridPoints(w.space).map((point, id) => ({ id, point, rung: 0, epochs: 1, sample: 'sample' }));
     const done: Array<{ shard: (typeof shards)[number]; result: ShardResult }> = [];
     const ctx = { stageId: 'tune', with: w, log: () => undefined } as unknown as Parameters<NonNullable<typeof tune.nextRound>>[0];
@@ -83,7 +83,7 @@ describe('successive halving', () => {
       for (const shard of shards) {
         const s = score(shard.point, shard.epochs);
         const summary = { id: shard.id, rung: shard.rung, point: shard.point, epochs: shard.epochs, trialKey: 'k', folds: [{ auc: s, accuracy: s, loss: 1 - s, epochs: shard.epochs }], seconds: 0, reused: false };
-        done.push({ shard, result: { index: done.length, outputs: [], counts: {}, worker: 'w', summary: summary as unknown as JsonValue } });
+        done.push({ shard, result: { index: done.length, outputs: [], counts: {}, worker: 'w', summary: summary } });
       }
       shards = await tune.nextRound!(ctx, done);
     }

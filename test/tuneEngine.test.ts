@@ -42,7 +42,7 @@ function pipeline(nh1: number[]): Spec {
       },
       'train-hlf': { uses: 'train', needs: ['features', 'tune'], with: { tuned: 'tune', epochs: 2 } },
     },
-  } as Spec;
+  };
 }
 
 interface Manifest {
