@@ -223,7 +223,20 @@ export function jsonSummary(runId: string, end: FollowEnd): unknown {
     return [id, { status: s.status, seconds: s.seconds ?? 0, ...(s.reason ? { reason: s.reason } : {}), ...(s.error ? { error: s.error } : {}), outputs: s.outcome?.outputs ?? [], ...(s.outcome ? { manifest: s.outcome.manifestUri, counts: s.outcome.counts } : {}), ...(s.outcome?.report ? { report: s.outcome.report } : {}) }];
   }));
   const metrics = p ? evaluationMetrics(p) : {};
-  return { runId, status: end.kind === 'held' ? 'held' : end.status, ...(end.kind === 'closed' && end.error ? { error: end.error } : {}), stages, ...(Object.keys(metrics).length ? { metrics } : {}) };
+  const tuning = p ? tuningResults(p) : {};
+  return { runId, status: end.kind === 'held' ? 'held' : end.status, ...(end.kind === 'closed' && end.error ? { error: end.error } : {}), stages, ...(Object.keys(metrics).length ? { metrics } : {}), ...(Object.keys(tuning).length ? { tuning } : {}) };
+}
+
+/**
+ * `tuning` of --json: per tune stage, its summary: `{ metric, search, best:
+ * { point, mean, std, epochs }, top: [{ point, mean, std }] }` (best.json in
+ * the stage's outputs has the rest).
+ */
+export function tuningResults(p: RunProgress): Record<string, unknown> {
+  return Object.fromEntries(p.order.flatMap((id) => {
+    const s = p.stages[id]!;
+    return s.uses === 'tune' && s.outcome?.summary && typeof s.outcome.summary === 'object' ? [[id, s.outcome.summary]] : [];
+  }));
 }
 
 /** What the evaluate summary holds per trained stage. */

@@ -58,3 +58,11 @@ test('--json carries the evaluation metrics as numbers per model and class', () 
   assert.deepEqual(evaluationMetrics(p), expected);
   assert.deepEqual((jsonSummary('r1', { kind: 'closed', status: 'completed', progress: p }) as { metrics: unknown }).metrics, expected);
 });
+
+test('--json carries each tune stage’s best trial under `tuning`', () => {
+  const summary = { metric: 'auc', search: 'halving', best: { point: { nh1: 100, batchSize: 64 }, mean: 0.981, std: 0.002, epochs: 20 }, top: [{ point: { nh1: 100, batchSize: 64 }, mean: 0.981, std: 0.002 }] };
+  const p = progress({ tune: { status: 'completed', uses: 'tune', needs: [], outcome: outcome({ summary }) }, other: { status: 'completed', uses: 'noop', needs: [], outcome: outcome({ summary: { x: 1 } }) } });
+  assert.deepEqual((jsonSummary('r1', { kind: 'closed', status: 'completed', progress: p }) as { tuning: unknown }).tuning, { tune: summary });
+  const none = progress({ other: { status: 'completed', uses: 'noop', needs: [], outcome: outcome() } });
+  assert.equal('tuning' in (jsonSummary('r1', { kind: 'closed', status: 'completed', progress: none }) as object), false);
+});
