@@ -36,9 +36,14 @@ export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome
     await acts.mergePrepass(input.req, plan);
   }
   const done = new Set(input.done ?? []);
-  for (;;) {
-    const shardDone = shardProgress(input.req, plan.shardCount, done.size);
-    const suggested = await slidingWindow(plan.shardCount, plan.window, done, (i) => acts.runShard(input.req, key, i).then(shardDone), () => wf.workflowInfo().continueAsNewSuggested);
+  let inFlight = 0;
+  for (let round = 0; ; round++) {
+    const shardDone = shardProgress(input.req, plan.shardCount, done.size, () => inFlight, plan.rounds ? round : undefined);
+    const runShard = (i: number) => {
+      inFlight++;
+      return acts.runShard(input.req, key, i).finally(() => inFlight--).then(shardDone);
+    };
+    const suggested = await slidingWindow(plan.shardCount, plan.window, done, runShard, () => wf.workflowInfo().continueAsNewSuggested);
     if (suggested) await wf.continueAsNew<typeof stageFanout>({ ...input, plan, done: [...done], prepassDone: true });
     if (!plan.rounds) break;
     const next: FanoutPlan = await acts.planNextRound(input.req, plan);

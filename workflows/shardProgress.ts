@@ -21,7 +21,7 @@ const beats = (a: Note, b: Note | undefined) => a.score !== undefined && !Number
  * before this execution. Shards whose kind scores them (a sweep's trials) make
  * the message say the best so far.
  */
-export function shardProgress(req: StageRequest, shardCount: number, alreadyDone: number): (outcome?: ShardOutcome) => void {
+export function shardProgress(req: StageRequest, shardCount: number, alreadyDone: number, running: () => number = () => 0, round?: number): (outcome?: ShardOutcome) => void {
   const tenthOf = (n: number) => Math.floor((10 * n) / shardCount);
   let done = alreadyDone;
   let reported = tenthOf(done);
@@ -31,7 +31,8 @@ export function shardProgress(req: StageRequest, shardCount: number, alreadyDone
     if (outcome?.note && beats(outcome.note, best)) best = outcome.note;
     if (tenthOf(done) <= reported || !wf.patched(PATCH)) return;
     reported = tenthOf(done);
-    const p: StageProgressSignal = { stageId: req.stage.id, done, total: shardCount, unit: 'shards', ...(best ? { message: `best so far: ${best.text}` } : {}) };
+    const words = [...(round !== undefined ? [`round ${round + 1}`] : []), ...(running() > 0 ? [`${running()} running`] : []), ...(best ? [`best so far: ${best.text}`] : [])];
+    const p: StageProgressSignal = { stageId: req.stage.id, done, total: shardCount, unit: 'shards', ...(words.length ? { message: words.join(' · ') } : {}) };
     // Best effort: the run may already be closing (an abort cancels this child too).
     wf.getExternalWorkflowHandle(req.runId).signal(NAMES.progressSignal, p).catch(() => undefined);
   };

@@ -23,7 +23,8 @@ export interface FoldScores {
 }
 
 export interface TrialIO {
-  progress(message: string): void;
+  /** Steps of the fold being trained, and a line on it. */
+  progress(p: { done: number; total: number; message: string }): void;
   log(message: string): void;
   signal: AbortSignal;
 }
@@ -34,7 +35,7 @@ export async function runTrial(sample: TuningSample, spec: ModelSpec, cfg: Train
     const { train: rows, test } = foldSplit(sample, f);
     const result = await train(spec, cfg, {
       data: memoryData(rows, test),
-      progress: (p) => io.progress(`fold ${f + 1}/${sample.folds} · ${p.message}`),
+      progress: (p) => io.progress({ done: p.done, total: p.total, message: `fold ${f + 1}/${sample.folds} · ${p.message}` }),
       log: () => undefined,
       signal: io.signal,
     });

@@ -129,7 +129,7 @@ export const tune: FanoutStageKind<TuneWith, TrialShard> = {
     const started = Date.now();
     const { trialJob } = await import('../../ml/tuning/job.js');
     const { folds } = await trialJob(ctx.storage, shard.sample, spec, cfg, w.train.backend, {
-      progress: (m) => ctx.progress({ done: 0, unit: 'trials', message: `${label} · ${m}` }),
+      progress: (p) => ctx.progress({ done: p.done, total: p.total, unit: 'steps', message: `${label} · ${p.message}` }),
       log: (m) => ctx.log(m),
       signal: ctx.signal,
     });
