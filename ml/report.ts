@@ -4,13 +4,13 @@
  * and a markdown report. No TensorFlow.js needed.
  */
 import type { Storage } from '../storage/index.js';
-import { BadInputError } from '../common/errors.js';
 import { accuracy, argmaxRows, confusionMatrix, oneVsRest, precisionRecall } from './metrics.js';
 import { confusionMatrixFigure, rejectionFigure, rocFigure, svgToPng, trainingCurvesFigure } from './figures/index.js';
 import { STANDARD_EFFICIENCIES, workingPoints, type WorkingPoint } from './workingPoint.js';
 import { paperClaimText, workingPointTable } from './workingPointReport.js';
 import { CLASS_NAMES, CLASSES } from '../hep/layout.js';
 import type { EpochScores } from './trainer.js';
+import { readOutput, testPredictions, type TrainedModel } from './trainedOutputs.js';
 import type { JobCallbacks, JobFile, JobResult } from './job.js';
 
 export interface ReportSettings {
@@ -21,11 +21,7 @@ export interface ReportSettings {
   pngWidth: number;
 }
 
-/** A trained classifier's saved files (predictions.bin, labels.bin, history.json, model.json), by name. */
-export interface TrainedModel {
-  stageId: string;
-  outputs: ReadonlyArray<{ name: string; key: string }>;
-}
+export type { TrainedModel } from './trainedOutputs.js';
 
 /** A working point as the run summary and `--json` carry it. */
 export type WorkingPointSummary = Pick<WorkingPoint, 'target' | 'threshold' | 'efficiency' | 'fpr' | 'fprError' | 'rejection' | 'rejectionError' | 'rejectionLowerLimit'>;
@@ -125,14 +121,8 @@ function figuresOf(results: ModelMetrics[]): Figure[] {
 }
 
 async function scoreModel(storage: Storage, input: TrainedModel, rocPoints: number): Promise<ModelMetrics> {
-  const read = async (name: string) => {
-    const entry = input.outputs.find((o) => o.name === name);
-    if (!entry) throw new BadInputError(`train stage "${input.stageId}" has no ${name} among its outputs (trained with an older topoflow?)`);
-    return storage.get(entry.key);
-  };
-  const predictions = new Float32Array(new Uint8Array(await read('predictions.bin')).buffer);
-  const labels = new Int8Array(new Uint8Array(await read('labels.bin')).buffer);
-  if (predictions.length !== labels.length * CLASSES) throw new BadInputError(`train stage "${input.stageId}": ${predictions.length} predictions for ${labels.length} labels (expected ${CLASSES} per event)`);
+  const read = (name: string) => readOutput(storage, input, name);
+  const { predictions, labels } = await testPredictions(storage, input);
   const history = (JSON.parse(Buffer.from(await read('history.json')).toString('utf8')) as { epochs: EpochScores[] }).epochs;
   const model = JSON.parse(Buffer.from(await read('model.json')).toString('utf8')) as { spec?: { name?: string }; params?: number; backend?: string };
   const predicted = argmaxRows(predictions, CLASSES);

@@ -13,8 +13,9 @@ import { ingest } from './builtin/ingest.js';
 import { features } from './builtin/features.js';
 import { train } from './builtin/train.js';
 import { evaluate } from './builtin/evaluate.js';
+import { score } from './builtin/score.js';
 
-export const builtinKinds: StageKind[] = [noop, generate, ingest, features, train, evaluate];
+export const builtinKinds: StageKind[] = [noop, generate, ingest, features, train, evaluate, score];
 
 export async function loadRegistry(plugins = pluginsFromEnv()): Promise<KindRegistry> {
   const registry = new KindRegistry(builtinKinds);
