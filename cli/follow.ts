@@ -239,25 +239,40 @@ export function tuningResults(p: RunProgress): Record<string, unknown> {
   }));
 }
 
-/** What the evaluate summary holds per trained stage. */
+/** What the evaluate summary holds per trained stage (`workingPoints[c]`: class c as signal, at 99 %, 95 %, 90 % efficiency). */
 interface ScoredModel {
   model: string;
   auc: number[];
   accuracy: number;
+  workingPoints?: Array<Array<Record<string, number | null>>>;
+}
+
+export interface EvaluationMetrics {
+  model: string;
+  auc: Record<string, number>;
+  accuracy: number;
+  /** By class name taken as signal: `{ target, threshold, efficiency, fpr, fprError, rejection, rejectionError, rejectionLowerLimit }` per working point. */
+  workingPoints?: Record<string, Array<Record<string, number | null>>>;
 }
 
 /**
  * `metrics` of --json: per evaluate stage and trained stage, the model's name,
- * its one-vs-rest AUC by class name and its accuracy, e.g.
- * `{ evaluate: { "train-hlf": { model: "hlf", auc: { QCD: 0.98, ttbar: 0.97, "W+jets": 0.98 }, accuracy: 0.91 } } }`.
+ * its one-vs-rest AUC by class name, its accuracy and its working points, e.g.
+ * `{ evaluate: { "train-hlf": { model: "hlf", auc: { QCD: 0.98, ttbar: 0.97, "W+jets": 0.98 }, accuracy: 0.91,
+ * workingPoints: { ttbar: [{ target: 0.99, fpr: 0.08, rejection: 12.5, … }, …], … } } } }`.
  */
-export function evaluationMetrics(p: RunProgress): Record<string, Record<string, { model: string; auc: Record<string, number>; accuracy: number }>> {
-  const out: Record<string, Record<string, { model: string; auc: Record<string, number>; accuracy: number }>> = {};
+export function evaluationMetrics(p: RunProgress): Record<string, Record<string, EvaluationMetrics>> {
+  const out: Record<string, Record<string, EvaluationMetrics>> = {};
   for (const id of p.order) {
     const s = p.stages[id]!;
     if (s.uses !== 'evaluate' || !s.outcome?.summary || typeof s.outcome.summary !== 'object') continue;
     const scored = s.outcome.summary as unknown as Record<string, ScoredModel>;
-    out[id] = Object.fromEntries(Object.entries(scored).map(([stage, m]) => [stage, { model: m.model, auc: Object.fromEntries(CLASS_NAMES.map((c, i) => [c, m.auc[i]!])), accuracy: m.accuracy }]));
+    out[id] = Object.fromEntries(Object.entries(scored).map(([stage, m]) => [stage, {
+      model: m.model,
+      auc: Object.fromEntries(CLASS_NAMES.map((c, i) => [c, m.auc[i]!])),
+      accuracy: m.accuracy,
+      ...(m.workingPoints ? { workingPoints: Object.fromEntries(CLASS_NAMES.map((c, i) => [c, m.workingPoints![i] ?? []])) } : {}),
+    }]));
   }
   return out;
 }

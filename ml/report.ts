@@ -4,11 +4,13 @@
  * and a markdown report. No TensorFlow.js needed.
  */
 import type { Storage } from '../storage/index.js';
-import { BadInputError } from '../common/errors.js';
 import { accuracy, argmaxRows, confusionMatrix, oneVsRest, precisionRecall } from './metrics.js';
-import { confusionMatrixFigure, rocFigure, svgToPng, trainingCurvesFigure } from './figures/index.js';
+import { confusionMatrixFigure, rejectionFigure, rocFigure, svgToPng, trainingCurvesFigure } from './figures/index.js';
+import { STANDARD_EFFICIENCIES, workingPoints, type WorkingPoint } from './workingPoint.js';
+import { paperClaimText, workingPointTable } from './workingPointReport.js';
 import { CLASS_NAMES, CLASSES } from '../hep/layout.js';
 import type { EpochScores } from './trainer.js';
+import { readOutput, testPredictions, type TrainedModel } from './trainedOutputs.js';
 import type { JobCallbacks, JobFile, JobResult } from './job.js';
 
 export interface ReportSettings {
@@ -19,13 +21,13 @@ export interface ReportSettings {
   pngWidth: number;
 }
 
-/** A trained classifier's saved files (predictions.bin, labels.bin, history.json, model.json), by name. */
-export interface TrainedModel {
-  stageId: string;
-  outputs: ReadonlyArray<{ name: string; key: string }>;
-}
+export type { TrainedModel } from './trainedOutputs.js';
 
-export type ModelScores = { model: string; auc: number[]; accuracy: number };
+/** A working point as the run summary and `--json` carry it. */
+export type WorkingPointSummary = Pick<WorkingPoint, 'target' | 'threshold' | 'efficiency' | 'fpr' | 'fprError' | 'rejection' | 'rejectionError' | 'rejectionLowerLimit'>;
+
+/** `workingPoints[c]`: class c taken as signal, one entry per standard efficiency (99 %, 95 %, 90 %). */
+export type ModelScores = { model: string; auc: number[]; accuracy: number; workingPoints: WorkingPointSummary[][] };
 
 export interface ModelMetrics {
   stage: string;
@@ -41,6 +43,8 @@ export interface ModelMetrics {
   recall: number[];
   history: EpochScores[];
   roc: Array<{ classIndex: number; fpr: number[]; tpr: number[] }>;
+  /** Per class taken as signal: the working points at 99 %, 95 % and 90 % signal efficiency. */
+  workingPoints: WorkingPoint[][];
 }
 
 /** The files of the report and, as `report`, the AUC table the CLI prints at the end of a run. */
@@ -66,12 +70,12 @@ export async function scoreModels(
     if (settings.png) files.push({ name: `${f.name}.png`, body: svgToPng(f.svg, { width: settings.pngWidth }) });
   }
   files.push({ name: 'metrics.json', body: `${JSON.stringify({ classes: CLASS_NAMES, models: results }, null, 1)}\n` });
-  const table = aucTable(results);
+  const table = `${aucTable(results)}\n\n${workingPointTable(results, 0.99)}`;
   files.push({ name: 'report.md', body: reportMarkdown(results, figures, table, settings.png) });
   return {
     files,
     counts: { models: results.length, figures: figures.length * (settings.png ? 2 : 1) },
-    summary: Object.fromEntries(results.map((r) => [r.stage, { model: r.model, auc: r.auc.map(round4), accuracy: round4(r.accuracy) }])),
+    summary: Object.fromEntries(results.map((r) => [r.stage, { model: r.model, auc: r.auc.map(round4), accuracy: round4(r.accuracy), workingPoints: r.workingPoints.map((wps) => wps.map(summaryOf)) }])),
     report: table,
   };
 }
@@ -92,6 +96,13 @@ function figuresOf(results: ModelMetrics[]): Figure[] {
       svg: rocFigure(results.map((r) => ({ label: r.model, fpr: r.roc[c]!.fpr, tpr: r.roc[c]!.tpr, auc: r.auc[c]! })), { title: `${cls} selector: ROC on the test set` }),
     });
   });
+  CLASS_NAMES.forEach((cls, c) => {
+    figures.push({
+      name: `rejection-${slug(cls)}`,
+      title: `Background rejection against ${cls} efficiency`,
+      svg: rejectionFigure(results.map((r) => ({ label: r.model, fpr: r.roc[c]!.fpr, tpr: r.roc[c]!.tpr })), { title: `${cls} selector: background rejection (test set)`, marks: STANDARD_EFFICIENCIES }),
+    });
+  });
   for (const r of results) {
     const epochs = r.history;
     figures.push({
@@ -110,14 +121,8 @@ function figuresOf(results: ModelMetrics[]): Figure[] {
 }
 
 async function scoreModel(storage: Storage, input: TrainedModel, rocPoints: number): Promise<ModelMetrics> {
-  const read = async (name: string) => {
-    const entry = input.outputs.find((o) => o.name === name);
-    if (!entry) throw new BadInputError(`train stage "${input.stageId}" has no ${name} among its outputs (trained with an older topoflow?)`);
-    return storage.get(entry.key);
-  };
-  const predictions = new Float32Array(new Uint8Array(await read('predictions.bin')).buffer);
-  const labels = new Int8Array(new Uint8Array(await read('labels.bin')).buffer);
-  if (predictions.length !== labels.length * CLASSES) throw new BadInputError(`train stage "${input.stageId}": ${predictions.length} predictions for ${labels.length} labels (expected ${CLASSES} per event)`);
+  const read = (name: string) => readOutput(storage, input, name);
+  const { predictions, labels } = await testPredictions(storage, input);
   const history = (JSON.parse(Buffer.from(await read('history.json')).toString('utf8')) as { epochs: EpochScores[] }).epochs;
   const model = JSON.parse(Buffer.from(await read('model.json')).toString('utf8')) as { spec?: { name?: string }; params?: number; backend?: string };
   const predicted = argmaxRows(predictions, CLASSES);
@@ -137,6 +142,7 @@ async function scoreModel(storage: Storage, input: TrainedModel, rocPoints: numb
     recall: pr.recall,
     history,
     roc: rocs.map((r) => ({ classIndex: r.classIndex, fpr: Array.from(r.roc.fpr), tpr: Array.from(r.roc.tpr) })),
+    workingPoints: CLASS_NAMES.map((_, c) => workingPoints(predictions, labels, CLASSES, c)),
   };
 }
 
@@ -161,6 +167,15 @@ function reportMarkdown(results: ModelMetrics[], figures: Array<{ name: string; 
     '',
     ...figures.filter((f) => f.name.startsWith('roc-')).map(link),
     '',
+    '## Working points',
+    '',
+    'Per class taken as signal (the other two classes are the background): the cut on that class\'s score that keeps 99 %, 95 % and 90 % of the signal in the test set, the false-positive rate it lets through and the background rejection factor 1/FPR. Uncertainties are binomial (statistical only, from the test set\'s size); when no background passes, the rejection is a 95 % CL lower limit (background events / 3).',
+    '',
+    ...STANDARD_EFFICIENCIES.flatMap((e) => [workingPointTable(results, e), '']),
+    paperClaimText(results),
+    '',
+    ...figures.filter((f) => f.name.startsWith('rejection-')).map(link),
+    '',
     '## Per model',
     '',
   ];
@@ -175,4 +190,19 @@ function reportMarkdown(results: ModelMetrics[], figures: Array<{ name: string; 
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+/** Rounded to 6 significant digits: enough for the summary, short in the CLI's JSON. */
+const sig6 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Number(x.toPrecision(6)));
+
+function summaryOf(wp: WorkingPoint): WorkingPointSummary {
+  return {
+    target: wp.target,
+    threshold: sig6(wp.threshold)!,
+    efficiency: sig6(wp.efficiency)!,
+    fpr: sig6(wp.fpr)!,
+    fprError: sig6(wp.fprError)!,
+    rejection: sig6(wp.rejection),
+    rejectionError: sig6(wp.rejectionError),
+    rejectionLowerLimit: sig6(wp.rejectionLowerLimit),
+  };
+}
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '');

@@ -184,7 +184,8 @@ function crossEntropy(probs: tf.Tensor2D, y: tf.Tensor): tf.Scalar {
   return tf.neg(tf.mean(tf.sum(y.mul(tf.log(tf.clipByValue(probs, PROB_CLIP, 1 - PROB_CLIP))), 1))) as tf.Scalar;
 }
 
-function inputsOf(built: BuiltModel, batch: Batch): tf.Tensor[] {
+/** The batch as the tensors the model takes, in its input order. */
+export function inputsOf(built: BuiltModel, batch: Batch): tf.Tensor[] {
   return built.inputs.map((name) =>
     name === 'hlf' ? tf.tensor2d(batch.hlf!, [batch.size, HLF_FEATURES]) : tf.tensor3d(batch.particles!, [batch.size, batch.steps, PARTICLE_FEATURES]),
   );

@@ -14,8 +14,9 @@ import { features } from './builtin/features.js';
 import { train } from './builtin/train.js';
 import { evaluate } from './builtin/evaluate.js';
 import { tune } from './builtin/tune.js';
+import { score } from './builtin/score.js';
 
-export const builtinKinds: StageKind[] = [noop, generate, ingest, features, tune, train, evaluate];
+export const builtinKinds: StageKind[] = [noop, generate, ingest, features, tune, train, evaluate, score];
 
 export async function loadRegistry(plugins = pluginsFromEnv()): Promise<KindRegistry> {
   const registry = new KindRegistry(builtinKinds);

@@ -47,11 +47,12 @@ test('the summary fits 100 columns, names the report file, and keeps the long pa
 });
 
 test('--json carries the evaluation metrics as numbers per model and class', () => {
-  const summary = { 'train-hlf': { model: 'hlf', auc: [0.9841, 0.9803, 0.9862], accuracy: 0.912 }, 'train-inclusive': { model: 'inclusive', auc: [0.99, 0.98, 0.97], accuracy: 0.93 } };
+  const wp = (fpr: number) => ({ target: 0.99, threshold: 0.01, efficiency: 0.99, fpr, fprError: 0.001, rejection: 1 / fpr, rejectionError: 0.1, rejectionLowerLimit: null });
+  const summary = { 'train-hlf': { model: 'hlf', auc: [0.9841, 0.9803, 0.9862], accuracy: 0.912, workingPoints: [[wp(0.5)], [wp(0.25)], [wp(0.125)]] }, 'train-inclusive': { model: 'inclusive', auc: [0.99, 0.98, 0.97], accuracy: 0.93 } };
   const p = progress({ evaluate: { status: 'completed', uses: 'evaluate', needs: [], outcome: outcome({ summary }) }, other: { status: 'completed', uses: 'noop', needs: [], outcome: outcome({ summary: { x: 1 } }) } });
   const expected = {
     evaluate: {
-      'train-hlf': { model: 'hlf', auc: { QCD: 0.9841, ttbar: 0.9803, 'W+jets': 0.9862 }, accuracy: 0.912 },
+      'train-hlf': { model: 'hlf', auc: { QCD: 0.9841, ttbar: 0.9803, 'W+jets': 0.9862 }, accuracy: 0.912, workingPoints: { QCD: [wp(0.5)], ttbar: [wp(0.25)], 'W+jets': [wp(0.125)] } },
       'train-inclusive': { model: 'inclusive', auc: { QCD: 0.99, ttbar: 0.98, 'W+jets': 0.97 }, accuracy: 0.93 },
     },
   };

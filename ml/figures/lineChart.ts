@@ -1,7 +1,7 @@
 /**
  * The line-chart primitive behind the ROC and training-curve figures: framed
  * plot area, grid, outward ticks with labels, axis titles, a title, a legend,
- * and optionally a log-scaled x axis.
+ * and optionally log-scaled axes.
  */
 import { drawLegend, legendSize, type LegendEntry } from './legend.js';
 import { linearScale, logScale, type Scale } from './scale.js';
@@ -36,8 +36,7 @@ export type LegendPlace = 'best' | 'upper right' | 'upper left' | 'lower left' |
 export interface LineChartSpec {
   title?: string;
   x: AxisSpec;
-  /** The y axis is always linear. */
-  y: Omit<AxisSpec, 'log'>;
+  y: AxisSpec;
   series: LineSeries[];
   width?: number;
   height?: number;
@@ -148,6 +147,7 @@ export function lineChart(spec: LineChartSpec): string {
     ...xs.ticks.map((t) => el('line', { x1: xs.map(t), y1: y0, x2: xs.map(t), y2: y0 + TICK })),
     ...xs.minorTicks.map((t) => el('line', { x1: xs.map(t), y1: y0, x2: xs.map(t), y2: y0 + TICK * 0.6 })),
     ...ys.ticks.map((t) => el('line', { x1: x0 - TICK, y1: ys.map(t), x2: x0, y2: ys.map(t) })),
+    ...ys.minorTicks.map((t) => el('line', { x1: x0 - TICK * 0.6, y1: ys.map(t), x2: x0, y2: ys.map(t) })),
   ];
   parts.push(el('g', { class: 'ticks', stroke: INK, 'stroke-width': 1 }, ...tickMarks));
   const tickLabels = [

@@ -1,9 +1,11 @@
 /**
  * `evaluate`: scores every trained model among its needs on the test set
  * (the predictions each `train` stage saved), seed-pipeline.md §6: per class
- * one-vs-rest ROC and AUC, accuracy, confusion matrix, and the loss/accuracy
- * curves per epoch. Writes metrics.json, SVG and PNG figures, and report.md;
- * the run's summary ends with the AUC table.
+ * one-vs-rest ROC and AUC, accuracy, confusion matrix, the working points
+ * (false-positive rate and background rejection at 99/95/90 % signal
+ * efficiency, ml/workingPoint.ts) and the loss/accuracy curves per epoch.
+ * Writes metrics.json, SVG and PNG figures, and report.md; the run's summary
+ * ends with the AUC table and the 99 % working points.
  */
 import { z } from 'zod';
 import type { SimpleStageKind } from '../kind.js';
@@ -23,7 +25,7 @@ export type EvaluateWith = z.infer<typeof With>;
 export const evaluate: SimpleStageKind<EvaluateWith> = {
   type: 'simple',
   name: 'evaluate',
-  version: '1',
+  version: '2',
   description: 'ROC/AUC per class, accuracy, confusion matrices and training curves of the trained models; SVG/PNG figures and a report',
   withSchema: With,
 
