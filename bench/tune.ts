@@ -43,7 +43,7 @@ const children: ChildProcess[] = [];
 async function worker(args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, [cli, 'worker', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('polling') && resolve()));
+  await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('polling') && resolve()));
   return child;
 }
 
