@@ -104,7 +104,8 @@ export const tune: FanoutStageKind<TuneWith, TrialShard> = {
     const w = ctx.with;
     const data = featuresData(ctx.stageId, ctx.inputs, w.data);
     const candidates = w.search === 'random' ? randomPoints(w.space, w.trials!, w.seed) : gridPoints(w.space);
-    const needs = needsOf(trialSettings(w, candidates[0]!, 1).spec, w.train.trim);
+    // One sample serves every candidate: it holds each input any of them reads.
+    const needs = candidates.map((p) => needsOf(trialSettings(w, p, 1).spec, w.train.trim)).reduce((a, b) => ({ hlf: a.hlf || b.hlf, particles: a.particles || b.particles, trim: a.trim || b.trim }));
     const settings = { fraction: w.sample, folds: w.folds, seed: w.seed };
     const sample = joinKey('content', 'tune-samples', `${hashJson({ format: 'topoflow.tune-sample/1', parts: data.train.map((p) => p.sha256), ...settings, needs })}.bin`);
     const { ensureSample } = await import('../../ml/tuning/job.js');
