@@ -143,8 +143,10 @@ async function startOwnedStack(opts: StackOptions, lock: DataFolderLock): Promis
  */
 async function startReadOnlyStack(opts: StackOptions, lock: DataFolderLock): Promise<Stack> {
   let server: TemporalDevServer | undefined;
+  // A read-only session writes no workflow state: killing the server is safe (SQLite's journal survives a
+  // crash; the next start recovers) and spares the graceful shutdown's 1.2-1.4 s.
   const stop = async () => {
-    await server?.stop();
+    await server?.kill();
     await lock.release();
   };
   try {
