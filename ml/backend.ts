@@ -1,12 +1,14 @@
 /**
  * Picks the TensorFlow.js back end: native TensorFlow (tfjs-node-gpu, then
  * tfjs-node) when installed and loadable, else WebAssembly, else pure JS.
- * The native packages are optional dependencies: their install downloads
- * libtensorflow, which fails offline, and npm then leaves them out.
+ * The native packages are optional dependencies: their own install downloads
+ * libtensorflow, which fails offline, so infra/tfjs-node.sh builds them from
+ * a registry wheel instead; without it they are absent and `auto` falls back.
  */
 import { tf } from './tf.js';
 import type { BackendChoice } from './backendChoice.js';
 import { installWasmKernels } from './wasmKernels.js';
+import { nativeAddonProblem, prepareNativeEnv } from './nativeAddon.js';
 
 export interface ActiveBackend {
   /** tfjs back-end name: `tensorflow`, `wasm` or `cpu`. */
@@ -49,6 +51,11 @@ async function tryActivate(candidate: BackendChoice): Promise<string | null> {
   try {
     if (candidate === 'tensorflow-gpu' || candidate === 'tensorflow') {
       const pkg = NATIVE[candidate];
+      // Checked before importing: a package without its addon would register
+      // its kernels and then fail, leaving them behind for the other package.
+      const missing = nativeAddonProblem(pkg);
+      if (missing) return missing;
+      prepareNativeEnv();
       try {
         await import(pkg);
       } catch (err) {
@@ -67,8 +74,8 @@ async function tryActivate(candidate: BackendChoice): Promise<string | null> {
 
 function describe(candidate: BackendChoice, passed: string[]): string {
   const what = {
-    'tensorflow-gpu': 'native TensorFlow with CUDA (@tensorflow/tfjs-node-gpu)',
-    tensorflow: 'native TensorFlow (@tensorflow/tfjs-node)',
+    'tensorflow-gpu': 'native TensorFlow with CUDA (@tensorflow/tfjs-node-gpu; unverified here)',
+    tensorflow: `native TensorFlow (@tensorflow/tfjs-node, ${process.env.TF_NUM_INTRAOP_THREADS ?? '?'} threads)`,
     wasm: 'WebAssembly (@tensorflow/tfjs-backend-wasm, SIMD, one thread)',
     cpu: 'pure JavaScript (@tensorflow/tfjs-backend-cpu)',
     auto: '',

@@ -12,6 +12,7 @@ import { buildModel } from '../ml/build.js';
 import { decodeModel, encodeModel } from '../ml/modelFile.js';
 import { ModelSpec } from '../ml/modelSpec.js';
 import { useBackend } from '../ml/backend.js';
+import { nativeAddonProblem } from '../ml/nativeAddon.js';
 import { backendChoice } from '../ml/backendChoice.js';
 import { loadPipelinesFile, parsePipelinesText } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
@@ -206,16 +207,25 @@ pipelines:
 });
 
 describe('back ends', () => {
-  test('auto without tfjs-node installed: WebAssembly, saying why the native ones were passed over', async () => {
+  // Whether infra/tfjs-node.sh built the native addon decides what auto picks.
+  const nativeProblem = nativeAddonProblem('@tensorflow/tfjs-node');
+
+  test('auto: native TensorFlow when its addon is built, else WebAssembly; it says why the others were passed over', async () => {
     const b = await useBackend('auto');
-    assert.equal(b.name, 'wasm');
-    assert.match(b.description, /WebAssembly/);
-    assert.match(b.description, /@tensorflow\/tfjs-node is not installed/);
-    assert.match(b.description, /@tensorflow\/tfjs-node-gpu is not installed/);
+    assert.match(b.description, /@tensorflow\/tfjs-node-gpu is (not installed|installed without its compiled addon) \(bash infra\/tfjs-node\.sh --gpu builds it\)/);
+    if (nativeProblem) {
+      assert.equal(b.name, 'wasm');
+      assert.match(b.description, /WebAssembly/);
+      assert.match(b.description, /@tensorflow\/tfjs-node is (not installed|installed without its compiled addon) \(bash infra\/tfjs-node\.sh builds it\)/);
+    } else {
+      assert.equal(b.name, 'tensorflow');
+      assert.match(b.description, /native TensorFlow \(@tensorflow\/tfjs-node, \d+ threads\)/);
+    }
   });
 
   test('an explicit back end that cannot load is an error naming the package', async () => {
-    await assert.rejects(useBackend('tensorflow'), /back end "tensorflow" is not available: @tensorflow\/tfjs-node is not installed/);
+    await assert.rejects(useBackend('tensorflow-gpu'), /back end "tensorflow-gpu" is not available: @tensorflow\/tfjs-node-gpu is (not installed|installed without its compiled addon)/);
+    if (nativeProblem) await assert.rejects(useBackend('tensorflow'), /back end "tensorflow" is not available: @tensorflow\/tfjs-node is (not installed|installed without)/);
   });
 
   test('cpu can be chosen explicitly; TOPOFLOW_BACKEND applies when the stage says auto', async () => {

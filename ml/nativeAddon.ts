@@ -1,0 +1,37 @@
+/**
+ * Whether a native TensorFlow.js package (@tensorflow/tfjs-node or -gpu) is
+ * there with its compiled addon, and the environment TensorFlow reads when it
+ * loads. No TensorFlow.js here: this runs before the package is imported.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { availableParallelism } from 'node:os';
+
+const require = createRequire(import.meta.url);
+
+/** null when `pkg` and its addon (lib/napi-v*\/tfjs_binding.node) are installed, else why not, in one line. */
+export function nativeAddonProblem(pkg: string): string | null {
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return `${pkg} is not installed (${setup(pkg)})`;
+  }
+  const lib = join(dir, 'lib');
+  const built = existsSync(lib) && readdirSync(lib).some((d) => d.startsWith('napi-v') && existsSync(join(lib, d, 'tfjs_binding.node')));
+  return built ? null : `${pkg} is installed without its compiled addon (${setup(pkg)})`;
+}
+
+const setup = (pkg: string) => `bash infra/tfjs-node.sh${pkg.endsWith('-gpu') ? ' --gpu' : ''} builds it`;
+
+/**
+ * TensorFlow reads these once, when its library loads: intra-op threads from
+ * TOPOFLOW_THREADS, else the cores this process may use; one inter-op thread
+ * (the models' ops run one after another); INFO logs off. Values already set win.
+ */
+export function prepareNativeEnv(env: NodeJS.ProcessEnv = process.env): void {
+  env.TF_NUM_INTRAOP_THREADS ??= env.TOPOFLOW_THREADS || String(availableParallelism());
+  env.TF_NUM_INTEROP_THREADS ??= '1';
+  env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+}
