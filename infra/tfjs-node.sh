@@ -29,7 +29,7 @@ CPU_SHA256=e8c7047552a2d759f3e65ac13e36dd24bb5fec2e6576e848287811ec44b3d62f
 # `and-cuda`), which step 1 then fetches too. Unverified: no GPU here.
 GPU_WHEEL=tensorflow
 GPU_VERSION=2.16.2
-GPU_SHA256=
+GPU_SHA256=d8798dea8e2281b4a0b569d9c00e7949c0090509be363da271e1ef21828bffae
 WHEEL_PLATFORM=manylinux2014_x86_64
 WHEEL_PYTHON=3.11
 
@@ -54,8 +54,10 @@ log="$root/.tools/tfjs-node.log"
 
 if [[ -n "$gpu" ]]; then
   pkg=@tensorflow/tfjs-node-gpu wheel=$GPU_WHEEL version=$GPU_VERSION sha=$GPU_SHA256
+  size='591 MB plus 2.4 GB of CUDA wheels, 3.9 GB unpacked'
 else
   pkg=@tensorflow/tfjs-node wheel=$CPU_WHEEL version=$CPU_VERSION sha=$CPU_SHA256
+  size='232 MB, 552 MB unpacked' 
 fi
 libdir="$root/.tools/tensorflow/$wheel-$version"
 pkgdir="$root/node_modules/$pkg"
@@ -143,12 +145,12 @@ fi
 command -v python3 >/dev/null 2>&1 || { echo "python3 is needed to fetch the wheel" >>"$log"; fail "finding python3"; }
 
 if [[ ! -f "$libdir/.complete" ]]; then
-  timed "fetching the TensorFlow C library ($wheel $version wheel from PyPI, about 250 MB; first time only)" fetch_library ||
+  timed "fetching the TensorFlow C library ($wheel $version wheel from PyPI, $size; first time only)" fetch_library ||
     fail "fetching $wheel $version"
 fi
 if [[ ! -f "$pkgdir/package.json" ]]; then
   timed "installing $pkg without its download (npm --ignore-scripts)" install_package || fail "npm install of $pkg"
 fi
-timed "building the $pkg addon from source (about 1 minute on 2 cores)" build_addon || fail "building the $pkg addon"
+timed "building the $pkg addon from source (10-30 s)" build_addon || fail "building the $pkg addon"
 check_load >>"$log" 2>&1 || fail "loading $pkg"
 say "$pkg built against $wheel $version; the tensorflow back end is available"

@@ -8,7 +8,7 @@
 import { tf } from './tf.js';
 import type { BackendChoice } from './backendChoice.js';
 import { installWasmKernels } from './wasmKernels.js';
-import { nativeAddonProblem, prepareNativeEnv } from './nativeAddon.js';
+import { nativeAddonProblem, nvidiaDriverPresent, prepareNativeEnv } from './nativeAddon.js';
 
 export interface ActiveBackend {
   /** tfjs back-end name: `tensorflow`, `wasm` or `cpu`. */
@@ -35,7 +35,7 @@ export async function useBackend(choice: BackendChoice): Promise<ActiveBackend> 
   const passed: string[] = [];
   const order: BackendChoice[] = choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
   for (const candidate of order) {
-    const problem = await tryActivate(candidate);
+    const problem = await tryActivate(candidate, choice === 'auto');
     if (problem === null) {
       active = { name: tf.getBackend(), description: describe(candidate, passed) };
       activeChoice = choice;
@@ -47,7 +47,7 @@ export async function useBackend(choice: BackendChoice): Promise<ActiveBackend> 
   throw new Error(`no TensorFlow.js back end could start (${passed.join('; ')})`);
 }
 
-async function tryActivate(candidate: BackendChoice): Promise<string | null> {
+async function tryActivate(candidate: BackendChoice, auto: boolean): Promise<string | null> {
   try {
     if (candidate === 'tensorflow-gpu' || candidate === 'tensorflow') {
       const pkg = NATIVE[candidate];
@@ -55,6 +55,8 @@ async function tryActivate(candidate: BackendChoice): Promise<string | null> {
       // its kernels and then fail, leaving them behind for the other package.
       const missing = nativeAddonProblem(pkg);
       if (missing) return missing;
+      // Without a GPU the CUDA build runs on the CPU: `auto` takes tfjs-node instead.
+      if (candidate === 'tensorflow-gpu' && auto && !nvidiaDriverPresent()) return 'no NVIDIA GPU driver here (/dev/nvidiactl)';
       prepareNativeEnv();
       try {
         await import(pkg);

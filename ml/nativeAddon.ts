@@ -35,3 +35,8 @@ export function prepareNativeEnv(env: NodeJS.ProcessEnv = process.env): void {
   env.TF_NUM_INTEROP_THREADS ??= '1';
   env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 }
+
+/** Whether an NVIDIA driver is loaded (its control device exists): tfjs-node-gpu is worth trying. */
+export function nvidiaDriverPresent(): boolean {
+  return existsSync('/dev/nvidiactl');
+}
