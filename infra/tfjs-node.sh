@@ -90,20 +90,24 @@ if command -v flock >/dev/null 2>&1; then
   flock 9
 fi
 
+# pip: the project's venv (infra/python.sh) if there, else python3's.
+python=python3
+[[ -x "$root/.venv/bin/python" ]] && python="$root/.venv/bin/python"
+
 fetch_library() {
   local tmp="$root/.tools/tensorflow/.download"
   rm -rf "$tmp" "$libdir" && mkdir -p "$tmp" || return 1
-  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+  "$python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
     --python-version "$WHEEL_PYTHON" --platform "$WHEEL_PLATFORM" -d "$tmp" "$wheel==$version" || return 1
-  python3 "$root/infra/tfjs-node-extract.py" "$tmp"/*.whl "$libdir" "$sha" || return 1
+  "$python" "$root/infra/tfjs-node-extract.py" "$tmp"/*.whl "$libdir" "$sha" || return 1
   rm -rf "$tmp"
   # The GPU wheel's CUDA libraries (none for tensorflow-cpu).
   if [[ -s "$libdir/cuda-requirements.txt" ]]; then
     mkdir -p "$tmp" || return 1
-    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    "$python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
       --python-version "$WHEEL_PYTHON" --platform "$WHEEL_PLATFORM" -d "$tmp" -r "$libdir/cuda-requirements.txt" || return 1
     local w
-    for w in "$tmp"/*.whl; do python3 "$root/infra/tfjs-node-extract.py" "$w" "$libdir" || return 1; done
+    for w in "$tmp"/*.whl; do "$python" "$root/infra/tfjs-node-extract.py" "$w" "$libdir" || return 1; done
     rm -rf "$tmp"
   fi
   touch "$libdir/.complete" # last: a half-made folder is never taken for a finished one
@@ -142,7 +146,7 @@ if [[ -f "$stamp" && "$(<"$stamp")" == "$want_stamp" && -f "$libdir/.complete" ]
   say "reused $pkg built against $wheel $version"
   exit 0
 fi
-command -v python3 >/dev/null 2>&1 || { echo "python3 is needed to fetch the wheel" >>"$log"; fail "finding python3"; }
+"$python" -m pip --version >/dev/null 2>&1 || { echo "$python -m pip does not run: pip is needed to fetch the wheel" >>"$log"; fail "finding pip"; }
 
 if [[ ! -f "$libdir/.complete" ]]; then
   timed "fetching the TensorFlow C library ($wheel $version wheel from PyPI, $size; first time only)" fetch_library ||

@@ -76,7 +76,7 @@ async function tryActivate(candidate: BackendChoice, auto: boolean): Promise<str
 
 function describe(candidate: BackendChoice, passed: string[]): string {
   const what = {
-    'tensorflow-gpu': 'native TensorFlow with CUDA (@tensorflow/tfjs-node-gpu; unverified here)',
+    'tensorflow-gpu': 'native TensorFlow with CUDA (@tensorflow/tfjs-node-gpu)',
     tensorflow: `native TensorFlow (@tensorflow/tfjs-node, ${process.env.TF_NUM_INTRAOP_THREADS ?? '?'} threads)`,
     wasm: 'WebAssembly (@tensorflow/tfjs-backend-wasm, SIMD, one thread)',
     cpu: 'pure JavaScript (@tensorflow/tfjs-backend-cpu)',
