@@ -23,22 +23,31 @@ const NATIVE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
   tensorflow: '@tensorflow/tfjs-node',
 };
 
+/** What `auto` weighs besides what loads. */
+export interface ModelHints {
+  /** The model has a recurrent layer. Without one (hlf), wasm trains faster than native CPU TensorFlow, whose ~25 µs per op call outweighs a small dense net's arithmetic (bench/RESULTS.md), so `auto` puts wasm first after the GPU. */
+  recurrent: boolean;
+}
+
 let active: ActiveBackend | undefined;
-let activeChoice: BackendChoice | undefined;
+let activeKey: string | undefined;
 
 /**
  * Activates a back end (once per process; later calls with the same choice are
  * free). An explicit choice that cannot load is an error; `auto` falls through.
  */
-export async function useBackend(choice: BackendChoice): Promise<ActiveBackend> {
-  if (active && activeChoice === choice) return active;
+export async function useBackend(choice: BackendChoice, hints?: ModelHints): Promise<ActiveBackend> {
+  const key = `${choice}/${hints?.recurrent ?? ''}`;
+  if (active && activeKey === key) return active;
   const passed: string[] = [];
-  const order: BackendChoice[] = choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
+  const cpuOrder: BackendChoice[] = hints?.recurrent === false ? ['wasm', 'tensorflow'] : ['tensorflow', 'wasm'];
+  const order: BackendChoice[] = choice === 'auto' ? ['tensorflow-gpu', ...cpuOrder, 'cpu'] : [choice];
   for (const candidate of order) {
     const problem = await tryActivate(candidate, choice === 'auto');
     if (problem === null) {
-      active = { name: tf.getBackend(), description: describe(candidate, passed) };
-      activeChoice = choice;
+      const why = choice === 'auto' && candidate === 'wasm' && hints?.recurrent === false ? ['tensorflow: not tried first, wasm is faster for a model without a recurrent layer'] : [];
+      active = { name: tf.getBackend(), description: describe(candidate, [...passed, ...why]) };
+      activeKey = key;
       return active;
     }
     if (choice !== 'auto') throw new Error(`back end "${candidate}" is not available: ${problem}`);

@@ -223,6 +223,13 @@ describe('back ends', () => {
     }
   });
 
+  test('auto for a model without a recurrent layer: wasm before native CPU TensorFlow, saying so', async () => {
+    const b = await useBackend('auto', { recurrent: false });
+    assert.equal(b.name, 'wasm');
+    if (!nativeProblem) assert.match(b.description, /tensorflow: not tried first, wasm is faster for a model without a recurrent layer/);
+    if (!nativeProblem) assert.equal((await useBackend('auto', { recurrent: true })).name, 'tensorflow');
+  });
+
   test('an explicit back end that cannot load is an error naming the package', async () => {
     if (nativeAddonProblem('@tensorflow/tfjs-node-gpu')) {
       await assert.rejects(useBackend('tensorflow-gpu'), /back end "tensorflow-gpu" is not available: @tensorflow\/tfjs-node-gpu is (not installed|installed without its compiled addon)/);
