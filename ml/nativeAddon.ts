@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 
 const require = createRequire(import.meta.url);
 
-/** null when `pkg` and its addon (lib/napi-v*\/tfjs_binding.node) are installed, else why not, in one line. */
+/** null when `pkg`, its addon (lib/napi-v*\/tfjs_binding.node) and its TensorFlow library are installed, else why not, in one line. */
 export function nativeAddonProblem(pkg: string): string | null {
   let dir: string;
   try {
@@ -20,7 +20,10 @@ export function nativeAddonProblem(pkg: string): string | null {
   }
   const lib = join(dir, 'lib');
   const built = existsSync(lib) && readdirSync(lib).some((d) => d.startsWith('napi-v') && existsSync(join(lib, d, 'tfjs_binding.node')));
-  return built ? null : `${pkg} is installed without its compiled addon (${setup(pkg)})`;
+  if (!built) return `${pkg} is installed without its compiled addon (${setup(pkg)})`;
+  // The addon loads the library from deps/lib (a link into .tools/ when infra/tfjs-node.sh built it).
+  if (!existsSync(join(dir, 'deps', 'lib', 'libtensorflow.so.2'))) return `${pkg} is built but its TensorFlow library (deps/lib/libtensorflow.so.2) is missing (${setup(pkg)})`;
+  return null;
 }
 
 const setup = (pkg: string) => `bash infra/tfjs-node.sh${pkg.endsWith('-gpu') ? ' --gpu' : ''} builds it`;
