@@ -18,7 +18,8 @@
  *    `tensorflow` back end reads its thread count once, when it loads, so
  *    each `--tf-threads` count runs in a child process of its own (this
  *    script with --child) on the same files; with `--tf-formulations` also
- *    with TOPOFLOW_NATIVE_CELLS=0 (FastGRU's tfjs ops instead of the fused cell).
+ *    with TOPOFLOW_NATIVE_CELLS=0 (FastGRU's tfjs ops instead of the fused
+ *    cell), at the largest thread count.
  *
  *   npm run build   # or: npx tsc -p tsconfig.json
  *   node dist/bench/training.js [--events-per-sample 20000] [--hlf-epochs 20] [--epochs 5]
@@ -411,7 +412,7 @@ try {
       for (const backend of backendList) {
         if (backend === 'tensorflow') {
           // Each thread count (and formulation) in a child process: TensorFlow reads them once, at load.
-          const variants = tfThreads.flatMap((t) => [{ t, cells: true }, ...(flag('--tf-formulations') ? [{ t, cells: false }] : [])]);
+          const variants = [...tfThreads.map((t) => ({ t, cells: true })), ...(flag('--tf-formulations') ? [{ t: Math.max(...tfThreads), cells: false }] : [])];
           for (const v of variants) {
             const who = `tfjs tensorflow ${v.t} thread${v.t > 1 ? 's' : ''}${v.cells ? '' : ', tfjs ops'}`;
             columns.push(who);
