@@ -54,10 +54,10 @@ log="$root/.tools/tfjs-node.log"
 
 if [[ -n "$gpu" ]]; then
   pkg=@tensorflow/tfjs-node-gpu wheel=$GPU_WHEEL version=$GPU_VERSION sha=$GPU_SHA256
-  size='591 MB plus 2.4 GB of CUDA wheels, 3.9 GB unpacked'
+  size='591 MB plus about 1.8 GB of CUDA wheels, 3.9 GB unpacked'
 else
   pkg=@tensorflow/tfjs-node wheel=$CPU_WHEEL version=$CPU_VERSION sha=$CPU_SHA256
-  size='232 MB, 552 MB unpacked' 
+  size='232 MB, 552 MB unpacked'
 fi
 libdir="$root/.tools/tensorflow/$wheel-$version"
 pkgdir="$root/node_modules/$pkg"
