@@ -9,14 +9,23 @@
  *    Keras' shuffle=True) and with the train stage's default buffer (2048).
  *    Keras' GRU with reset_after=false (tfjs' formulation); Keras again with
  *    another seed (run-to-run spread) and with its default reset_after=true.
- * 2. throughput (training samples/s, validation excluded): hlf and inclusive
- *    at the demo caps (251 particle rows, per-batch trim) and at the seed's
- *    full caps (801; trimmed and untrimmed), on the tfjs `wasm` and `cpu` back
- *    ends vs Keras on this machine (TensorFlow's default threads, and 1 thread).
+ * 2. throughput (training samples/s, validation excluded): hlf,
+ *    particle_sequence and inclusive at the demo caps (251 particle rows,
+ *    per-batch trim) and at the seed's full caps (801; trimmed and untrimmed),
+ *    on the tfjs back ends of `--backends` (default: tensorflow when
+ *    infra/tfjs-node.sh built it, and wasm; `cpu` on request) vs Keras on this
+ *    machine (TensorFlow's default threads, and 1 thread). The native
+ *    `tensorflow` back end reads its thread count once, when it loads, so
+ *    each `--tf-threads` count runs in a child process of its own (this
+ *    script with --child) on the same files; with `--tf-formulations` also
+ *    with TOPOFLOW_NATIVE_CELLS=0 (FastGRU's tfjs ops instead of the fused
+ *    cell), at the largest thread count.
  *
  *   npm run build   # or: npx tsc -p tsconfig.json
  *   node dist/bench/training.js [--events-per-sample 20000] [--hlf-epochs 20] [--epochs 5]
  *       [--throughput-events 12000] [--steps 50] [--cpu-steps 6] [--max-seconds 60] [--repeat 3] [--seeds 3]
+ *       [--backends tensorflow,wasm,cpu] [--tf-threads 1,2] [--tf-formulations]
+ *       [--parity-backend wasm|tensorflow] [--throughput-models hlf,particle_sequence,inclusive]
  *       [--skip-parity] [--skip-throughput] [--skip-cpu-untrimmed] [--parity-models hlf,inclusive] [--quick] [--keep]
  *
  * `--events-per-sample` is generated events per sample for the demo-caps data
@@ -40,7 +49,7 @@
  * may be shared); the cpu back end runs once.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage, type Storage } from '../storage/index.js';
@@ -60,6 +69,8 @@ import { storedData } from '../ml/trainingData.js';
 import { batches, epochRows, type DataNeeds, type PartRef } from '../ml/data.js';
 import { accuracy, argmaxRows, oneVsRest } from '../ml/metrics.js';
 import { projectRoot } from '../infra/tools.js';
+import { nativeAddonProblem } from '../ml/nativeAddon.js';
+import type { BackendChoice } from '../ml/backendChoice.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
@@ -81,7 +92,15 @@ const S = {
   batchSize: 128,
   seed: 42,
 };
-const skipParity = flag('--skip-parity');
+const opt = (name: string, fallback: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : fallback);
+/** --child DIR: only the tfjs throughput cases of one back end, on the data sets in DIR; prints one JSON line. */
+const childDir = argv.includes('--child') ? opt('--child', '') : null;
+const nativeProblem = nativeAddonProblem('@tensorflow/tfjs-node');
+const backendList = opt('--backends', nativeProblem ? 'wasm' : 'tensorflow,wasm').split(',') as BackendChoice[];
+const tfThreads = opt('--tf-threads', '1,2').split(',').map(Number);
+const parityBackend = opt('--parity-backend', 'wasm') as BackendChoice;
+const throughputModels = opt('--throughput-models', 'hlf,particle_sequence,inclusive').split(',');
+const skipParity = flag('--skip-parity') || childDir !== null;
 const skipThroughput = flag('--skip-throughput');
 /** Models compared with Keras: `--parity-models hlf,inclusive` (any of hlf, particle_sequence, inclusive, inclusive_lstm). */
 const parityModelNames = (argv.includes('--parity-models') ? argv[argv.indexOf('--parity-models') + 1]! : 'hlf,inclusive').split(',');
@@ -90,13 +109,14 @@ const WARMUP = 2;
 const DEFAULT_SHUFFLE_BUFFER = 2048;
 const FULL_CAPS = { maxTracks: 450, maxPhotons: 150, maxNeutrals: 200 };
 
-const dir = mkdtempSync(join(tmpdir(), 'topoflow-bench-training-'));
-const python = execFileSync('bash', [join(projectRoot, 'infra', 'python-bench.sh')], { encoding: 'utf8' }).trim();
+const dir = childDir ?? mkdtempSync(join(tmpdir(), 'topoflow-bench-training-'));
+const python = childDir ? '' : execFileSync('bash', [join(projectRoot, 'infra', 'python-bench.sh')], { encoding: 'utf8' }).trim();
 const kerasScript = join(projectRoot, 'bench', 'keras', 'train_keras.py');
 const models = loadPipelinesFile(join(projectRoot, 'pipelines.yaml'), configVocabulary(new KindRegistry(builtinKinds))).pipelines.demo!.models!;
 const spec = (name: string) => ModelSpec.parse({ name, ...models[name] });
 const HLF = spec('hlf');
 const INCLUSIVE = spec('inclusive');
+const PARTICLE_SEQUENCE = spec('particle_sequence');
 const parityModels = parityModelNames.map((name) => {
   if (!models[name]) throw new Error(`--parity-models: no model "${name}" in pipelines.yaml (have ${Object.keys(models).join(', ')})`);
   return spec(name);
@@ -122,7 +142,10 @@ interface Dataset {
 async function makeDataset(label: string, particles: number, sub: string, opts: Parameters<typeof makeFeaturesDataset>[1]): Promise<Dataset> {
   const root = join(dir, sub);
   const storage = new LocalStorage(root);
-  const m: StageManifest = await makeFeaturesDataset(storage, opts);
+  // A child process reads the parent's files (the manifest it saved) instead of generating them again.
+  const saved = join(root, 'bench-manifest.json');
+  const m: StageManifest = childDir ? (JSON.parse(readFileSync(saved, 'utf8')) as StageManifest) : await makeFeaturesDataset(storage, opts);
+  if (!childDir) writeFileSync(saved, JSON.stringify(m));
   const pick = (prefix: string) => m.outputs.filter((o) => o.name.split('/').pop()!.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : 1));
   const train = pick('train-');
   const test = pick('test-');
@@ -148,7 +171,7 @@ const config = (epochs: number, trim: boolean): TrainConfig => ({
 async function tfTrain(model: ModelSpec, data: Dataset, cfg: TrainConfig): Promise<TrainResult & { seconds: number }> {
   const t0 = performance.now();
   const r = await train(model, cfg, {
-    data: storedData(data.storage, data.train, data.test), checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${runId++}`),
+    data: storedData(data.storage, data.train, data.test), checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${process.pid}-${runId++}`),
     signal: new AbortController().signal, log: (m) => log(`  tfjs ${model.name}: ${m}`), progress: () => {},
   });
   return { ...r, seconds: (performance.now() - t0) / 1000 };
@@ -161,7 +184,7 @@ async function tfSteps(model: ModelSpec, data: Dataset, trim: boolean, steps: nu
   const cap = Math.min(steps, Math.floor(rowsOf(data.train) / S.batchSize));
   try {
     await train(model, { ...config(1, trim), shuffleBuffer: rowsOf(data.train) }, {
-      data: storedData(data.storage, data.train, data.test), checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${runId++}`),
+      data: storedData(data.storage, data.train, data.test), checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${process.pid}-${runId++}`),
       signal: abort.signal, log: () => {},
       progress: (p) => {
         ends.push(performance.now());
@@ -242,7 +265,7 @@ try {
   const started = performance.now();
   const loadStart = load();
   log(`settings ${JSON.stringify(S)}; load average ${loadStart}`);
-  await useBackend('wasm');
+  await useBackend(childDir ? backendList[0]! : parityBackend);
   const tfVersion = tf.version.tfjs;
 
   log(`stage-2 data at the demo caps (${S.eventsPerSample} events per sample)...`);
@@ -272,7 +295,7 @@ try {
       const epochs = m.name === 'hlf' ? S.hlfEpochs : S.epochs;
       let params = 0;
       const tfRun = async (shuffleBuffer: number, seed: number): Promise<Run> => {
-        log(`parity: ${m.name}, ${epochs} epochs, tfjs wasm, shuffle buffer ${shuffleBuffer}, seed ${seed}...`);
+        log(`parity: ${m.name}, ${epochs} epochs, tfjs ${parityBackend}, shuffle buffer ${shuffleBuffer}, seed ${seed}...`);
         const r = await tfTrain(m, demo, { ...config(epochs, true), shuffleBuffer, seed });
         params = r.built.model.countParams();
         r.built.model.dispose();
@@ -307,7 +330,7 @@ try {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const spread = (xs: number[]) => `${f4(mean(xs))} (${f4(Math.min(...xs))}–${f4(Math.max(...xs))})`;
     const mark = (d: number) => `${sign(d)}${Math.abs(d) > 0.01 ? ' ✗' : ''}`;
-    out(`\n### Keras parity (test AUC, one vs rest; ${rowsOf(demo.train).toLocaleString('en-US')} train / ${rowsOf(demo.test).toLocaleString('en-US')} test events; seeds ${seeds.join(', ')})\n`);
+    out(`\n### Keras parity (tfjs on ${parityBackend}; test AUC, one vs rest; ${rowsOf(demo.train).toLocaleString('en-US')} train / ${rowsOf(demo.test).toLocaleString('en-US')} test events; seeds ${seeds.join(', ')})\n`);
     out(`| model | params tfjs / Keras | class | Keras: mean (min–max) | tfjs, stage default buffer ${DEFAULT_SHUFFLE_BUFFER}: mean (min–max) | **Δ of means** | tfjs, full shuffle (buffer ${fullBuffer.toLocaleString('en-US')}), seed ${S.seed} | Keras reset_after=true, seed ${S.seed} |`);
     out('|---|---|---|---:|---:|---:|---:|---:|');
     for (const r of rows) {
@@ -328,91 +351,127 @@ try {
   // --- 2. throughput ---------------------------------------------------------
   if (!skipThroughput && full) {
     interface Case { model: ModelSpec; data: Dataset; trim: boolean; label: string }
-    const cases: Case[] = [
+    const cases: Case[] = ([
       { model: HLF, data: demo, trim: true, label: 'hlf, demo-caps files' },
       { model: HLF, data: full, trim: true, label: 'hlf, 801-particle files' },
+      { model: PARTICLE_SEQUENCE, data: demo, trim: true, label: 'particle_sequence, 251, trimmed' },
+      { model: PARTICLE_SEQUENCE, data: full, trim: false, label: 'particle_sequence, 801, untrimmed' },
       { model: INCLUSIVE, data: demo, trim: true, label: 'inclusive, 251, trimmed' },
       { model: INCLUSIVE, data: full, trim: true, label: 'inclusive, 801, trimmed' },
       { model: INCLUSIVE, data: full, trim: false, label: 'inclusive, 801, untrimmed' },
-    ];
-    const res = new Map<string, { rate: number | null; note: string }>();
+    ] as Case[]).filter((c) => throughputModels.includes(c.model.name!));
+    type Rate = { rate: number | null; note: string };
+    const res = new Map<string, Rate>();
     const key = (c: Case, who: string) => `${c.label}|${who}`;
-    const backends = ['wasm', 'cpu'] as const;
-    const stream = new Map<string, { rate: number; meanSteps: number }>();
-    for (const c of cases) {
-      const a = await streamOnly(c.model, c.data, c.trim);
-      const b = await streamOnly(c.model, c.data, c.trim);
-      stream.set(c.label, a.rate > b.rate ? a : b); // best of 2: the machine is shared
-    }
     /** Best of `n` (the machine is shared: the fastest run is the least disturbed one). */
-    const best = async (n: number, run: () => Promise<{ rate: number | null; note: string }>) => {
-      let top: { rate: number | null; note: string } | undefined;
+    const best = async (n: number, run: () => Promise<Rate>) => {
+      let top: Rate | undefined;
       for (let i = 0; i < n; i++) {
         const r = await run();
         if (!top || (r.rate ?? 0) > (top.rate ?? 0)) top = r;
       }
       return { ...top!, note: n > 1 ? `best of ${n}: ${top!.note}` : top!.note };
     };
-    for (const backend of backends) {
-      await useBackend(backend);
+    const tfCase = async (backend: BackendChoice, c: Case): Promise<Rate> => {
+      const reps = backend === 'cpu' ? 1 : S.repeat;
+      if (c.model === HLF) {
+        return best(reps, async () => {
+          const r = await tfTrain(c.model, c.data, { ...config(3, true), shuffleBuffer: rowsOf(c.data.train) });
+          r.built.model.dispose();
+          const h = r.history.slice(1);
+          return { rate: h.reduce((s, e) => s + e.samplesPerSecond * e.trainSeconds, 0) / h.reduce((s, e) => s + e.trainSeconds, 0), note: 'epochs 2..3' };
+        });
+      }
+      if (backend === 'cpu' && !c.trim && flag('--skip-cpu-untrimmed')) return { rate: null, note: 'skipped (--skip-cpu-untrimmed)' };
+      // The pure-JS back end takes ~10 s per untrimmed step: a few steps only.
+      const steps = backend !== 'cpu' ? S.steps : c.trim ? S.cpuSteps : Math.min(S.cpuSteps, WARMUP + 3);
+      return best(reps, async () => {
+        const r = await tfSteps(c.model, c.data, c.trim, steps);
+        return { rate: r.rate, note: `${r.steps} steps, ${r.seconds.toFixed(1)} s timed` };
+      });
+    };
+
+    if (childDir) {
+      // One back end in this process (its threads fixed at load): rates as JSON for the parent.
+      const backend = backendList[0]!;
+      const rates: Record<string, Rate> = {};
       for (const c of cases) {
-        const who = `tfjs ${backend}`;
-        log(`throughput: ${c.label}, ${who} (load ${load()})...`);
-        const reps = backend === 'wasm' ? S.repeat : 1;
-        if (c.model === HLF) {
-          res.set(key(c, who), await best(reps, async () => {
-            const r = await tfTrain(c.model, c.data, { ...config(3, true), shuffleBuffer: rowsOf(c.data.train) });
-            r.built.model.dispose();
-            const h = r.history.slice(1);
-            return { rate: h.reduce((s, e) => s + e.samplesPerSecond * e.trainSeconds, 0) / h.reduce((s, e) => s + e.trainSeconds, 0), note: 'epochs 2..3' };
-          }));
-        } else if (backend === 'cpu' && !c.trim && flag('--skip-cpu-untrimmed')) {
-          res.set(key(c, who), { rate: null, note: 'skipped (--skip-cpu-untrimmed)' });
-        } else {
-          // The pure-JS back end takes ~10 s per untrimmed step: a few steps only.
-          const steps = backend === 'wasm' ? S.steps : c.trim ? S.cpuSteps : Math.min(S.cpuSteps, WARMUP + 3);
-          res.set(key(c, who), await best(reps, async () => {
-            const r = await tfSteps(c.model, c.data, c.trim, steps);
-            return { rate: r.rate, note: `${r.steps} steps, ${r.seconds.toFixed(1)} s timed` };
-          }));
+        rates[c.label] = await tfCase(backend, c);
+        log(`  child ${backend}: ${c.label}: ${int(rates[c.label]!.rate)} samples/s`);
+      }
+      console.log(`CHILD-RESULT ${JSON.stringify(rates)}`);
+    } else {
+      const stream = new Map<string, { rate: number; meanSteps: number }>();
+      for (const c of cases) {
+        const a = await streamOnly(c.model, c.data, c.trim);
+        const b = await streamOnly(c.model, c.data, c.trim);
+        stream.set(c.label, a.rate > b.rate ? a : b); // best of 2: the machine is shared
+      }
+      const columns: string[] = [];
+      const script = join(projectRoot, 'dist', 'bench', 'training.js');
+      const passOn = ['--throughput-events', '--events-per-sample', '--steps', '--max-seconds', '--repeat', '--cpu-steps', '--throughput-models'].flatMap((f) => (argv.includes(f) ? [f, opt(f, '')] : []));
+      for (const backend of backendList) {
+        if (backend === 'tensorflow') {
+          // Each thread count (and formulation) in a child process: TensorFlow reads them once, at load.
+          const variants = [...tfThreads.map((t) => ({ t, cells: true })), ...(flag('--tf-formulations') ? [{ t: Math.max(...tfThreads), cells: false }] : [])];
+          for (const v of variants) {
+            const who = `tfjs tensorflow ${v.t} thread${v.t > 1 ? 's' : ''}${v.cells ? '' : ', tfjs ops'}`;
+            columns.push(who);
+            log(`throughput: ${who} in a child process (load ${load()})...`);
+            const env = { ...process.env, TOPOFLOW_THREADS: String(v.t), TF_NUM_INTRAOP_THREADS: String(v.t), TOPOFLOW_NATIVE_CELLS: v.cells ? '1' : '0' };
+            const text = execFileSync(process.execPath, [script, '--child', dir, '--backends', 'tensorflow', ...passOn, ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+            const line = text.split('\n').find((l) => l.startsWith('CHILD-RESULT '));
+            if (!line) throw new Error(`the ${who} child printed no result`);
+            const rates = JSON.parse(line.slice('CHILD-RESULT '.length)) as Record<string, Rate>;
+            for (const c of cases) res.set(key(c, who), rates[c.label] ?? { rate: null, note: 'missing' });
+          }
+          continue;
         }
-        log(`  ${int(res.get(key(c, who))!.rate)} samples/s (${res.get(key(c, who))!.note})`);
+        const who = `tfjs ${backend}`;
+        columns.push(who);
+        await useBackend(backend);
+        for (const c of cases) {
+          log(`throughput: ${c.label}, ${who} (load ${load()})...`);
+          res.set(key(c, who), await tfCase(backend, c));
+          log(`  ${int(res.get(key(c, who))!.rate)} samples/s (${res.get(key(c, who))!.note})`);
+        }
       }
-    }
-    await useBackend('wasm');
-    for (const threads of [undefined, 1] as const) {
-      const who = threads ? 'Keras 1 thread' : 'Keras default threads';
+      for (const threads of [undefined, 1] as const) {
+        const who = threads ? 'Keras 1 thread' : 'Keras default threads';
+        for (const c of cases) {
+          log(`throughput: ${c.label}, ${who} (load ${load()})...`);
+          res.set(key(c, who), await best(S.repeat, async () => {
+            const k = c.model === HLF
+              ? keras('hlf', c.data, { epochs: 3, ...(threads ? { threads } : {}) })
+              : keras(c.model.name!, c.data, { epochs: 1, resetAfter: false, trim: c.trim, maxSteps: S.steps, ...(threads ? { threads } : {}) });
+            const note = c.model === HLF ? 'epochs 2..3' : `${k.steps_run} steps, sequence length ${k.sequence_length}`;
+            return { rate: k.train_samples_per_s, note: `${note}; intra/inter-op threads ${k.threads.intra_op}/${k.threads.inter_op}` };
+          }));
+          log(`  ${int(res.get(key(c, who))!.rate)} samples/s (${res.get(key(c, who))!.note})`);
+        }
+      }
+      const g = (c: Case, who: string) => res.get(key(c, who))?.rate ?? null;
+      const ratio = (a: number | null, b: number | null) => (a && b ? `${(a / b).toFixed(2)}×` : 'n/a');
+      out(`\n### Training throughput (samples/s, training only, batch ${S.batchSize}; load average at start ${loadStart}, now ${load()})\n`);
+      out('Ratios: each tfjs column over Keras with the same thread count (Keras default threads = all cores; wasm and cpu are single-threaded, compared with Keras 1 thread).\n');
+      out(`| model, data | Keras default threads | Keras 1 thread | ${columns.join(' | ')} | ${columns.map((w) => `${w.replace('tfjs ', '')} / Keras`).join(' | ')} | tfjs data stream alone | mean batch length tfjs / Keras |`);
+      out(`|---|---:|---:|${columns.map(() => '---:').join('|')}|${columns.map(() => '---:').join('|')}|---:|---:|`);
+      const kerasFor = (who: string) => (/ 1 thread/.test(who) || !/tensorflow/.test(who) ? 'Keras 1 thread' : 'Keras default threads');
       for (const c of cases) {
-        log(`throughput: ${c.label}, ${who} (load ${load()})...`);
-        res.set(key(c, who), await best(S.repeat, async () => {
-          const k = c.model === HLF
-            ? keras('hlf', c.data, { epochs: 3, ...(threads ? { threads } : {}) })
-            : keras('inclusive', c.data, { epochs: 1, resetAfter: false, trim: c.trim, maxSteps: S.steps, ...(threads ? { threads } : {}) });
-          const note = c.model === HLF ? 'epochs 2..3' : `${k.steps_run} steps, sequence length ${k.sequence_length}`;
-          return { rate: k.train_samples_per_s, note: `${note}; intra/inter-op threads ${k.threads.intra_op}/${k.threads.inter_op}` };
-        }));
-        log(`  ${int(res.get(key(c, who))!.rate)} samples/s (${res.get(key(c, who))!.note})`);
+        const st = stream.get(c.label)!;
+        const kNote = res.get(key(c, 'Keras default threads'))?.note ?? '';
+        const kLen = /sequence length (\d+)/.exec(kNote)?.[1];
+        out(`| ${c.label} | ${int(g(c, 'Keras default threads'))} | ${int(g(c, 'Keras 1 thread'))} | ${columns.map((w) => int(g(c, w))).join(' | ')} | ${columns.map((w) => `**${ratio(g(c, w), g(c, kerasFor(w)))}**`).join(' | ')} | ${int(st.rate)} | ${c.model === HLF ? '–' : `${st.meanSteps.toFixed(0)} / ${kLen ?? '?'}`} |`);
       }
-    }
-    out(`\n### Training throughput (samples/s, training only, batch ${S.batchSize}; load average at start ${loadStart}, now ${load()})\n`);
-    out('| model, data | tfjs wasm | tfjs cpu | Keras (default threads) | Keras (1 thread) | wasm / Keras default | wasm / Keras 1 thread | tfjs data stream alone | mean batch length tfjs / Keras |');
-    out('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const c of cases) {
-      const g = (who: string) => res.get(key(c, who))?.rate ?? null;
-      const ratio = (a: number | null, b: number | null) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');
-      const st = stream.get(c.label)!;
-      const kNote = res.get(key(c, 'Keras default threads'))?.note ?? '';
-      const kLen = /sequence length (\d+)/.exec(kNote)?.[1];
-      out(`| ${c.label} | ${int(g('tfjs wasm'))} | ${int(g('tfjs cpu'))} | ${int(g('Keras default threads'))} | ${int(g('Keras 1 thread'))} | ${ratio(g('tfjs wasm'), g('Keras default threads'))} | ${ratio(g('tfjs wasm'), g('Keras 1 thread'))} | ${int(st.rate)} | ${c.model === HLF ? '–' : `${st.meanSteps.toFixed(0)} / ${kLen ?? '?'}`} |`);
-    }
-    out('');
-    for (const c of cases) for (const who of ['tfjs wasm', 'tfjs cpu', 'Keras default threads', 'Keras 1 thread']) {
-      const r = res.get(key(c, who));
-      if (r) out(`- ${c.label}, ${who}: ${r.note}`);
+      out('');
+      for (const c of cases) for (const who of [...columns, 'Keras default threads', 'Keras 1 thread']) {
+        const r = res.get(key(c, who));
+        if (r) out(`- ${c.label}, ${who}: ${r.note}`);
+      }
     }
   }
   out(`\nTotal ${((performance.now() - started) / 60000).toFixed(1)} min; load average at the end ${load()}.`);
 } finally {
-  if (!flag('--keep')) rmSync(dir, { recursive: true, force: true });
+  if (!flag('--keep') && !childDir) rmSync(dir, { recursive: true, force: true });
   else console.error(`kept ${dir}`);
 }

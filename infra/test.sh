@@ -9,6 +9,10 @@ cd "$root"
 bash infra/setup.sh
 # Reference implementations in tests use uproot/numpy/pyarrow from a project venv.
 bash infra/python.sh >/dev/null
+# Native TensorFlow for the trainer tests on the tensorflow back end (first
+# time ~20 s plus a 232 MB download; cached after). Never fails the run: on
+# any problem it says so in one line and those tests are skipped, saying why.
+bash infra/tfjs-node.sh --quiet || echo "tfjs-node: the set-up script failed; training uses WebAssembly instead" >&2
 
 echo "lint: npx eslint ."
 npx eslint .

@@ -1,12 +1,14 @@
 /**
  * Picks the TensorFlow.js back end: native TensorFlow (tfjs-node-gpu, then
  * tfjs-node) when installed and loadable, else WebAssembly, else pure JS.
- * The native packages are optional dependencies: their install downloads
- * libtensorflow, which fails offline, and npm then leaves them out.
+ * The native packages are optional dependencies: their own install downloads
+ * libtensorflow, which fails offline, so infra/tfjs-node.sh builds them from
+ * a registry wheel instead; without it they are absent and `auto` falls back.
  */
 import { tf } from './tf.js';
 import type { BackendChoice } from './backendChoice.js';
 import { installWasmKernels } from './wasmKernels.js';
+import { nativeAddonProblem, nvidiaDriverPresent, prepareNativeEnv } from './nativeAddon.js';
 
 export interface ActiveBackend {
   /** tfjs back-end name: `tensorflow`, `wasm` or `cpu`. */
@@ -21,22 +23,31 @@ const NATIVE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
   tensorflow: '@tensorflow/tfjs-node',
 };
 
+/** What `auto` weighs besides what loads. */
+export interface ModelHints {
+  /** The model has a recurrent layer. Without one (hlf), wasm trains faster than native CPU TensorFlow, whose ~25 µs per op call outweighs a small dense net's arithmetic (bench/RESULTS.md), so `auto` puts wasm first after the GPU. */
+  recurrent: boolean;
+}
+
 let active: ActiveBackend | undefined;
-let activeChoice: BackendChoice | undefined;
+let activeKey: string | undefined;
 
 /**
  * Activates a back end (once per process; later calls with the same choice are
  * free). An explicit choice that cannot load is an error; `auto` falls through.
  */
-export async function useBackend(choice: BackendChoice): Promise<ActiveBackend> {
-  if (active && activeChoice === choice) return active;
+export async function useBackend(choice: BackendChoice, hints?: ModelHints): Promise<ActiveBackend> {
+  const key = `${choice}/${hints?.recurrent ?? ''}`;
+  if (active && activeKey === key) return active;
   const passed: string[] = [];
-  const order: BackendChoice[] = choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
+  const cpuOrder: BackendChoice[] = hints?.recurrent === false ? ['wasm', 'tensorflow'] : ['tensorflow', 'wasm'];
+  const order: BackendChoice[] = choice === 'auto' ? ['tensorflow-gpu', ...cpuOrder, 'cpu'] : [choice];
   for (const candidate of order) {
-    const problem = await tryActivate(candidate);
+    const problem = await tryActivate(candidate, choice === 'auto');
     if (problem === null) {
-      active = { name: tf.getBackend(), description: describe(candidate, passed) };
-      activeChoice = choice;
+      const why = choice === 'auto' && candidate === 'wasm' && hints?.recurrent === false ? ['tensorflow: not tried first, wasm is faster for a model without a recurrent layer'] : [];
+      active = { name: tf.getBackend(), description: describe(candidate, [...passed, ...why]) };
+      activeKey = key;
       return active;
     }
     if (choice !== 'auto') throw new Error(`back end "${candidate}" is not available: ${problem}`);
@@ -45,10 +56,17 @@ export async function useBackend(choice: BackendChoice): Promise<ActiveBackend> 
   throw new Error(`no TensorFlow.js back end could start (${passed.join('; ')})`);
 }
 
-async function tryActivate(candidate: BackendChoice): Promise<string | null> {
+async function tryActivate(candidate: BackendChoice, auto: boolean): Promise<string | null> {
   try {
     if (candidate === 'tensorflow-gpu' || candidate === 'tensorflow') {
       const pkg = NATIVE[candidate];
+      // Checked before importing: a package without its addon would register
+      // its kernels and then fail, leaving them behind for the other package.
+      const missing = nativeAddonProblem(pkg);
+      if (missing) return missing;
+      // Without a GPU the CUDA build runs on the CPU: `auto` takes tfjs-node instead.
+      if (candidate === 'tensorflow-gpu' && auto && !nvidiaDriverPresent()) return 'no NVIDIA GPU driver here (/dev/nvidiactl)';
+      prepareNativeEnv();
       try {
         await import(pkg);
       } catch (err) {
@@ -68,7 +86,7 @@ async function tryActivate(candidate: BackendChoice): Promise<string | null> {
 function describe(candidate: BackendChoice, passed: string[]): string {
   const what = {
     'tensorflow-gpu': 'native TensorFlow with CUDA (@tensorflow/tfjs-node-gpu)',
-    tensorflow: 'native TensorFlow (@tensorflow/tfjs-node)',
+    tensorflow: `native TensorFlow (@tensorflow/tfjs-node, ${process.env.TF_NUM_INTRAOP_THREADS ?? '?'} threads)`,
     wasm: 'WebAssembly (@tensorflow/tfjs-backend-wasm, SIMD, one thread)',
     cpu: 'pure JavaScript (@tensorflow/tfjs-backend-cpu)',
     auto: '',

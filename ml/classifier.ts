@@ -10,7 +10,7 @@ import { backendChoice, type BackendChoice } from './backendChoice.js';
 import { CheckpointStore } from './checkpoint.js';
 import { verifyParts, type PartRef } from './data.js';
 import type { JobCallbacks, JobResult } from './job.js';
-import type { ModelSpec } from './modelSpec.js';
+import { usesInput, type ModelSpec } from './modelSpec.js';
 import { train, type TrainConfig, type TrainState } from './trainer.js';
 import { storedData } from './trainingData.js';
 import { encodeModel } from './modelFile.js';
@@ -44,7 +44,7 @@ export async function trainClassifier(
   checkpointFolder: string,
   io: JobCallbacks,
 ): Promise<JobResult<ClassifierSummary> & { resumedFromStep: number | null }> {
-  const backend = await useBackend(backendChoice(settings.backend));
+  const backend = await useBackend(backendChoice(settings.backend), { recurrent: usesInput(settings.model, 'particles') });
   io.log(`training "${settings.model.name ?? 'model'}" on the ${backend.name} back end: ${backend.description}`);
   // Every attempt checks its inputs: a retry may follow a worker that a damaged part crashed.
   await verifyParts(storage, [...data.train, ...data.test], (done, total) => io.progress({ done, total, unit: 'parts verified' }));

@@ -35,7 +35,8 @@
  *   for all steps at once, leaving 8 small ops and 2 small matMuls per step.
  */
 import { tf } from './tf.js';
-import { FastRecurrent, MASKED, featureMajor, runShape, timeMajorMask, type FastRecurrentConfig } from './recurrent.js';
+import { FastRecurrent, MASKED, featureMajor, nativeCells, runShape, timeMajorMask, type FastRecurrentConfig } from './recurrent.js';
+import { gruBlockLastState, hasGruBlock } from './gruBlock.js';
 
 type Tensor = tf.Tensor;
 
@@ -186,6 +187,8 @@ export class FastGRU extends FastRecurrent {
   }
 
   protected lastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor, mask: Tensor | null): Tensor {
+    // Native TensorFlow: its fused cell (gruBlock.ts), one op per step.
+    if (nativeCells() && hasGruBlock()) return gruBlockLastState(x, kernel, recurrentKernel, bias, mask);
     return gruLastState(x, kernel, recurrentKernel, bias, mask);
   }
 }

@@ -140,3 +140,11 @@ export function runShape(label: string, x: Tensor, recurrentKernel: Tensor): Run
   if (tf.getBackend() === 'wasm') installWasmKernels();
   return { batch, time, inDim, units: recurrentKernel.shape[0], tb: time * batch, recording: tf.engine().isTapeOn() };
 }
+
+/**
+ * Whether the layers may use TensorFlow's fused cells on the native back end
+ * (gruBlock.ts): yes unless TOPOFLOW_NATIVE_CELLS=0 (benchmarks compare both).
+ */
+export function nativeCells(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.TOPOFLOW_NATIVE_CELLS !== '0';
+}

@@ -218,21 +218,23 @@ export async function evaluate(built: BuiltModel, rows: AsyncIterable<Row>, n: n
 /** Model weights, then Adam's first and second moments. */
 function snapshot(model: tf.LayersModel, adam: Adam): NamedTensor[] {
   const out: NamedTensor[] = model.weights.map((w) => ({ name: `weight/${w.originalName}`, shape: w.shape.slice() as number[], values: w.read().dataSync() as Float32Array }));
-  adam.m.forEach((t, i) => out.push({ name: `adam.m/${i}`, shape: t.shape.slice(), values: t.dataSync() as Float32Array }));
-  adam.v.forEach((t, i) => out.push({ name: `adam.v/${i}`, shape: t.shape.slice(), values: t.dataSync() as Float32Array }));
+  const { m, v } = adam.moments();
+  const shapes = model.trainableWeights.map((w) => w.shape.slice() as number[]);
+  m.forEach((values, i) => out.push({ name: `adam.m/${i}`, shape: shapes[i]!, values }));
+  v.forEach((values, i) => out.push({ name: `adam.v/${i}`, shape: shapes[i]!, values }));
   return out;
 }
 
 /** By position, as snapshot() wrote them: tfjs's variable names differ between processes, the order does not. */
 function restore(model: tf.LayersModel, adam: Adam, tensors: Float32Array[]): void {
   const weights = model.weights;
-  const expected = weights.length + adam.m.length + adam.v.length;
+  const expected = weights.length + 2 * adam.count;
   if (tensors.length !== expected) throw new Error(`the checkpoint holds ${tensors.length} tensors; this model needs ${expected} (was the model changed?)`);
   tf.tidy(() => {
     weights.forEach((w, i) => w.write(tf.tensor(tensors[i]!, w.shape as number[])));
-    adam.m.forEach((t, i) => t.assign(tf.tensor(tensors[weights.length + i]!, t.shape)));
-    adam.v.forEach((t, i) => t.assign(tf.tensor(tensors[weights.length + adam.m.length + i]!, t.shape)));
   });
+  const n = adam.count;
+  adam.setMoments(tensors.slice(weights.length, weights.length + n), tensors.slice(weights.length + n, weights.length + 2 * n));
 }
 
 function emptyPartial(): TrainState['partial'] {

@@ -12,6 +12,7 @@ import { buildModel } from '../ml/build.js';
 import { decodeModel, encodeModel } from '../ml/modelFile.js';
 import { ModelSpec } from '../ml/modelSpec.js';
 import { useBackend } from '../ml/backend.js';
+import { nativeAddonProblem } from '../ml/nativeAddon.js';
 import { backendChoice } from '../ml/backendChoice.js';
 import { loadPipelinesFile, parsePipelinesText } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
@@ -206,16 +207,34 @@ pipelines:
 });
 
 describe('back ends', () => {
-  test('auto without tfjs-node installed: WebAssembly, saying why the native ones were passed over', async () => {
+  // Whether infra/tfjs-node.sh built the native addon decides what auto picks.
+  const nativeProblem = nativeAddonProblem('@tensorflow/tfjs-node');
+
+  test('auto: native TensorFlow when its addon is built, else WebAssembly; it says why the others were passed over', async () => {
     const b = await useBackend('auto');
+    assert.match(b.description, /tensorflow-gpu: (@tensorflow\/tfjs-node-gpu [^;]*\(bash infra\/tfjs-node\.sh --gpu builds it\)|no NVIDIA GPU driver here)/);
+    if (nativeProblem) {
+      assert.equal(b.name, 'wasm');
+      assert.match(b.description, /WebAssembly/);
+      assert.match(b.description, /tensorflow: @tensorflow\/tfjs-node [^;]*\(bash infra\/tfjs-node\.sh builds it\)/);
+    } else {
+      assert.equal(b.name, 'tensorflow');
+      assert.match(b.description, /native TensorFlow \(@tensorflow\/tfjs-node, \d+ threads\)/);
+    }
+  });
+
+  test('auto for a model without a recurrent layer: wasm before native CPU TensorFlow, saying so', async () => {
+    const b = await useBackend('auto', { recurrent: false });
     assert.equal(b.name, 'wasm');
-    assert.match(b.description, /WebAssembly/);
-    assert.match(b.description, /@tensorflow\/tfjs-node is not installed/);
-    assert.match(b.description, /@tensorflow\/tfjs-node-gpu is not installed/);
+    if (!nativeProblem) assert.match(b.description, /tensorflow: not tried first, wasm is faster for a model without a recurrent layer/);
+    if (!nativeProblem) assert.equal((await useBackend('auto', { recurrent: true })).name, 'tensorflow');
   });
 
   test('an explicit back end that cannot load is an error naming the package', async () => {
-    await assert.rejects(useBackend('tensorflow'), /back end "tensorflow" is not available: @tensorflow\/tfjs-node is not installed/);
+    if (nativeAddonProblem('@tensorflow/tfjs-node-gpu')) {
+      await assert.rejects(useBackend('tensorflow-gpu'), /back end "tensorflow-gpu" is not available: @tensorflow\/tfjs-node-gpu [^;]*\(bash infra\/tfjs-node\.sh --gpu builds it\)/);
+    }
+    if (nativeProblem) await assert.rejects(useBackend('tensorflow'), /back end "tensorflow" is not available: @tensorflow\/tfjs-node [^;]*\(bash infra\/tfjs-node\.sh builds it\)/);
   });
 
   test('cpu can be chosen explicitly; TOPOFLOW_BACKEND applies when the stage says auto', async () => {

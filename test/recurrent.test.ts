@@ -1,6 +1,7 @@
 /**
  * FastGRU (ml/gru.ts) and FastLSTM (ml/lstm.ts) against tfjs's own
- * tf.layers.gru / tf.layers.lstm on the wasm and cpu back ends: outputs and gradients (weights and input) with and without a
+ * tf.layers.gru / tf.layers.lstm on the wasm and cpu back ends, and on native TensorFlow
+ * when infra/tfjs-node.sh built it (FastGRU there is TensorFlow's fused cell, ml/gruBlock.ts): outputs and gradients (weights and input) with and without a
  * Masking layer, seeding, variable sequence length, save/load, training and
  * tensor leaks; plus the wasm Slice/Unpack kernels (ml/wasmKernels.ts)
  * against the stock ones.
@@ -15,6 +16,13 @@ import { FastGRU, fastGru } from '../ml/gru.js';
 import { FastLSTM, fastLstm } from '../ml/lstm.js';
 import type { FastRecurrent, FastRecurrentConfig } from '../ml/recurrent.js';
 import { installWasmKernels, uninstallWasmKernels } from '../ml/wasmKernels.js';
+import { nativeAddonProblem } from '../ml/nativeAddon.js';
+import { useBackend } from '../ml/backend.js';
+import { hasGruBlock } from '../ml/gruBlock.js';
+
+const nativeProblem = nativeAddonProblem('@tensorflow/tfjs-node');
+if (!nativeProblem) await useBackend('tensorflow'); // registers the back end
+const BACKENDS = ['wasm', 'cpu', ...(nativeProblem ? [] : ['tensorflow'])];
 
 const OUT_TOL = 1e-5;
 const GRAD_TOL = 1e-4;
@@ -89,7 +97,12 @@ function twins(cell: Cell, units: number, features: number) {
 
 const variablesOf = (layer: tf.layers.Layer) => layer.trainableWeights.map((w) => w.read() as tf.Variable);
 
-for (const [backend, cell] of ['wasm', 'cpu'].flatMap((b) => CELLS.map((c) => [b, c] as const))) {
+test('native TensorFlow: FastGRU runs as its fused GRUBlockCell', { skip: nativeProblem ? `native TensorFlow is not available: ${nativeProblem}` : false }, async () => {
+  await useBackend('tensorflow');
+  assert.ok(hasGruBlock(), 'GRUBlockCell runs');
+});
+
+for (const [backend, cell] of BACKENDS.flatMap((b) => CELLS.map((c) => [b, c] as const))) {
   describe(`${cell.name} on ${backend}`, () => {
     before(async () => {
       assert.ok(await tf.setBackend(backend), `tf.setBackend('${backend}')`);

@@ -3,7 +3,8 @@
  * it streams in a seeded order, an interrupted-and-resumed run ends with the
  * same weights as an uninterrupted one, and the stage writes what `evaluate`
  * reads. The kill -9 version of the resume test, through Temporal, is in
- * trainEngine.test.ts.
+ * trainEngine.test.ts. The back end is wasm, or TOPOFLOW_TEST_BACKEND's
+ * (trainNative.test.ts runs this file again on native TensorFlow).
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +30,11 @@ import { batches, epochRows, orderedRows, realLength, type Batch, type PartRef }
 import { ModelSpec } from '../ml/modelSpec.js';
 import { FeaturesFile } from '../hep/features/index.js';
 import { BadInputError } from '../common/errors.js';
+import { BackendChoice } from '../ml/backendChoice.js';
+
+const BACKEND = BackendChoice.parse(process.env.TOPOFLOW_TEST_BACKEND ?? 'wasm');
+/** The data stream does not depend on the back end: tested once, on wasm. */
+const STREAM_TESTS = BACKEND === 'wasm';
 
 const HLF = ModelSpec.parse({ name: 'hlf', input: 'hlf', layers: [{ dense: 50, activation: 'relu' }, { dense: 20, activation: 'relu' }, { dense: 10, activation: 'relu' }, { dense: 3, activation: 'softmax' }] });
 const INCLUSIVE = ModelSpec.parse({
@@ -48,16 +54,16 @@ function ctxFor<W>(w: W, inputs: Record<string, StageManifest>, out: string, ext
   } as StageContext<W> & { output: RecordingOutputWriter };
 }
 
-const trainWith = (over: Record<string, unknown>): TrainWith => trainKind.withSchema.parse({ model: HLF, ...over });
+const trainWith = (over: Record<string, unknown>): TrainWith => trainKind.withSchema.parse({ model: HLF, backend: BACKEND, ...over });
 
 before(async () => {
-  await useBackend('wasm');
+  await useBackend(BACKEND);
   storage = new LocalStorage(mkdtempSync(join(tmpdir(), 'topoflow-train-')));
   // Three stage-1 files per sample: several train and test parts, as a real run has.
   data = await makeFeaturesDataset(storage, { eventsPerSample: 7500, filesPerSample: 3 });
 });
 
-describe('data stream', () => {
+describe('data stream', { skip: !STREAM_TESTS && 'back-end independent: run with wasm' }, () => {
   test('each epoch sees every training row exactly once, in a seeded order that differs per epoch', async () => {
     const needs = { hlf: true, particles: true, trim: true };
     const order = async (epoch: number, seed = 1) => {
@@ -192,7 +198,7 @@ describe('data stream', () => {
   });
 });
 
-describe('training', () => {
+describe(`training on ${BACKEND}`, () => {
   test('hlf beats chance clearly after one epoch on a few thousand events (AUC ≥ 0.8 per class)', async () => {
     const ctx = ctxFor(trainWith({ epochs: 1, batchSize: 32 }), { features: data }, 'hlf1');
     const result = await trainKind.run(ctx);

@@ -8,7 +8,7 @@ import { StorageNotFoundError } from '../../storage/index.js';
 import { useBackend } from '../backend.js';
 import { backendChoice, type BackendChoice } from '../backendChoice.js';
 import type { DataNeeds, PartRef } from '../data.js';
-import type { ModelSpec } from '../modelSpec.js';
+import { usesInput, type ModelSpec } from '../modelSpec.js';
 import type { TrainConfig } from '../trainer.js';
 import { decodeSample, drawSample, encodeSample, type SampleSettings, type TuningSample } from './sample.js';
 import { runTrial, type FoldScores, type TrialIO } from './trial.js';
@@ -41,7 +41,7 @@ async function loadSample(storage: Storage, key: string): Promise<TuningSample> 
 }
 
 export async function trialJob(storage: Storage, sampleKey: string, spec: ModelSpec, cfg: TrainConfig, backend: BackendChoice, io: TrialIO): Promise<{ folds: FoldScores[]; backend: string }> {
-  const active = await useBackend(backendChoice(backend));
+  const active = await useBackend(backendChoice(backend), { recurrent: usesInput(spec, 'particles') });
   const sample = await loadSample(storage, sampleKey);
   return { folds: await runTrial(sample, spec, cfg, io), backend: active.name };
 }
