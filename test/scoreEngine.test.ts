@@ -126,7 +126,7 @@ describe('score on the engine', () => {
     assert.equal(m.counts.selected, [...scored.values()].filter((e) => e.selected).length);
     assert.match(m.report ?? '', /cut at 95 % ttbar efficiency .*: \d+ events scored, \d+ selected/);
     assert.match(m.report ?? '', /\| test set \(evaluate's prediction\) \| \d+ \| [\d.]+ ± [\d.]+ % \|/);
-    assert.match(m.report ?? '', /Events\/s per worker \(wasm\): \S+: \d+/);
+    assert.match(m.report ?? '', /Events\/s per worker \((?:wasm|tensorflow|cpu)\): \S+: \d+/);
     assert.equal(entry(m, 'timing.json').volatile, true, 'timings stay out of the content hash');
   });
 
