@@ -246,8 +246,9 @@ export async function runShard(req: StageRequest, key: string, index: number, en
       ...(hash !== undefined ? { shardContentHash: hash } : {}),
     }, shard, index);
     let done: ShardResult;
-    if (kind.shardContentKey) {
-      const hash = contentHash(kind, kind.shardContentKey(parseWith(kind, req.stage), shard));
+    const contentKey = kind.shardContentKey?.(parseWith(kind, req.stage), shard) ?? null;
+    if (contentKey !== null) {
+      const hash = contentHash(kind, contentKey);
       const holder = { runId: req.runId, stageId: req.stage.id, worker: workerIdentity() };
       const { record, reused } = await contentShard(
         { storage: env.storage, kind: kind.name, hash, forced: !!req.force, holder, timing: env.leaseTiming ?? DEFAULT_LEASE_TIMING, signal: lease.signal },

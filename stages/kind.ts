@@ -103,7 +103,7 @@ interface KindBase<W> {
    * Optional, for kinds that read files from outside the pipeline's stages
    * (patterns, paths, URIs): lists them with their identity before the cache
    * look-up. The list is part of the cache key, recorded in the manifest as
-   * `sources` and given to plan/run as `ctx.sources`. Must be sorted.
+   * `sources` and given to plan/run as `ctx.sources`. In a deterministic order.
    */
   resolveSources?(ctx: ResolveContext<W>): Promise<SourceRecord[]>;
 }
@@ -137,7 +137,8 @@ export interface FanoutStageKind<W = unknown, S = JsonValue> extends KindBase<W>
    * the whole stage's key. The engine keeps the result under
    * `content/<kind>-shards/<hash>/` (hash of this, the kind and its version)
    * and reuses it in any stage whose plan has the same shard, so a run over
-   * 1,000 old files and 1 new one runs 1 shard. `--force` recomputes.
+   * 1,000 old files and 1 new one runs 1 shard. `--force` recomputes. null:
+   * this shard is not cached (e.g. a file without an identity).
    */
   shardContentKey?(w: W, shard: S): JsonValue;
   /**
