@@ -20,7 +20,8 @@ import type { StageManifest } from '../protocol/manifest.js';
 import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
 import { runNews } from '../protocol/runNews.js';
 import { Harness } from './support/harness.js';
-import { startMinio, type MinioServer } from '../infra/minio.js';
+import type { MinioServer } from '../infra/minio.js';
+import { startMinioForWorkers } from './support/minioEnv.js';
 import { generateFile } from '../hep/generator/index.js';
 import type { StorageSpec } from '../storage/spec.js';
 import { createPipelineSchedule } from '../cli/schedules.js';
@@ -92,13 +93,7 @@ const run = async (input: PipelineRunInput) => {
 const outputsOf = (m: StageManifest) => m.outputs.filter((o) => !o.volatile).map((o) => `${o.name}:${o.sha256}`);
 
 before(async () => {
-  minio = await startMinio({ dataDir: join(h.tmp, 'minio') });
-  await minio.createBucket('pipeline');
-  await minio.createBucket('raw-data');
-  process.env.AWS_ACCESS_KEY_ID = minio.accessKey;
-  process.env.AWS_SECRET_ACCESS_KEY = minio.secretKey;
-  process.env.AWS_ENDPOINT_URL = minio.endpoint;
-  process.env.AWS_REGION = 'us-east-1';
+  minio = await startMinioForWorkers(join(h.tmp, 'minio'), ['pipeline', 'raw-data']);
   await h.start();
   await h.startWorker();
 });
@@ -124,7 +119,7 @@ for (const [name, makeSource, makeStore] of backends) {
       const first = await run({ pipeline: spec, storage });
       let ingest = await manifestOf(first, 'ingest', storage);
       assert.equal(ingest.sources?.length, 4, 'the manifest lists the files it saw');
-      assert.ok(ingest.sources!.every((s) => s.size! > 0 && (s.etag !== undefined || s.mtimeMs !== undefined)), 'each with its identity');
+      assert.ok(ingest.sources.every((s) => (s.size ?? 0) > 0 && (s.etag !== undefined || s.mtimeMs !== undefined)), 'each with its identity');
       assert.deepEqual(ingest.reuse, { shards: 4, reused: 0 });
       assert.equal(await shardRecords(store), 4);
       assert.equal(await prepassRecords(store), 4);

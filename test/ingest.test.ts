@@ -14,7 +14,8 @@ import { openStorage } from '../storage/index.js';
 import { readIngestParquet } from '../hep/ingest/index.js';
 import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
 import { Harness } from './support/harness.js';
-import { startMinio, type MinioServer } from '../infra/minio.js';
+import type { MinioServer } from '../infra/minio.js';
+import { startMinioForWorkers } from './support/minioEnv.js';
 import { generateFile } from '../hep/generator/index.js';
 import type { StorageSpec } from '../storage/spec.js';
 import { projectRoot } from '../infra/tools.js';
@@ -57,14 +58,7 @@ async function rowsOf(result: RunResult, storage: StorageSpec): Promise<string[]
 let minio: MinioServer;
 
 before(async () => {
-  minio = await startMinio({ dataDir: join(h.tmp, 'minio') });
-  await minio.createBucket('pipeline');
-  await minio.createBucket('raw-data');
-  // Workers inherit these: the standard AWS variables, nothing in pipelines.yaml.
-  process.env.AWS_ACCESS_KEY_ID = minio.accessKey;
-  process.env.AWS_SECRET_ACCESS_KEY = minio.secretKey;
-  process.env.AWS_ENDPOINT_URL = minio.endpoint;
-  process.env.AWS_REGION = 'us-east-1';
+  minio = await startMinioForWorkers(join(h.tmp, 'minio'), ['pipeline', 'raw-data']);
   await h.start();
   await h.startWorker();
 });

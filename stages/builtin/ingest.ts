@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import type { FanoutStageKind, ResolveContext, StageContext, StageResult } from '../kind.js';
-import type { JsonValue, SourceRecord, StageManifest } from '../../protocol/manifest.js';
+import type { JsonValue, SourceRecord } from '../../protocol/manifest.js';
 import { BadInputError } from '../../common/errors.js';
 import { DEFAULT_INGEST } from '../../hep/ingest/index.js';
 import { ingestRootFile, REJECT_REASONS, type IngestFileResult } from '../../hep/ingest/rootFile.js';

@@ -1,0 +1,13 @@
+/** MinIO for engine tests: its buckets, and the standard AWS variables set so workers (which inherit them) reach it. */
+import { startMinio, type MinioServer } from '../../infra/minio.js';
+
+export async function startMinioForWorkers(dataDir: string, buckets: string[]): Promise<MinioServer> {
+  const minio = await startMinio({ dataDir });
+  for (const b of buckets) await minio.createBucket(b);
+  // Workers inherit these: the standard AWS variables, nothing in pipelines.yaml.
+  process.env.AWS_ACCESS_KEY_ID = minio.accessKey;
+  process.env.AWS_SECRET_ACCESS_KEY = minio.secretKey;
+  process.env.AWS_ENDPOINT_URL = minio.endpoint;
+  process.env.AWS_REGION = 'us-east-1';
+  return minio;
+}
