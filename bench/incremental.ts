@@ -79,8 +79,12 @@ async function scheduled(storage: { root: string }): Promise<{ s: number; result
   }
 }
 
+const stageCell = (r: RunResult, id: string) => {
+  const st = r.stages[id]!;
+  return st.status === 'cached' ? 'cached' : `${st.seconds.toFixed(1)} s`;
+};
 const line = (what: string, r: { s: number; result: RunResult }) =>
-  `| ${what} | ${r.s.toFixed(1)} | ${Object.entries(r.result.stages).map(([id, st]) => `${id}: ${st.status}${st.status === 'completed' ? ` (${(st.reason ?? '').replace(/^.*?sources: /, '').replace(/^new key: /, '')})` : ''}`).join('; ')} |`;
+  `| ${what} | ${r.s.toFixed(1)} | ${stageCell(r.result, 'ingest')} | ${stageCell(r.result, 'features')} | ${Object.entries(r.result.stages).filter(([, st]) => st.status === 'completed').map(([id, st]) => `${id}: ${(st.reason ?? '').replace(/^.*?sources: /, '').replace(/^new key: /, '').replace(' from the content cache', '')}`).join('; ')} |`;
 
 try {
   for (let i = 0; i < files; i++) put(i);
@@ -94,7 +98,7 @@ try {
   await startRun(client, 'bench-scratch', { pipeline, storage: fresh });
   const scratch = await timed('bench-scratch');
   console.log(`\n${files} + 1 files × ${events} events; ingest → features; times are the workflow's start to close\n`);
-  console.log('| run | seconds | stages |\n|---|---:|---|');
+  console.log('| run | run s | ingest | features | what ran |\n|---|---:|---:|---:|---|');
   console.log(line(`scheduled, from scratch (${files} files)`, baseline));
   console.log(line(`scheduled, 1 new file among ${files}`, oneNew));
   console.log(line('scheduled, nothing new', nothingNew));

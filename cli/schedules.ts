@@ -74,13 +74,13 @@ export async function scheduleList(g: Globals, json: boolean): Promise<number> {
   return withStack(g, async ({ client }) => {
     const rows: Array<{ id: string; spec: string; paused: boolean; overlap: string; catchupWindow: string; next?: string; recent: number }> = [];
     for await (const s of client.schedule.list()) {
-      const spec = [...(s.spec?.intervals ?? []).map((i) => `every ${String(i.every)}`), ...(s.spec?.calendars ?? []).map(() => 'calendar')].join(', ');
+      const spec = [...(s.spec?.intervals ?? []).map((i) => `every ${shortDuration(i.every)}`), ...(s.spec?.calendars ?? []).map(() => 'calendar')].join(', ');
       // The listing has no policies: describe each (schedules are few).
       const d = await client.schedule.getHandle(s.scheduleId).describe();
       rows.push({
         id: s.scheduleId, spec, paused: s.state.paused,
         overlap: String(d.policies.overlap).toLowerCase().replace(/^schedule_overlap_policy_/, ''),
-        catchupWindow: `${Math.round(d.policies.catchupWindow / 1000)}s`,
+        catchupWindow: shortDuration(d.policies.catchupWindow),
         recent: d.info.recentActions.length,
         ...(s.info.nextActionTimes[0] ? { next: s.info.nextActionTimes[0].toISOString() } : {}),
       });
@@ -90,6 +90,14 @@ export async function scheduleList(g: Globals, json: boolean): Promise<number> {
     else for (const r of rows) process.stdout.write(`${r.id.padEnd(28)} ${r.spec.padEnd(20)} ${r.paused ? 'paused' : 'active'}  overlap: ${r.overlap}  catch-up: ${r.catchupWindow}  next: ${r.next ?? '-'}\n`);
     return 0;
   });
+}
+
+/** 2000 → "2s", 21600000 → "6h" (the largest whole unit); strings as Temporal gives them. */
+function shortDuration(d: number | string): string {
+  if (typeof d !== 'number') return d;
+  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+  const [unit, ms] = units.find(([, ms]) => d % ms === 0) ?? ['ms', 1];
+  return `${d / ms}${unit}`;
 }
 
 export async function scheduleDelete(g: Globals, id: string): Promise<number> {

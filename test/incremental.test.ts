@@ -11,6 +11,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,7 +20,7 @@ import { openStorage, type Storage } from '../storage/index.js';
 import type { StageManifest } from '../protocol/manifest.js';
 import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
 import { runNews } from '../protocol/runNews.js';
-import { Harness } from './support/harness.js';
+import { cliEntry, Harness } from './support/harness.js';
 import type { MinioServer } from '../infra/minio.js';
 import { startMinioForWorkers } from './support/minioEnv.js';
 import { generateFile } from '../hep/generator/index.js';
@@ -233,6 +234,15 @@ describe('scheduled re-processing', () => {
         assert.equal(runNews(r), 'nothing new (every stage cached)');
       }
       assert.equal(await shardRecords(store), records, 'no file read');
+
+      // The CLI shows the schedule's policies and, per scheduled run, what it found new.
+      const cli = (...args: string[]) => spawnSync(process.execPath, [cliEntry, ...args], { cwd: h.tmp, env: h.env(), encoding: 'utf8', timeout: 60_000 });
+      const schedules = cli('schedule', 'list');
+      assert.equal(schedules.status, 0, schedules.stderr);
+      assert.match(schedules.stdout, new RegExp(`${scheduleId} .*every 2s.* active  overlap: skip  catch-up: 1m  next: `));
+      const list = cli('list', '--limit', '50');
+      assert.equal(list.status, 0, list.stderr);
+      for (const id of started.slice(0, 2)) assert.match(list.stdout, new RegExp(`scheduled incremental +${id}\n +new: nothing new \\(every stage cached\\)`));
     } finally {
       await handle.delete();
     }
