@@ -86,6 +86,9 @@ export async function contentShard(env: ContentShardEnv, run: (writer: Recording
   });
 }
 
+/** The stored result of a content shard whose outputs are all there, or null. */
+export const storedShard = (storage: Storage, kind: string, hash: string) => intactRecord(storage, layout.contentShardRecordKey(kind, hash));
+
 /** A record whose outputs are all there with their recorded sizes (else it is recomputed). */
 async function intactRecord(storage: Storage, recordKey: string): Promise<ContentShard | null> {
   const record = await readJson<ContentShard>(storage, recordKey);
@@ -97,10 +100,14 @@ async function intactRecord(storage: Storage, recordKey: string): Promise<Conten
   return record;
 }
 
+/** The stored memo value for `key`, or null. */
+export const storedMemo = <T extends JsonValue>(storage: Storage, kind: { name: string; version: string }, area: string, key: JsonValue) =>
+  readJson<T>(storage, layout.contentMemoKey(kind.name, area, contentHash(kind, key)));
+
 /** A content-addressed JSON value (`content/<kind>-<area>/<hash>.json`): stored, or computed and stored. */
 export async function memo<T extends JsonValue>(storage: Storage, kind: { name: string; version: string }, area: string, key: JsonValue, forced: boolean, compute: () => Promise<T>): Promise<{ value: T; reused: boolean }> {
   const k = layout.contentMemoKey(kind.name, area, contentHash(kind, key));
-  const stored = forced ? null : await readJson<T>(storage, k);
+  const stored = forced ? null : await storedMemo<T>(storage, kind, area, key);
   if (stored !== null) return { value: stored, reused: true };
   const value = await compute();
   // Two writers of one key store the same value; put is atomic.

@@ -20,6 +20,7 @@ import { damageOf } from './intact.js';
 import { DEFAULT_LEASE_TIMING, singleFlight, type HeldLease, type LeaseHolder, type LeaseTiming } from './keyLease.js';
 import { contentHash, contentShard, memo } from './contentCache.js';
 import { readJson } from './storedJson.js';
+import { commitReusable } from './planReuse.js';
 
 export interface RunnerEnv {
   registry: KindRegistry;
@@ -126,7 +127,12 @@ export async function planFanout(req: StageRequest, env: RunnerEnv): Promise<{ c
     }
     const w = parseWith(kind, req.stage);
     const window = Math.max(1, kind.window ? kind.window(w) : defaultWindow(req.stage.with));
-    return { plan: { key, shardCount: shards.length, window, reason, ...(kind.prepass ? { prepass: true } : {}), ...(kind.nextRound ? { rounds: true } : {}) } };
+    // Shards already in the content cache are committed now and not dispatched (a forced stage recomputes them).
+    const reuse = req.force ? null : await commitReusable(env.storage, kind, key, w, shards);
+    const planned: FanoutPlan = { key, shardCount: shards.length, window, reason, ...(kind.prepass ? { prepass: true } : {}), ...(kind.nextRound ? { rounds: true } : {}) };
+    if (reuse?.done.length) planned.done = reuse.done;
+    if (reuse?.prepassReady.length) planned.prepassReady = reuse.prepassReady;
+    return { plan: planned };
   });
 }
 
