@@ -17,6 +17,7 @@ import { inspect } from 'node:util';
 import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StorageSpec } from '../storage/spec.js';
 import { bucketNameFaults } from '../storage/s3Root.js';
+import { compileGlob, isPattern } from '../storage/glob.js';
 import { PipelineRunInput } from '../protocol/protocol.js';
 import { startMinio, type MinioServer } from '../infra/minio.js';
 import { freePort } from '../infra/ports.js';
@@ -283,6 +284,26 @@ describe('keys', () => {
     assert.throws(() => joinKey('runs', '..', 'x'), UnsafeKeyError);
     assert.throws(() => joinKey('runs/', 'x'), UnsafeKeyError);
     assert.throws(() => joinKey(), UnsafeKeyError);
+  });
+});
+
+describe('globs over keys', () => {
+  test('* and ? stay in one segment, ** spans segments, a trailing / is a prefix; listing starts at the literal folder', () => {
+    const one = compileGlob('delphes/ttbar/*.root');
+    assert.equal(one.base, 'delphes/ttbar/');
+    assert.ok(one.test('delphes/ttbar/a.root'));
+    assert.ok(!one.test('delphes/ttbar/x/a.root'), '* does not cross /');
+    assert.ok(!one.test('delphes/ttbar/a.rootx'));
+    const deep = compileGlob('incoming/wjets/**/*.root');
+    assert.equal(deep.base, 'incoming/wjets/');
+    for (const k of ['incoming/wjets/a.root', 'incoming/wjets/x/y/a.root']) assert.ok(deep.test(k), k);
+    assert.ok(!deep.test('incoming/wjetsX/a.root'));
+    const prefix = compileGlob('incoming/', '**/*.root');
+    assert.ok(prefix.test('incoming/q/a.root') && !prefix.test('incoming/a.txt'));
+    assert.ok(compileGlob('/data/f?.root').test('/data/f1.root') && !compileGlob('/data/f?.root').test('/data/f12.root'));
+    assert.ok(compileGlob('a+b(1)/*.root').test('a+b(1)/x.root'), 'regex characters are literal');
+    assert.equal(compileGlob('*.root').base, '');
+    assert.deepEqual(['a/b.root', 'a/*.root', 'a/', 'a/b?.root'].map(isPattern), [false, true, true, true]);
   });
 });
 
