@@ -9,7 +9,7 @@
  * work. Named files replaced in place are re-read, and patterns that match
  * nothing are errors naming them.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -21,14 +21,15 @@ import type { StageManifest } from '../protocol/manifest.js';
 import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
 import { runNews } from '../protocol/runNews.js';
 import { cliEntry, Harness } from './support/harness.js';
-import type { MinioServer } from '../infra/minio.js';
-import { startMinioForWorkers } from './support/minioEnv.js';
+import { withMinioAndWorker } from './support/minioEnv.js';
 import { generateFile } from '../hep/generator/index.js';
 import type { StorageSpec } from '../storage/spec.js';
 import { createPipelineSchedule } from '../cli/schedules.js';
+import { resolveInput } from '../stages/builtin/inputSources.js';
+import { loadInput } from '../stages/builtin/ingestInputs.js';
+import { BadInputError } from '../common/errors.js';
 
 const h = new Harness();
-let minio: MinioServer;
 let seq = 0;
 const caps = { maxTracks: 40, maxPhotons: 10, maxNeutrals: 10 };
 type Stages = Exclude<PipelineRunInput['pipeline'], string>['stages'];
@@ -64,7 +65,7 @@ function localSource(): Source {
 }
 
 function s3Source(): Source {
-  const raw = openStorage({ root: 's3://raw-data', endpoint: minio.endpoint });
+  const raw = openStorage({ root: 's3://raw-data', endpoint: minioOf().endpoint });
   const prefix = `inc-${++seq}`;
   return {
     pattern: `s3://raw-data/${prefix}/`,
@@ -74,7 +75,7 @@ function s3Source(): Source {
 }
 
 const localStore = (): StorageSpec => ({ root: pathToFileURL(join(h.tmp, `store-${++seq}`)).href });
-const minioStore = (): StorageSpec => ({ root: `s3://pipeline/inc-${++seq}`, endpoint: minio.endpoint });
+const minioStore = (): StorageSpec => ({ root: `s3://pipeline/inc-${++seq}`, endpoint: minioOf().endpoint });
 
 async function manifestOf(result: RunResult, stage: string, storage: StorageSpec): Promise<StageManifest> {
   const store = openStorage(storage);
@@ -93,15 +94,7 @@ const run = async (input: PipelineRunInput) => {
 };
 const outputsOf = (m: StageManifest) => m.outputs.filter((o) => !o.volatile).map((o) => `${o.name}:${o.sha256}`);
 
-before(async () => {
-  minio = await startMinioForWorkers(join(h.tmp, 'minio'), ['pipeline', 'raw-data']);
-  await h.start();
-  await h.startWorker();
-});
-after(async () => {
-  await h.stop();
-  await minio?.stop();
-});
+const minioOf = withMinioAndWorker(h, ['pipeline', 'raw-data']);
 
 const backends: Array<[string, () => Source, () => StorageSpec]> = [
   ['local directory, local store', localSource, localStore],
@@ -189,6 +182,16 @@ describe('inputs named one by one and patterns that match nothing', () => {
     assert.equal(second.stages.ingest!.status, 'completed', 'not "cached: same kind version, params and inputs"');
     assert.match(second.stages.ingest!.reason!, /sources: 2 changed/);
     assert.notEqual((await manifestOf(second, 'ingest', storage)).contentHash, before.contentHash, 'the new content was read');
+  });
+
+  test('a file that changes between the listing and its read fails naming it (not cached as the old one)', async () => {
+    const path = join(h.tmp, `listed-${++seq}.root`);
+    writeFileSync(path, rootFile('qcd_000.root'));
+    const store = openStorage(localStore());
+    const [listed] = await resolveInput(store, path, { where: 'test' });
+    writeFileSync(path, rootFile('qcd_000.root', 9));
+    const file = { uri: path, label: 0, size: listed!.size!, mtimeMs: listed!.mtimeMs! };
+    await assert.rejects(loadInput(store, file, { maxBytes: 1e9 }), (err: Error) => err instanceof BadInputError && /listed-\d+\.root: changed since this run listed it/.test(err.message));
   });
 
   test('a pattern that matches nothing holds the run naming it; with allowEmpty the run does nothing', async () => {
