@@ -45,7 +45,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     /** Runs as a local activity on the workflow's worker: a cached stage never waits for a stage worker. */
     async checkCache(req: StageRequest): Promise<StageOutcome | null> {
-      return classify(() => lookupCached(req, { storage: storageFor(req.storage) }));
+      return classify(() => lookupCached(req, { storage: storageFor(req.storage), registry: deps.registry }));
     },
     async runStage(req: StageRequest): Promise<StageOutcome> {
       return withActivityEnv(req, deps, storageFor(req.storage), (env) => runSimpleStage(req, env), { signalsRun: true });

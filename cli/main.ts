@@ -100,7 +100,8 @@ function program(): Command {
     .addOption(new Option('--cron <expr>', 'cron expression, e.g. "0 3 * * *"'))
     .option('--set <key=value>', 'override a pipeline param (repeatable)', collect, [])
     .option('--id <scheduleId>', 'schedule id (default: <pipeline>-schedule)')
-    .action(async (pipeline: string, o: { every?: string; cron?: string; set: string[]; id?: string }, cmd: Command) =>
+    .option('--catchup-window <duration>', 'runs missed while Temporal was down are made up only if this recent (default 10m)')
+    .action(async (pipeline: string, o: { every?: string; cron?: string; set: string[]; id?: string; catchupWindow?: string }, cmd: Command) =>
       done(await scheduleCreate(g(cmd), pipeline, o)));
   schedule.command('list')
     .description('list schedules')

@@ -5,7 +5,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { loadPipelinesFile, type PipelinesFile } from '../config/load.js';
 import { parseSetArgs } from '../config/params.js';
 import type { Params, PipelineSpec } from '../config/spec.js';
-import { DEFAULT_TASK_QUEUE, NAMES, RUN_ABORTED, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput, type RunProgress } from '../protocol/protocol.js';
+import { DEFAULT_TASK_QUEUE, NAMES, RUN_ABORTED, SA_PIPELINE_NAME, SA_RUN_KIND, type PipelineRunInput, type RunProgress, type RunResult } from '../protocol/protocol.js';
+import { runNews } from '../protocol/runNews.js';
 import { prepareRun } from '../runtime/prepare.js';
 import { configVocabulary } from '../stages/configVocabulary.js';
 import { stageKinds } from './kinds.js';
@@ -160,13 +161,13 @@ export async function listCommand(g: Globals, opts: { limit: number; json: boole
   return withReadStack(g, async (stack) => {
     const rows: ListRow[] = [];
     for await (const wf of stack.client.workflow.list({ query: RUNS_QUERY })) {
-      rows.push({
-        runId: wf.workflowId,
-        pipeline: String(wf.typedSearchAttributes.get(SA_PIPELINE_NAME) ?? ''),
-        kind: String(wf.typedSearchAttributes.get(SA_RUN_KIND) ?? ''),
-        status: wf.status.name.toLowerCase(),
-        started: wf.startTime.toISOString(),
-      });
+      const kind = String(wf.typedSearchAttributes.get(SA_RUN_KIND) ?? '');
+      const status = wf.status.name.toLowerCase();
+      // Scheduled runs say what they found new: the result is read from history (no worker needed).
+      const news = kind === 'scheduled' && status === 'completed'
+        ? await stack.client.workflow.getHandle(wf.workflowId, wf.runId).result().then((r) => runNews(r as RunResult), () => undefined)
+        : undefined;
+      rows.push({ runId: wf.workflowId, pipeline: String(wf.typedSearchAttributes.get(SA_PIPELINE_NAME) ?? ''), kind, status, started: wf.startTime.toISOString(), ...(news ? { news } : {}) });
       if (rows.length >= opts.limit) break;
     }
     if (opts.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
@@ -176,10 +177,10 @@ export async function listCommand(g: Globals, opts: { limit: number; json: boole
   });
 }
 
-interface ListRow { runId: string; pipeline: string; kind: string; status: string; started: string }
+interface ListRow { runId: string; pipeline: string; kind: string; status: string; started: string; news?: string }
 const LIST_HEADER: ListRow = { started: 'started', status: 'status', kind: 'kind', pipeline: 'pipeline', runId: 'run id' };
 /** One line of `list`; the header goes through it too, so the columns line up. */
-const listLine = (r: ListRow) => `${r.started.padEnd(24)}  ${r.status.padEnd(11)} ${r.kind.padEnd(9)} ${r.pipeline.padEnd(16)} ${r.runId}`;
+const listLine = (r: ListRow) => `${r.started.padEnd(24)}  ${r.status.padEnd(11)} ${r.kind.padEnd(9)} ${r.pipeline.padEnd(16)} ${r.runId}${r.news ? `\n${' '.repeat(26)}new: ${r.news}` : ''}`;
 
 /** The manifest keys (in `storage`) of a run's finished stages, or null when the run is unknown. */
 export async function runStageManifests(g: Globals, runId: string, storage: Storage): Promise<string[] | null> {

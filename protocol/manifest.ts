@@ -26,6 +26,26 @@ export const JsonValue: z.ZodType<JsonValue> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValue), z.record(z.string(), JsonValue)]),
 );
 
+/**
+ * One external file a stage read, as listed when the run was planned: its
+ * identity (size plus ETag or mtime, or the sha256 an upstream manifest
+ * recorded) is part of the stage's cache key, so a file replaced in place is
+ * read again. `missing`: named one by one but absent (its shard reports it).
+ */
+export const SourceRecord = z.strictObject({
+  uri: z.string(),
+  /** When the file lives in the pipeline's storage. */
+  key: z.string().optional(),
+  size: z.number().int().nonnegative().optional(),
+  etag: z.string().optional(),
+  mtimeMs: z.number().optional(),
+  sha256: z.string().optional(),
+  missing: z.literal(true).optional(),
+  /** What the kind attaches to the file (ingest: its class label). */
+  label: z.number().int().optional(),
+});
+export type SourceRecord = z.infer<typeof SourceRecord>;
+
 export const StageManifest = z.object({
   format: z.literal('topoflow.stage/1'),
   stageId: z.string(),
@@ -40,6 +60,10 @@ export const StageManifest = z.object({
   outputs: z.array(OutputEntry),
   counts: z.record(z.string(), z.number()).default({}),
   summary: JsonValue.optional(),
+  /** External files the stage saw (kinds with `resolveSources`); not part of the content hash, which covers the outputs. */
+  sources: z.array(SourceRecord).optional(),
+  /** Fan-out shards taken from the shard-level content cache instead of run (not part of the content hash). */
+  reuse: z.object({ shards: z.number().int(), reused: z.number().int(), prepassReused: z.number().int().optional() }).optional(),
   /** Short text the CLI prints when the run ends (e.g. the AUC table). */
   report: z.string().max(8000).optional(),
   createdAt: z.string(),

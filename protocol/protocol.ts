@@ -111,6 +111,10 @@ export interface FanoutPlan {
   prepass?: boolean;
   /** The kind plans further rounds of shards once those planned are done (planNextRound). */
   rounds?: boolean;
+  /** Shards committed when planning (from the shard-level content cache, or earlier): not dispatched. */
+  done?: number[];
+  /** Prepass shards whose result was stored when planning: not dispatched. */
+  prepassReady?: number[];
 }
 
 export interface ShardOutcome {

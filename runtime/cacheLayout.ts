@@ -14,6 +14,23 @@
  *                                              folder (which a retry wipes), dropped on commit
  *   leases/<kind>/<key>[/<unit>]/<generation>.json   who is computing a key (or a shard of
  *                                              it) right now; see keyLease.ts; dropped on commit
+ *   cache/<kind>/<key>/sources.json           external files the stage resolved (resolveSources)
+ *
+ * Content-addressed objects live outside any stage's folder, under
+ * `content/<kind>-<area>/`, named by the hash of what they depend on (with the
+ * kind's code version), so any stage or run whose work includes the same
+ * piece reuses it; a stage manifest may name outputs there. Nothing deletes
+ * them yet (they are small next to the outputs they save recomputing).
+ *
+ *   content/<kind>-shards/<hash>/result.json, data/<name>   a fan-out shard's result
+ *                                              (shardContentKey), reused by every stage
+ *                                              whose plan has that shard: e.g. ingest's
+ *                                              per-file parts
+ *   content/<kind>-prepass/<hash>.json         a prepass shard's result (prepass.contentKey),
+ *                                              e.g. features' per-part statistics
+ *   content/<kind>-<area>/<hash>.json          ctx.memo values (e.g. ingest-entries)
+ *   content/tune-samples/<hash>.bin, content/tune-trials/<hash>.json   the tune kind's own
+ *   leases/content/<kind>-shards/<hash>/…      who is computing a content shard right now
  *
  * Folders are returned without a trailing '/'; `asPrefix` adds it for listing.
  */
@@ -29,8 +46,9 @@ export const shardFolder = (kind: string, key: string, index: number) =>
 export const shardManifestKey = (kind: string, key: string, index: number) =>
   joinKey(shardFolder(kind, key, index), 'manifest.json');
 export const shardDataFolder = (kind: string, key: string, index: number) => joinKey(shardFolder(kind, key, index), 'data');
+export const prepassFolder = (kind: string, key: string) => joinKey(stageFolder(kind, key), 'prepass');
 export const prepassShardKey = (kind: string, key: string, index: number) =>
-  joinKey(stageFolder(kind, key), 'prepass', `${String(index).padStart(5, '0')}.json`);
+  joinKey(prepassFolder(kind, key), `${String(index).padStart(5, '0')}.json`);
 export const preparedKey = (kind: string, key: string) => joinKey(stageFolder(kind, key), 'prepared.json');
 export const lastRunKey = (pipeline: string, stageId: string) => joinKey('runs', pipeline, `${stageId}.json`);
 /** Survives retries of the same stage (or shard); a forced run gets its own, so it starts from scratch. */
@@ -38,3 +56,13 @@ export const checkpointFolder = (kind: string, key: string, opts: { shard?: numb
   joinKey('checkpoints', kind, key, ...(opts.shard !== undefined ? ['shards', String(opts.shard).padStart(5, '0')] : []), ...(opts.forcedRun ? [`forced-${opts.forcedRun}`] : []));
 /** The lease folder of a unit of work on a key: the stage itself, or `shard-<i>` / `prepass-<i>` of a fan-out. */
 export const leaseFolder = (kind: string, key: string, unit?: string) => joinKey('leases', kind, key, ...(unit ? [unit] : []));
+export const sourcesKey = (kind: string, key: string) => joinKey(stageFolder(kind, key), 'sources.json');
+/** A prepass shard whose result came from the content cache leaves this marker (counted at commit). */
+export const prepassReusedKey = (kind: string, key: string, index: number) =>
+  joinKey(prepassFolder(kind, key), `${String(index).padStart(5, '0')}.reused`);
+export const contentFolder = (kind: string, area: string) => joinKey('content', `${kind}-${area}`);
+export const contentShardFolder = (kind: string, hash: string) => joinKey(contentFolder(kind, 'shards'), hash);
+export const contentShardRecordKey = (kind: string, hash: string) => joinKey(contentShardFolder(kind, hash), 'result.json');
+export const contentShardDataFolder = (kind: string, hash: string) => joinKey(contentShardFolder(kind, hash), 'data');
+export const contentMemoKey = (kind: string, area: string, hash: string) => joinKey(contentFolder(kind, area), `${hash}.json`);
+export const contentLeaseFolder = (kind: string, hash: string) => joinKey('leases', 'content', `${kind}-shards`, hash);

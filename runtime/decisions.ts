@@ -6,8 +6,11 @@
 import type { Storage } from '../storage/index.js';
 import { StorageNotFoundError } from '../storage/index.js';
 import type { StageRequest } from '../protocol/protocol.js';
+import type { SourceRecord } from '../protocol/manifest.js';
 import { canonicalJson } from '../common/hash.js';
-import { lastRunKey } from './cacheLayout.js';
+import { lastRunKey, sourcesKey } from './cacheLayout.js';
+import { sourcesChange } from './sources.js';
+import { readJson } from './storedJson.js';
 
 interface LastRun {
   key: string;
@@ -31,7 +34,8 @@ export async function recordLastRun(storage: Storage, req: StageRequest, key: st
   await storage.put(lastRunKey(req.pipeline, req.stage.id), JSON.stringify(last));
 }
 
-export async function explainRun(storage: Storage, req: StageRequest, key: string): Promise<string> {
+/** `sources`: the external files this run resolved (kinds with resolveSources), diffed against the last run's. */
+export async function explainRun(storage: Storage, req: StageRequest, key: string, sources?: SourceRecord[]): Promise<string> {
   if (req.force) return 'forced (--force)';
   let last: LastRun;
   try {
@@ -52,6 +56,11 @@ export async function explainRun(storage: Storage, req: StageRequest, key: strin
     if (last.inputs[id] !== ref.contentHash) changes.push(`input "${id}" changed`);
   }
   for (const id of Object.keys(last.inputs)) if (!(id in req.inputs)) changes.push(`input "${id}" removed`);
+  if (sources) {
+    const before = await readJson<SourceRecord[]>(storage, sourcesKey(req.stage.uses, last.key));
+    const change = before ? sourcesChange(before, sources) : changes.length ? null : 'the source files changed';
+    if (change) changes.push(`sources: ${change}`);
+  }
   return changes.length ? `new key: ${changes.join('; ')}` : 'new key';
 }
 

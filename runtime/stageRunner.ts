@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import type { Storage } from '../storage/index.js';
 import { StorageNotFoundError } from '../storage/index.js';
-import { StageManifest, type JsonValue, type OutputEntry } from '../protocol/manifest.js';
+import { StageManifest, type JsonValue, type OutputEntry, type SourceRecord } from '../protocol/manifest.js';
 import type { FanoutPlan, InputRef, ResolvedStage, ShardOutcome, StageOutcome, StageProgressSignal, StageRequest } from '../protocol/protocol.js';
 import { MAX_OUTCOME_OUTPUTS, MAX_OUTCOME_SUMMARY_CHARS } from '../protocol/protocol.js';
 import type { FanoutStageKind, Progress, ShardResult, SimpleStageKind, StageContext, StageKind, StageResult } from '../stages/kind.js';
@@ -18,6 +18,9 @@ import { explainRun, recordLastRun } from './decisions.js';
 import { BadInputError } from '../common/errors.js';
 import { damageOf } from './intact.js';
 import { DEFAULT_LEASE_TIMING, singleFlight, type HeldLease, type LeaseHolder, type LeaseTiming } from './keyLease.js';
+import { contentHash, contentShard, memo } from './contentCache.js';
+import { readJson } from './storedJson.js';
+import { commitReusable } from './planReuse.js';
 
 export interface RunnerEnv {
   registry: KindRegistry;
@@ -32,10 +35,24 @@ export interface RunnerEnv {
 
 export const workerIdentity = () => `${hostname()}:${process.pid}`;
 
-/** Cache key: kind and code version, resolved params, and the content of every input. */
-export function stageKey(stage: ResolvedStage, inputs: Record<string, InputRef>): string {
+/** Cache key: kind and code version, resolved params, the content of every input, and the external files resolved (if the kind has any). */
+export function stageKey(stage: ResolvedStage, inputs: Record<string, InputRef>, sources?: SourceRecord[]): string {
   const inputHashes = Object.fromEntries(Object.entries(inputs).map(([id, ref]) => [id, ref.contentHash]));
-  return hashJson({ kind: stage.uses, version: stage.kindVersion, with: stage.with, inputs: inputHashes });
+  return hashJson({ kind: stage.uses, version: stage.kindVersion, with: stage.with, inputs: inputHashes, ...(sources ? { sources: hashJson(sources) } : {}) });
+}
+
+/** The stage's key; a kind that reads external files lists them first (runtime/sources.ts). */
+async function resolveKey(req: StageRequest, kind: StageKind, env: RunnerEnv): Promise<{ key: string; sources?: SourceRecord[] }> {
+  if (!kind.resolveSources) return { key: stageKey(req.stage, req.inputs) };
+  const inputs = await loadInputs(env.storage, req.inputs);
+  const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, 'unused'), env, Date.now(), 'unused');
+  const sources = await kind.resolveSources(ctx);
+  return { key: stageKey(req.stage, req.inputs, sources), sources };
+}
+
+/** Keeps the resolved list with the stage (for its manifest and the next run's "what changed"). */
+async function keepSources(storage: Storage, req: StageRequest, key: string, sources: SourceRecord[] | undefined): Promise<void> {
+  if (sources) await storage.put(layout.sourcesKey(req.stage.uses, key), JSON.stringify(sources));
 }
 
 /** A manifest counts only if it exists and parses; anything else is uncommitted. */
@@ -52,24 +69,29 @@ export async function readCommittedManifest(storage: Storage, key: string): Prom
 }
 
 /** The committed outcome for this request's key, or null: lets the workflow skip dispatching cached stages. */
-export async function lookupCached(req: StageRequest, env: Pick<RunnerEnv, 'storage'>): Promise<StageOutcome | null> {
-  return cachedOutcome(req, env.storage, stageKey(req.stage, req.inputs));
+export async function lookupCached(req: StageRequest, env: Pick<RunnerEnv, 'storage'> & Partial<RunnerEnv>): Promise<StageOutcome | null> {
+  const kind = env.registry?.get(req.stage.uses);
+  if (!kind?.resolveSources || kind.version !== req.stage.kindVersion) return cachedOutcome(req, env.storage, stageKey(req.stage, req.inputs));
+  const { key } = await resolveKey(req, kind, { ...env, registry: env.registry! });
+  return cachedOutcome(req, env.storage, key);
 }
 
 export async function runSimpleStage(req: StageRequest, env: RunnerEnv): Promise<StageOutcome> {
   const started = Date.now();
   const kind = kindOf(env.registry, req.stage, 'simple');
   const inputs = await loadInputs(env.storage, req.inputs);
-  const key = stageKey(req.stage, req.inputs);
+  const { key, sources } = await resolveKey(req, kind, env);
   const mKey = layout.manifestKey(req.stage.uses, key);
 
   return onlyOnce(req, env, key, undefined, (joined) => cachedOutcome(req, env.storage, key, joined), async (lease) => {
-    const reason = await whyRun(env.storage, req, key);
+    const reason = await whyRun(env.storage, req, key, sources);
     await wipeUncommitted(env.storage, layout.stageFolder(req.stage.uses, key), mKey);
+    await keepSources(env.storage, req, key, sources);
     const writer = new RecordingOutputWriter(env.storage, layout.dataFolder(req.stage.uses, key));
     const checkpoints = checkpointFolderFor(req, key);
-    const result = await kind.run(makeContext(req, kind, inputs, writer, { ...env, signal: lease.signal }, started, checkpoints));
-    const manifest = buildManifest(req, key, writer.outputs(), result, inputs, started);
+    const ctx = makeContext(req, kind, inputs, writer, { ...env, signal: lease.signal }, started, checkpoints);
+    const result = await kind.run({ ...ctx, ...(sources ? { sources } : {}) });
+    const manifest = buildManifest(req, key, writer.outputs(), result, inputs, started, sources ? { sources } : {});
     await lease.assertHeld();
     await commit(env.storage, mKey, manifest);
     await env.storage.deletePrefix(layout.asPrefix(checkpoints));
@@ -81,30 +103,36 @@ export async function runSimpleStage(req: StageRequest, env: RunnerEnv): Promise
 /** Fan-out step 1: cache check, then the shard list (kept in storage, reused on resume). */
 export async function planFanout(req: StageRequest, env: RunnerEnv): Promise<{ cached: StageOutcome } | { plan: FanoutPlan }> {
   const kind = kindOf(env.registry, req.stage, 'fanout');
-  const key = stageKey(req.stage, req.inputs);
+  const { key, sources } = await resolveKey(req, kind, env);
   const cachedPlan = async (joined: LeaseHolder | null): Promise<{ cached: StageOutcome } | { plan: FanoutPlan } | null> => {
     const cached = await cachedOutcome(req, env.storage, key, joined);
     return cached ? { cached } : null;
   };
   return onlyOnce(req, env, key, 'plan', cachedPlan, async (lease) => {
     const damaged = await damagedCommit(env.storage, req, key);
-    const reason = damaged ?? (await explainRun(env.storage, req, key));
+    const reason = damaged ?? (await explainRun(env.storage, req, key, sources));
     const folder = layout.stageFolder(req.stage.uses, key);
     // A damaged commit is redone whole, as a forced one: its shards' outputs may be what is missing.
     if (req.force || damaged) await wipeUncommitted(env.storage, folder, layout.manifestKey(req.stage.uses, key));
+    await keepSources(env.storage, req, key, sources);
 
     const pKey = layout.planKey(req.stage.uses, key);
     let shards = await readJson<JsonValue[]>(env.storage, pKey);
     if (!shards) {
       const inputs = await loadInputs(env.storage, req.inputs);
-      const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, folder), { ...env, signal: lease.signal }, Date.now());
-      shards = await kind.plan(ctx);
+      const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, folder), { ...env, signal: lease.signal }, Date.now(), checkpointFolderFor(req, key));
+      shards = await kind.plan({ ...ctx, ...(sources ? { sources } : {}) });
       await lease.assertHeld();
       await env.storage.put(pKey, JSON.stringify(shards));
     }
     const w = parseWith(kind, req.stage);
     const window = Math.max(1, kind.window ? kind.window(w) : defaultWindow(req.stage.with));
-    return { plan: { key, shardCount: shards.length, window, reason, ...(kind.prepass ? { prepass: true } : {}), ...(kind.nextRound ? { rounds: true } : {}) } };
+    // Shards already in the content cache are committed now and not dispatched (a forced stage recomputes them).
+    const reuse = req.force ? null : await commitReusable(env.storage, kind, key, w, shards);
+    const planned: FanoutPlan = { key, shardCount: shards.length, window, reason, ...(kind.prepass ? { prepass: true } : {}), ...(kind.nextRound ? { rounds: true } : {}) };
+    if (reuse?.done.length) planned.done = reuse.done;
+    if (reuse?.prepassReady.length) planned.prepassReady = reuse.prepassReady;
+    return { plan: planned };
   });
 }
 
@@ -133,7 +161,7 @@ export async function planNextRound(req: StageRequest, plan: FanoutPlan, env: Ru
       done.push({ shard: shards[i] as JsonValue, result });
     }
     const inputs = await loadInputs(env.storage, req.inputs);
-    const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, plan.key)), { ...env, signal: lease.signal }, Date.now());
+    const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, plan.key)), { ...env, signal: lease.signal }, Date.now(), checkpointFolderFor(req, plan.key));
     const next = await nextRound(ctx, done);
     if (next.length === 0) return plan;
     await lease.assertHeld();
@@ -142,7 +170,11 @@ export async function planNextRound(req: StageRequest, plan: FanoutPlan, env: Ru
   });
 }
 
-/** Fan-out prepass, one shard: its result is stored; an existing one makes this a no-op. */
+/**
+ * Fan-out prepass, one shard: its result is stored; an existing one makes this
+ * a no-op. With the kind's prepass.contentKey, a result stored by any earlier
+ * stage for the same content is reused (and marked, for the manifest's counts).
+ */
 export async function runPrepassShard(req: StageRequest, key: string, index: number, env: RunnerEnv): Promise<void> {
   const kind = kindOf(env.registry, req.stage, 'fanout');
   if (!kind.prepass) throw new Error(`stage "${req.stage.id}": kind "${kind.name}" has no prepass`);
@@ -152,10 +184,14 @@ export async function runPrepassShard(req: StageRequest, key: string, index: num
   await onlyOnce(req, env, key, `prepass-${index}`, stored, async (lease) => {
     const shard = await shardOf(req, key, index, env);
     const inputs = await loadInputs(env.storage, req.inputs);
-    const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, key)), { ...env, signal: lease.signal }, Date.now());
-    const result = JSON.stringify(await prepass.runShard(ctx, shard, index));
+    const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, key)), { ...env, signal: lease.signal }, Date.now(), checkpointFolderFor(req, key));
+    const compute = () => prepass.runShard(ctx, shard, index);
+    const { value, reused } = prepass.contentKey
+      ? await memo(env.storage, kind, 'prepass', prepass.contentKey(ctx.with, shard), !!req.force, compute)
+      : { value: await compute(), reused: false };
     await lease.assertHeld();
-    await env.storage.put(rKey, result);
+    if (reused) await env.storage.put(layout.prepassReusedKey(req.stage.uses, key, index), '{}');
+    await env.storage.put(rKey, JSON.stringify(value));
     return true;
   });
 }
@@ -173,7 +209,7 @@ export async function mergePrepass(req: StageRequest, plan: FanoutPlan, env: Run
     results.push(r);
   }
   const inputs = await loadInputs(env.storage, req.inputs);
-  const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, plan.key)), env, Date.now());
+  const { output: _unused, ...ctx } = makeContext(req, kind, inputs, new RecordingOutputWriter(env.storage, layout.stageFolder(req.stage.uses, plan.key)), env, Date.now(), checkpointFolderFor(req, plan.key));
   await env.storage.put(pKey, JSON.stringify(await kind.prepass.merge(ctx, results)));
 }
 
@@ -191,7 +227,11 @@ async function preparedOf(req: StageRequest, kind: FanoutStageKind, key: string,
   return prepared;
 }
 
-/** Fan-out step 2: one shard; a committed shard manifest makes it a no-op (resume). */
+/**
+ * Fan-out step 2: one shard; a committed shard manifest makes it a no-op
+ * (resume). A kind with shardContentKey has the result kept in (or taken
+ * from) the shard-level content cache (contentCache.ts).
+ */
 export async function runShard(req: StageRequest, key: string, index: number, env: RunnerEnv): Promise<ShardOutcome> {
   const started = Date.now();
   const kind = kindOf(env.registry, req.stage, 'fanout');
@@ -204,16 +244,32 @@ export async function runShard(req: StageRequest, key: string, index: number, en
     const shard = await shardOf(req, key, index, env);
     await wipeUncommitted(env.storage, layout.shardFolder(req.stage.uses, key, index), smKey);
     const inputs = await loadInputs(env.storage, req.inputs);
-    const writer = new RecordingOutputWriter(env.storage, layout.shardDataFolder(req.stage.uses, key, index));
     const prepared = await preparedOf(req, kind, key, env.storage);
     const checkpoints = checkpointFolderFor(req, key, index);
-    const ctx = { ...makeContext(req, kind, inputs, writer, { ...env, signal: lease.signal }, started, checkpoints), ...(prepared !== undefined ? { prepared } : {}) };
-    const result = await kind.runShard(ctx, shard, index);
-    const done: ShardResult = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}), ...(result.note ? { note: result.note } : {}) };
+    const run = (writer: RecordingOutputWriter, signal: AbortSignal, hash?: string) => kind.runShard({
+      ...makeContext(req, kind, inputs, writer, { ...env, signal }, started, checkpoints),
+      ...(prepared !== undefined ? { prepared } : {}),
+      ...(hash !== undefined ? { shardContentHash: hash } : {}),
+    }, shard, index);
+    let done: ShardResult;
+    const contentKey = kind.shardContentKey?.(parseWith(kind, req.stage), shard) ?? null;
+    if (contentKey !== null) {
+      const hash = contentHash(kind, contentKey);
+      const holder = { runId: req.runId, stageId: req.stage.id, worker: workerIdentity() };
+      const { record, reused } = await contentShard(
+        { storage: env.storage, kind: kind.name, hash, forced: !!req.force, holder, timing: env.leaseTiming ?? DEFAULT_LEASE_TIMING, signal: lease.signal },
+        (writer, signal) => run(writer, signal, hash),
+      );
+      done = { index, outputs: record.outputs, counts: record.counts, worker: record.worker, ...(record.summary !== undefined ? { summary: record.summary } : {}), ...(record.note ? { note: record.note } : {}), ...(reused ? { reused } : {}) };
+    } else {
+      const writer = new RecordingOutputWriter(env.storage, layout.shardDataFolder(req.stage.uses, key, index));
+      const result = await run(writer, lease.signal);
+      done = { index, outputs: writer.outputs(), counts: result.counts ?? {}, worker: workerIdentity(), ...(result.summary !== undefined ? { summary: result.summary } : {}), ...(result.note ? { note: result.note } : {}) };
+    }
     await lease.assertHeld();
     await env.storage.put(smKey, JSON.stringify(done));
     await env.storage.deletePrefix(layout.asPrefix(checkpoints));
-    return { index, worker: done.worker, cached: false, ...(result.note ? { note: result.note } : {}) };
+    return { index, worker: done.worker, cached: !!done.reused, ...(done.note ? { note: done.note } : {}) };
   });
 }
 
@@ -224,7 +280,7 @@ export async function commitFanout(req: StageRequest, plan: FanoutPlan, startedA
   const mKey = layout.manifestKey(req.stage.uses, key);
   const committedStage = async () => {
     const existing = await readCommittedManifest(env.storage, mKey);
-    return existing ? outcomeOf(existing, env.storage, mKey, 'completed', plan.reason) : null;
+    return existing ? outcomeOf(existing, env.storage, mKey, 'completed', withReuse(plan.reason, existing.reuse)) : null;
   };
   return onlyOnce(req, env, key, 'commit', committedStage, (lease) => combineAndCommit(req, kind, plan, startedAt, { ...env, signal: lease.signal }, lease));
 }
@@ -244,16 +300,36 @@ async function combineAndCommit(req: StageRequest, kind: FanoutStageKind, plan: 
   if (kind.combine) {
     await env.storage.deletePrefix(layout.asPrefix(layout.dataFolder(req.stage.uses, key)));
     const prepared = await preparedOf(req, kind, key, env.storage);
-    combined = await kind.combine({ ...makeContext(req, kind, inputs, writer, env, startedAt), ...(prepared !== undefined ? { prepared } : {}) }, shards);
+    combined = await kind.combine({ ...makeContext(req, kind, inputs, writer, env, startedAt, checkpointFolderFor(req, key)), ...(prepared !== undefined ? { prepared } : {}) }, shards);
   }
   const outputs = [...shards.flatMap((s) => s.outputs), ...writer.outputs()];
   // combine() may report the stage's totals itself; otherwise the shards' counts are summed.
   const counts = combined.counts ?? sumCounts(shards.map((s) => s.counts));
-  const manifest = buildManifest(req, key, outputs, { counts, ...(combined.summary !== undefined ? { summary: combined.summary } : {}), ...(combined.report !== undefined ? { report: combined.report } : {}) }, inputs, startedAt);
+  const sources = await readJson<SourceRecord[]>(env.storage, layout.sourcesKey(req.stage.uses, key));
+  const reuse = await reuseOf(req, kind, key, shards, env.storage);
+  const extra = { ...(sources ? { sources } : {}), ...(reuse ? { reuse } : {}) };
+  const manifest = buildManifest(req, key, outputs, { counts, ...(combined.summary !== undefined ? { summary: combined.summary } : {}), ...(combined.report !== undefined ? { report: combined.report } : {}) }, inputs, startedAt, extra);
   await lease.assertHeld();
   await commit(env.storage, mKey, manifest);
   await recordLastRun(env.storage, req, key);
-  return outcomeOf(manifest, env.storage, mKey, 'completed', plan.reason);
+  return outcomeOf(manifest, env.storage, mKey, 'completed', withReuse(plan.reason, reuse));
+}
+
+/** "…; 1 shard run, 1,000 reused from the content cache" (and the prepass's): what a re-run actually did. */
+function withReuse(reason: string, reuse: StageManifest['reuse']): string {
+  if (!reuse) return reason;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const prepass = reuse.prepassReused !== undefined ? `; prepass: ${n(reuse.shards - reuse.prepassReused)} run, ${n(reuse.prepassReused)} reused` : '';
+  return `${reason}; ${n(reuse.shards - reuse.reused)} shard${reuse.shards - reuse.reused === 1 ? '' : 's'} run, ${n(reuse.reused)} reused from the content cache${prepass}`;
+}
+
+/** How many shards (and prepass shards) came from the content cache; undefined for kinds without one. */
+async function reuseOf(req: StageRequest, kind: FanoutStageKind, key: string, shards: ShardResult[], storage: Storage): Promise<StageManifest['reuse']> {
+  if (!kind.shardContentKey && !kind.prepass?.contentKey) return undefined;
+  const reused = shards.filter((s) => s.reused).length;
+  if (!kind.prepass?.contentKey) return { shards: shards.length, reused };
+  const marks = await storage.list(layout.asPrefix(layout.prepassFolder(req.stage.uses, key)));
+  return { shards: shards.length, reused, prepassReused: marks.filter((o) => o.key.endsWith('.reused')).length };
 }
 
 // ---------------------------------------------------------------------------
@@ -267,13 +343,13 @@ async function cachedOutcome(req: StageRequest, storage: Storage, key: string, j
   await recordLastRun(storage, req, key);
   const reason = joined
     ? `joined: run ${joined.runId} (stage "${joined.stageId}") was computing this key; reused its result (key ${key.slice(0, 12)})`
-    : `cached: same kind version, params and inputs as the run of ${manifest.createdAt} (key ${key.slice(0, 12)})`;
+    : `cached: same kind version, params and inputs${manifest.sources ? ` (and the same ${manifest.sources.length} source files: nothing new)` : ''} as the run of ${manifest.createdAt} (key ${key.slice(0, 12)})`;
   return outcomeOf(manifest, storage, mKey, 'cached', reason);
 }
 
 /** Why a stage with no usable cache entry runs: its commit is damaged, or explainRun's reason. */
-async function whyRun(storage: Storage, req: StageRequest, key: string): Promise<string> {
-  return (await damagedCommit(storage, req, key)) ?? explainRun(storage, req, key);
+async function whyRun(storage: Storage, req: StageRequest, key: string, sources?: SourceRecord[]): Promise<string> {
+  return (await damagedCommit(storage, req, key)) ?? explainRun(storage, req, key, sources);
 }
 
 /** The reason to redo a committed stage whose outputs are missing or damaged, or null. */
@@ -353,14 +429,6 @@ async function loadInputs(storage: Storage, refs: Record<string, InputRef>): Pro
   return out;
 }
 
-async function readJson<T>(storage: Storage, key: string): Promise<T | null> {
-  try {
-    return JSON.parse(Buffer.from(await storage.get(key)).toString('utf8')) as T;
-  } catch (err) {
-    if (err instanceof StorageNotFoundError) return null;
-    throw err;
-  }
-}
 
 /** A forced run must not resume an earlier run's progress; its retries share one folder. */
 function checkpointFolderFor(req: StageRequest, key: string, shard?: number): string {
@@ -374,7 +442,7 @@ function makeContext<W>(
   output: RecordingOutputWriter,
   env: RunnerEnv,
   started: number,
-  checkpointFolder = checkpointFolderFor(req, stageKey(req.stage, req.inputs)),
+  checkpointFolder: string,
 ): StageContext<W> {
   return {
     stageId: req.stage.id,
@@ -386,6 +454,7 @@ function makeContext<W>(
     progress: (p: Progress) => env.onProgress?.(withRate(req.stage.id, p, started)),
     signal: env.signal ?? new AbortController().signal,
     forced: req.force,
+    memo: async (area, key, compute) => (await memo(env.storage, kind, area, key, !!req.force, compute)).value,
     log: (m) => env.log?.(`[${req.stage.id}] ${m}`),
   };
 }
@@ -402,6 +471,7 @@ function buildManifest(
   result: StageResult,
   inputs: Record<string, StageManifest>,
   started: number,
+  extra: Pick<StageManifest, 'sources' | 'reuse'> = {},
 ): StageManifest {
   const counts = result.counts ?? {};
   return {
@@ -417,6 +487,7 @@ function buildManifest(
     counts,
     ...(result.summary !== undefined ? { summary: result.summary } : {}),
     ...(result.report !== undefined ? { report: result.report.slice(0, 8000) } : {}),
+    ...extra,
     createdAt: new Date().toISOString(),
     seconds: (Date.now() - started) / 1000,
   };

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import type { Storage } from '../storage/storage.js';
-import type { JsonValue, OutputEntry, StageManifest } from '../protocol/manifest.js';
+import type { JsonValue, OutputEntry, SourceRecord, StageManifest } from '../protocol/manifest.js';
 
 export interface Progress {
   done: number;
@@ -49,6 +49,21 @@ export interface StageContext<W> {
   signal: AbortSignal;
   /** The run forces this stage (`--force`): content-addressed results the kind keeps of its own must be recomputed too. */
   forced?: boolean;
+  /** Kinds with `resolveSources`: the external files this run resolved (part of the cache key). */
+  sources?: SourceRecord[];
+  /**
+   * Fan-out kinds with `shardContentKey`, in runShard: the shard's content
+   * hash. Name outputs from it, not from the shard's index: the result is
+   * reused wherever the same shard reappears, at any index.
+   */
+  shardContentHash?: string;
+  /**
+   * A small content-addressed memo (`content/<kind>-<area>/<hash>.json`): the
+   * stored value for `key` or, if none (or the stage is forced), `compute()`'s,
+   * stored. For results that depend only on `key`, e.g. a file's entry count.
+   * Always set by the engine; optional for contexts built by hand (tests).
+   */
+  memo?<T extends JsonValue>(area: string, key: JsonValue, compute: () => Promise<T>): Promise<T>;
   log(message: string): void;
 }
 
@@ -68,6 +83,9 @@ export interface StageResult {
   note?: ShardNote;
 }
 
+/** What resolveSources gets: no outputs, no sources yet. */
+export type ResolveContext<W> = Omit<StageContext<W>, 'output' | 'sources' | 'shardContentHash'>;
+
 interface KindBase<W> {
   name: string;
   version: string;
@@ -81,6 +99,13 @@ interface KindBase<W> {
    * `topoflow validate` checks them.
    */
   inputRefs?: Record<string, string>;
+  /**
+   * Optional, for kinds that read files from outside the pipeline's stages
+   * (patterns, paths, URIs): lists them with their identity before the cache
+   * look-up. The list is part of the cache key, recorded in the manifest as
+   * `sources` and given to plan/run as `ctx.sources`. In a deterministic order.
+   */
+  resolveSources?(ctx: ResolveContext<W>): Promise<SourceRecord[]>;
 }
 
 export interface SimpleStageKind<W = unknown> extends KindBase<W> {
@@ -103,7 +128,19 @@ export interface FanoutStageKind<W = unknown, S = JsonValue> extends KindBase<W>
   prepass?: {
     runShard(ctx: Omit<StageContext<W>, 'output'>, shard: S, index: number): Promise<JsonValue>;
     merge(ctx: Omit<StageContext<W>, 'output'>, results: JsonValue[]): Promise<JsonValue>;
+    /** Optional: as shardContentKey, for prepass results (kept in `content/<kind>-prepass/`). */
+    contentKey?(w: W, shard: S): JsonValue;
   };
+  /**
+   * Optional shard-level content cache: everything a shard's result depends
+   * on (its input file's identity, its entry range, the params it uses), not
+   * the whole stage's key. The engine keeps the result under
+   * `content/<kind>-shards/<hash>/` (hash of this, the kind and its version)
+   * and reuses it in any stage whose plan has the same shard, so a run over
+   * 1,000 old files and 1 new one runs 1 shard. `--force` recomputes. null:
+   * this shard is not cached (e.g. a file without an identity).
+   */
+  shardContentKey?(w: W, shard: S): JsonValue;
   /**
    * Optional: further rounds of shards, decided from the results so far (e.g.
    * successive halving promotes the best trials of a rung to the next). Called
@@ -130,6 +167,8 @@ export interface ShardResult {
   /** Worker identity that ran the shard (diagnostics only; not part of content). */
   worker: string;
   note?: ShardNote;
+  /** Taken from the shard-level content cache (computed by an earlier stage or run). */
+  reused?: boolean;
 }
 
 export type StageKind<W = any> = SimpleStageKind<W> | FanoutStageKind<W, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

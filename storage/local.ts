@@ -96,7 +96,7 @@ export class LocalStorage implements Storage {
 
   async stat(key: string): Promise<ObjectInfo | null> {
     const st = await unlessMissing(lstat(await this.pathInside(key)));
-    return st?.isFile() ? { key, size: st.size } : null;
+    return st?.isFile() ? { key, size: st.size, mtimeMs: st.mtimeMs } : null;
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
@@ -105,7 +105,7 @@ export class LocalStorage implements Storage {
     for await (const entry of this.walkPrefix(prefix)) {
       if (entry.kind !== 'file' || entry.key.includes(PARTIAL_MARKER) || !entry.key.startsWith(prefix)) continue;
       const st = await unlessMissing(lstat(entry.path));
-      if (st?.isFile()) out.push({ key: entry.key, size: st.size });
+      if (st?.isFile()) out.push({ key: entry.key, size: st.size, mtimeMs: st.mtimeMs });
     }
     return out.sort((a, b) => compareKeys(a.key, b.key));
   }

@@ -206,7 +206,7 @@ export class S3Storage implements Storage {
       const out = await this.call('stat', this.uri(key), () =>
         this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key })),
       );
-      return { key, size: out.ContentLength ?? 0 };
+      return { key, size: out.ContentLength ?? 0, ...(out.ETag ? { etag: out.ETag } : {}) };
     } catch (err) {
       if (err instanceof StorageNotFoundError) return null;
       throw err;
@@ -219,7 +219,7 @@ export class S3Storage implements Storage {
     const out: ObjectInfo[] = [];
     for await (const obj of this.listRaw(prefix)) {
       const key = (obj.Key ?? '').slice(this.keyBase.length);
-      if (isSafeKey(key)) out.push({ key, size: obj.Size ?? 0 });
+      if (isSafeKey(key)) out.push({ key, size: obj.Size ?? 0, ...(obj.ETag ? { etag: obj.ETag } : {}) });
     }
     return out.sort((a, b) => compareKeys(a.key, b.key));
   }

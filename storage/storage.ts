@@ -22,6 +22,10 @@ export interface PutResult {
 export interface ObjectInfo {
   key: string;
   size: number;
+  /** S3: the object's ETag (changes when it is rewritten); absent locally. */
+  etag?: string;
+  /** Local: modification time in ms; absent on S3 (the ETag says more). */
+  mtimeMs?: number;
 }
 
 export type Body = Uint8Array | string;

@@ -3,7 +3,7 @@
  * parts where the manifest says, per-file counts, bad files (fail holds the
  * run with a readable error; skip lists them), and a worker killed mid-ingest.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { openStorage } from '../storage/index.js';
 import { readIngestParquet } from '../hep/ingest/index.js';
 import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
 import { Harness } from './support/harness.js';
-import { startMinio, type MinioServer } from '../infra/minio.js';
+import { withMinioAndWorker } from './support/minioEnv.js';
 import { generateFile } from '../hep/generator/index.js';
 import type { StorageSpec } from '../storage/spec.js';
 import { projectRoot } from '../infra/tools.js';
@@ -54,24 +54,7 @@ async function rowsOf(result: RunResult, storage: StorageSpec): Promise<string[]
   return rows.sort();
 }
 
-let minio: MinioServer;
-
-before(async () => {
-  minio = await startMinio({ dataDir: join(h.tmp, 'minio') });
-  await minio.createBucket('pipeline');
-  await minio.createBucket('raw-data');
-  // Workers inherit these: the standard AWS variables, nothing in pipelines.yaml.
-  process.env.AWS_ACCESS_KEY_ID = minio.accessKey;
-  process.env.AWS_SECRET_ACCESS_KEY = minio.secretKey;
-  process.env.AWS_ENDPOINT_URL = minio.endpoint;
-  process.env.AWS_REGION = 'us-east-1';
-  await h.start();
-  await h.startWorker();
-});
-after(async () => {
-  await h.stop();
-  await minio?.stop();
-});
+const minioOf = withMinioAndWorker(h, ['pipeline', 'raw-data']);
 
 describe('generate → ingest on the engine', () => {
   test('writes Parquet parts with per-file counts by reason; labels follow the samples', async () => {
@@ -96,9 +79,9 @@ describe('generate → ingest on the engine', () => {
   });
 
   test('on S3: reads the generated files from the pipeline bucket and an s3:// input from another bucket', async () => {
-    const raw = openStorage({ root: 's3://raw-data', endpoint: minio.endpoint });
+    const raw = openStorage({ root: 's3://raw-data', endpoint: minioOf().endpoint });
     await raw.put('delphes/wjets_extra.root', generateFile({ sample: 'wjets', seed: 9, fileIndex: 7, events: 300 }));
-    const storage = { root: 's3://pipeline/runs', endpoint: minio.endpoint };
+    const storage = { root: 's3://pipeline/runs', endpoint: minioOf().endpoint };
     const result = await h.result(await h.run({ pipeline: genAndIngest({ inputs: ['s3://raw-data/delphes/wjets_extra.root'] }), storage }));
     assert.equal(result.stages.ingest!.status, 'completed');
     const { manifest } = await manifestOf(result, 'ingest', storage);

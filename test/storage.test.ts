@@ -17,6 +17,7 @@ import { inspect } from 'node:util';
 import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StorageSpec } from '../storage/spec.js';
 import { bucketNameFaults } from '../storage/s3Root.js';
+import { compileGlob, isPattern } from '../storage/glob.js';
 import { PipelineRunInput } from '../protocol/protocol.js';
 import { startMinio, type MinioServer } from '../infra/minio.js';
 import { freePort } from '../infra/ports.js';
@@ -115,7 +116,7 @@ function storageContract(get: () => Storage, offline: () => Offline): void {
     const s = get();
     assert.deepEqual(await s.put('empty/zero', ''), { key: 'empty/zero', bytes: 0, sha256: sha256('') });
     assert.equal((await s.get('empty/zero')).byteLength, 0);
-    assert.deepEqual(await s.stat('empty/zero'), { key: 'empty/zero', size: 0 });
+    assert.deepEqual(sizeOf(await s.stat('empty/zero')), { key: 'empty/zero', size: 0 });
     assert.equal((await s.getRange('empty/zero', 0, 5)).byteLength, 0);
   });
 
@@ -157,7 +158,10 @@ function storageContract(get: () => Storage, offline: () => Offline): void {
   test('stat present and absent', async () => {
     const s = get();
     await s.put('stat/dir/x', '12345');
-    assert.deepEqual(await s.stat('stat/dir/x'), { key: 'stat/dir/x', size: 5 });
+    const info = await s.stat('stat/dir/x');
+    assert.deepEqual(sizeOf(info), { key: 'stat/dir/x', size: 5 });
+    // An identity that changes when the object is rewritten: the ETag on S3, the mtime locally.
+    assert.ok(info?.etag !== undefined || info?.mtimeMs !== undefined, 'stat gives an etag or an mtime');
     assert.equal(await s.stat('stat/dir/missing'), null);
     assert.equal(await s.stat('stat/nowhere/at/all'), null);
     assert.equal(await s.stat('stat/dir'), null, 'a "directory" is not an object');
@@ -167,7 +171,7 @@ function storageContract(get: () => Storage, offline: () => Offline): void {
     const s = get();
     for (const key of ['ls/b', 'ls/a/2', 'ls/c', 'ls/a/1', 'lsx/d', 'ls.txt']) await s.put(key, key);
     const keys = async (prefix: string) => (await s.list(prefix)).map((o) => o.key);
-    assert.deepEqual(await s.list('ls/'), [
+    assert.deepEqual((await s.list('ls/')).map(sizeOf), [
       { key: 'ls/a/1', size: 6 },
       { key: 'ls/a/2', size: 6 },
       { key: 'ls/b', size: 4 },
@@ -280,6 +284,26 @@ describe('keys', () => {
     assert.throws(() => joinKey('runs', '..', 'x'), UnsafeKeyError);
     assert.throws(() => joinKey('runs/', 'x'), UnsafeKeyError);
     assert.throws(() => joinKey(), UnsafeKeyError);
+  });
+});
+
+describe('globs over keys', () => {
+  test('* and ? stay in one segment, ** spans segments, a trailing / is a prefix; listing starts at the literal folder', () => {
+    const one = compileGlob('delphes/ttbar/*.root');
+    assert.equal(one.base, 'delphes/ttbar/');
+    assert.ok(one.test('delphes/ttbar/a.root'));
+    assert.ok(!one.test('delphes/ttbar/x/a.root'), '* does not cross /');
+    assert.ok(!one.test('delphes/ttbar/a.rootx'));
+    const deep = compileGlob('incoming/wjets/**/*.root');
+    assert.equal(deep.base, 'incoming/wjets/');
+    for (const k of ['incoming/wjets/a.root', 'incoming/wjets/x/y/a.root']) assert.ok(deep.test(k), k);
+    assert.ok(!deep.test('incoming/wjetsX/a.root'));
+    const prefix = compileGlob('incoming/', '**/*.root');
+    assert.ok(prefix.test('incoming/q/a.root') && !prefix.test('incoming/a.txt'));
+    assert.ok(compileGlob('/data/f?.root').test('/data/f1.root') && !compileGlob('/data/f?.root').test('/data/f12.root'));
+    assert.ok(compileGlob('a+b(1)/*.root').test('a+b(1)/x.root'), 'regex characters are literal');
+    assert.equal(compileGlob('*.root').base, '');
+    assert.deepEqual(['a/b.root', 'a/*.root', 'a/', 'a/b?.root'].map(isPattern), [false, true, true, true]);
   });
 });
 
@@ -410,7 +434,7 @@ describe('LocalStorage', () => {
     await mkdir(join(storage.root, 'crash'), { recursive: true });
     await writeFile(join(storage.root, 'crash', 'obj.partial-99999-deadbeef'), 'half written');
     await storage.put('crash/real', 'done');
-    assert.deepEqual(await storage.list('crash/'), [{ key: 'crash/real', size: 4 }]);
+    assert.deepEqual((await storage.list('crash/')).map(sizeOf), [{ key: 'crash/real', size: 4 }]);
     assert.ok((await storage.list('')).every((o) => !o.key.includes('.partial-')));
     assert.equal(await storage.stat('crash/obj'), null);
     await assert.rejects(storage.get('crash/obj'), StorageNotFoundError);
@@ -619,3 +643,8 @@ describe('S3Storage against a service that accepts connections and never answers
     }
   });
 });
+
+/** Key and size only: stat and list also give an etag (S3) or mtime (local), which vary. */
+function sizeOf(info: { key: string; size: number } | null): { key: string; size: number } | null {
+  return info && { key: info.key, size: info.size };
+}

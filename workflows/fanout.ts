@@ -32,10 +32,11 @@ export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome
   }
   const { key } = plan;
   if (plan.prepass && !input.prepassDone) {
-    await slidingWindow(plan.shardCount, plan.window, new Set(), (i) => acts.runPrepassShard(input.req, key, i), () => false);
+    // Plans recorded before planning-time reuse have no prepassReady / done: the same commands as before.
+    await slidingWindow(plan.shardCount, plan.window, new Set(plan.prepassReady ?? []), (i) => acts.runPrepassShard(input.req, key, i), () => false);
     await acts.mergePrepass(input.req, plan);
   }
-  const done = new Set(input.done ?? []);
+  const done = new Set([...(input.done ?? []), ...(plan.done ?? [])]);
   let inFlight = 0;
   for (let round = 0; ; round++) {
     const shardDone = shardProgress(input.req, plan.shardCount, done.size, () => inFlight, plan.rounds ? round : undefined);

@@ -2,7 +2,8 @@
  * `features`: stage 2 of the topology classifier. Turns stage 1's Parquet parts
  * into the train and test sets the models read (seed-pipeline.md §3):
  *
- *   prepass (parallel, one shard per stage-1 part): HLF min/max and class counts
+ *   prepass (parallel, one shard per stage-1 part): HLF min/max and class counts,
+ *     kept per part by content (content/features-prepass/), so only new parts are scanned
  *   merge: one scaler and the class counts; an empty class is an error
  *   shards (parallel, one per part): per row, seeded Bernoulli balance and 80/20
  *     split (decided from a hash of (seed, file, entry), so any partitioning gives
@@ -61,6 +62,8 @@ export const features: FanoutStageKind<With, Shard> = {
       const stats = await readingPart(ctx, shard, (bytes) => partStatistics(bytes));
       return { stats: stats.toJSON() } as unknown as JsonValue;
     },
+    // A part's statistics depend on its bytes only: a run that adds parts scans only the new ones twice.
+    contentKey: (_w, shard) => ({ part: shard.sha256, bytes: shard.bytes }),
     async merge(ctx, results) {
       const stats = new MinMaxStats();
       for (const r of results) stats.merge(MinMaxStats.fromJSON((r as unknown as Prepared).stats));

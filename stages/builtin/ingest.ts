@@ -3,23 +3,32 @@
  * selects events with one isolated lepton, builds the particle matrix and the
  * 14 high-level features (hep/stage1), writes Parquet. Fans out one shard per
  * file (or per entry range with `entriesPerShard`).
+ *
+ * Incremental: `inputs` may be globs or prefixes, resolved when the run is
+ * planned (resolveSources: each file with its size and ETag or mtime, part of
+ * the stage's key), and each shard's result is kept by the engine's
+ * shard-level content cache under the file's identity and range, so a run
+ * that finds one new file among 1,000 reads that one.
  */
 import { z } from 'zod';
-import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
-import type { JsonValue, StageManifest } from '../../protocol/manifest.js';
+import type { FanoutStageKind, ResolveContext, StageContext, StageResult } from '../kind.js';
+import type { JsonValue, SourceRecord } from '../../protocol/manifest.js';
 import { BadInputError } from '../../common/errors.js';
 import { DEFAULT_INGEST } from '../../hep/ingest/index.js';
 import { ingestRootFile, REJECT_REASONS, type IngestFileResult } from '../../hep/ingest/rootFile.js';
 import { openRootFile, RootReadError } from '../../root/read/index.js';
 import { InputFileError, inputLabel, loadInput, maxInputBytes, type InputFile } from './ingestInputs.js';
+import { resolveInput } from './inputSources.js';
 
 const Label = z.number().int().min(0).max(2);
 
 const With = z.strictObject({
   /**
    * Extra ROOT files: storage keys (relative to the storage root), absolute local
-   * paths, file:// or s3:// URIs; the label is inferred from the name (qcd / ttbar /
-   * wjets|wlnu) unless given. Files from upstream stages' outputs are always read.
+   * paths, file:// or s3:// URIs, each possibly a glob (`*`, `?`, `**`) or a prefix
+   * ending in '/' (every .root file below it), listed when the run is planned; the
+   * label is inferred from each file's name (qcd / ttbar / wjets|wlnu) unless given.
+   * Files from upstream stages' outputs are always read.
    */
   inputs: z.array(z.union([z.string().min(1), z.strictObject({ uri: z.string().min(1), label: Label })])).default([]),
   mode: z.enum(['faithful', 'fixed']).default('fixed'),
@@ -37,7 +46,7 @@ const With = z.strictObject({
   window: z.number().int().positive().default(4),
   /** Largest input file read, in bytes (default: TOPOFLOW_MAX_INPUT_BYTES, else 4 GiB); files are read whole. */
   maxInputBytes: z.number().int().positive().optional(),
-  /** Accept an output without a single selected event (otherwise the stage fails naming its inputs). */
+  /** Accept an output without a single selected event, and patterns that match no file (otherwise errors naming them). */
   allowEmpty: z.boolean().optional(),
 });
 type With = z.infer<typeof With>;
@@ -55,14 +64,20 @@ type ShardSummary = { file: string; bad: string } | { file: string; label: numbe
 export const ingest: FanoutStageKind<With, Shard> = {
   type: 'fanout',
   name: 'ingest',
-  version: '1',
+  // 2: inputs by pattern with identities in the key; parts named by their shard's content hash.
+  version: '2',
   description: 'Stage 1: Delphes ROOT → Parquet with event selection, particle lists and high-level features',
   withSchema: With,
   window: (w) => w.window,
 
+  resolveSources: (ctx) => sourcesOf(ctx),
+
   async plan(ctx) {
-    const files = inputFiles(ctx.inputs, ctx.with);
-    if (!files.length) throw new BadInputError(`stage "${ctx.stageId}": no ROOT files to ingest (no upstream .root outputs and no "inputs")`);
+    const files = (ctx.sources ?? (await sourcesOf(ctx))).map(inputFileOf);
+    if (!files.length) {
+      if (ctx.with.allowEmpty) return [];
+      throw new BadInputError(`stage "${ctx.stageId}": no ROOT files to ingest (no upstream .root outputs and no "inputs")`);
+    }
     if (!ctx.with.entriesPerShard) return files.map((file) => ({ file, first: 0, count: null }));
     const shards: Shard[] = [];
     for (const file of files) {
@@ -101,11 +116,21 @@ export const ingest: FanoutStageKind<With, Shard> = {
     }
     const { read, selected, rejected } = result;
     ctx.progress({ done: read, unit: 'events', message: `shard ${index} done` });
-    await ctx.output.write(`part-${String(index).padStart(5, '0')}.parquet`, result.parquet, { rows: selected });
+    // Named by content, not index: the part is reused at whatever index its file has in a later run.
+    const name = ctx.shardContentHash ? `part-${ctx.shardContentHash.slice(0, 20)}` : `part-${String(index).padStart(5, '0')}`;
+    await ctx.output.write(`${name}.parquet`, result.parquet, { rows: selected });
     return {
       counts: { read, selected, ...Object.fromEntries(REJECT_REASONS.map((r) => [`rejected_${r}`, rejected[r]])) },
       summary: { file: shard.file.uri, label: shard.file.label, first: shard.first, read, selected, rejected } satisfies ShardSummary,
     };
+  },
+
+  /** A shard's result depends on its file (by identity), its range and the selection params; null: no identity, never cached. */
+  shardContentKey(w, shard) {
+    const f = shard.file;
+    if (f.sha256 === undefined && f.size === undefined) return null;
+    const params = { mode: w.mode, ptCut: w.ptCut, isoCut: w.isoCut, maxTracks: w.maxTracks, maxPhotons: w.maxPhotons, maxNeutrals: w.maxNeutrals, rowGroupSize: w.rowGroupSize, onBadFile: w.onBadFile, maxInputBytes: w.maxInputBytes ?? null };
+    return { file: f as unknown as JsonValue, first: shard.first, count: shard.count, params };
   },
 
   async combine(ctx, shards) {
@@ -135,21 +160,37 @@ export const ingest: FanoutStageKind<With, Shard> = {
   },
 };
 
-/** Upstream .root outputs (labels from a generate stage's summary or the name) plus `with.inputs`. */
-function inputFiles(inputs: Record<string, StageManifest>, w: With): InputFile[] {
-  const files: InputFile[] = [];
-  for (const [id, manifest] of Object.entries(inputs)) {
+/**
+ * Upstream .root outputs (labels from a generate stage's summary or the name)
+ * plus `with.inputs`, patterns expanded, each with its identity; a file named
+ * twice is read once.
+ */
+async function sourcesOf(ctx: ResolveContext<With>): Promise<SourceRecord[]> {
+  const files: SourceRecord[] = [];
+  for (const [id, manifest] of Object.entries(ctx.inputs)) {
     const labels = labelsFromSummary(manifest.summary);
     for (const out of manifest.outputs.filter((o) => o.name.endsWith('.root'))) {
       // Provenance is the storage key, so outputs do not depend on where the storage root is.
-      files.push({ uri: out.key, key: out.key, bytes: out.bytes, sha256: out.sha256, label: labels.get(out.name) ?? inputLabel(out.name, `input "${id}" output ${out.name}`) });
+      files.push({ uri: out.key, key: out.key, size: out.bytes, sha256: out.sha256, label: labels.get(out.name) ?? inputLabel(out.name, `input "${id}" output ${out.name}`) });
     }
   }
-  for (const input of w.inputs) {
-    if (typeof input === 'string') files.push({ uri: input, label: inputLabel(input, `with.inputs: ${input}`) });
-    else files.push({ uri: input.uri, label: input.label });
+  for (const input of ctx.with.inputs) {
+    const uri = typeof input === 'string' ? input : input.uri;
+    const where = `stage "${ctx.stageId}": with.inputs: ${uri}`;
+    for (const found of await resolveInput(ctx.storage, uri, { where, ...(ctx.with.allowEmpty ? { allowEmpty: true } : {}) })) {
+      files.push({ ...found, label: typeof input === 'string' ? inputLabel(found.uri, where) : input.label });
+    }
   }
-  return files;
+  const seen = new Set<string>();
+  return files.filter((f) => !seen.has(f.uri) && !!seen.add(f.uri));
+}
+
+/** What a shard reads: the source, checked against its recorded identity when read. */
+function inputFileOf(s: SourceRecord): InputFile {
+  const { uri, key, size, etag, mtimeMs, sha256, label } = s;
+  // Upstream outputs are checked by size and SHA-256 (getVerified); other files by size and ETag or mtime.
+  if (sha256 !== undefined) return { uri, ...(key ? { key } : {}), bytes: size, sha256, label: label ?? 0 };
+  return { uri, ...(key ? { key } : {}), label: label ?? 0, ...(size !== undefined ? { size } : {}), ...(etag ? { etag } : {}), ...(mtimeMs !== undefined ? { mtimeMs } : {}) };
 }
 
 function labelsFromSummary(summary: JsonValue | undefined): Map<string, number> {
@@ -159,8 +200,14 @@ function labelsFromSummary(summary: JsonValue | undefined): Map<string, number> 
   return out;
 }
 
-/** Entries of the file's Delphes tree; null for a bad file when bad files are skipped. */
+/** Entries of the file's Delphes tree (kept by the file's identity: an old file is not read to plan); null for a bad file when bad files are skipped. */
 async function entriesOf(ctx: Omit<StageContext<With>, 'output'>, file: InputFile): Promise<number | null> {
+  const count = () => countEntries(ctx, file);
+  if (!ctx.memo || (file.sha256 === undefined && file.size === undefined)) return count();
+  return ctx.memo('entries', { file: file as unknown as JsonValue, maxInputBytes: ctx.with.maxInputBytes ?? null }, count);
+}
+
+async function countEntries(ctx: Omit<StageContext<With>, 'output'>, file: InputFile): Promise<number | null> {
   try {
     const root = await openRootFile({ bytes: await loadInput(ctx.storage, file, limitsOf(ctx)), name: file.uri });
     return (await root.tree('Delphes')).entries;

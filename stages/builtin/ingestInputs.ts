@@ -27,6 +27,10 @@ export interface InputFile {
   /** What the upstream manifest recorded, for outputs of upstream stages: the read is checked against it. */
   bytes?: number;
   sha256?: string;
+  /** The identity listed when the run was planned (other files): a read that finds another one fails. */
+  size?: number;
+  etag?: string;
+  mtimeMs?: number;
   [k: string]: string | number | undefined;
 }
 
@@ -79,6 +83,7 @@ async function readObject(storage: Storage, key: string, file: InputFile, limits
   const info = await storage.stat(key);
   if (!info) throw new InputFileError(file.uri, 'no such object');
   checkSize(file, info.size, limits.maxBytes);
+  checkIdentity(file, info);
   const read = file.bytes !== undefined && file.sha256 !== undefined
     ? getVerified(storage, { key, bytes: file.bytes, sha256: file.sha256 })
     : storage.get(key);
@@ -97,6 +102,7 @@ async function readLocalFile(path: string, file: InputFile, limits: ReadLimits):
     const st = await fh.stat();
     if (!st.isFile()) throw new InputFileError(file.uri, 'not a regular file (a FIFO, device or directory cannot be ingested)');
     checkSize(file, st.size, limits.maxBytes);
+    checkIdentity(file, { size: st.size, mtimeMs: st.mtimeMs });
     const out = Buffer.allocUnsafe(st.size);
     for (let at = 0; at < st.size; ) {
       limits.signal?.throwIfAborted();
@@ -116,15 +122,34 @@ function checkSize(file: InputFile, size: number, maxBytes: number): void {
   }
 }
 
-/** The key of a file inside the pipeline's storage, or null for files elsewhere. */
-function storageKey(storage: Storage, file: InputFile): string | null {
-  if (file.key) return file.key;
-  if (file.uri.startsWith(`${storage.rootUri}/`)) return file.uri.slice(storage.rootUri.length + 1);
-  if (/^[a-z][a-z0-9+.-]*:/i.test(file.uri) || isAbsolute(file.uri)) return null;
-  return joinKey(...file.uri.split('/')); // relative: inside the root, validated
+/**
+ * The file must still be the one the run listed (its identity is in the
+ * stage's key): one rewritten since would be read under the old identity and
+ * cached as such. Not a bad file (onBadFile): the run must list it again.
+ */
+function checkIdentity(file: InputFile, now: { size: number; etag?: string; mtimeMs?: number }): void {
+  const changed = (file.size !== undefined && now.size !== file.size)
+    || (file.etag !== undefined && now.etag !== file.etag)
+    || (file.mtimeMs !== undefined && now.mtimeMs !== file.mtimeMs);
+  if (changed) throw new BadInputError(`${file.uri}: changed since this run listed it (size ${file.size ?? '?'} → ${now.size}); run the pipeline again to read the new version`);
 }
 
-function splitS3(uri: string): { bucket: string; key: string } {
+/** The key of a file inside the pipeline's storage, or null for files elsewhere. */
+function storageKey(storage: Storage, file: InputFile): string | null {
+  return file.key ?? storageKeyOf(storage, file.uri);
+}
+
+/** The storage key a configured URI names ('./a/b' and 'a/b' alike), or null for files elsewhere. */
+export function storageKeyOf(storage: Storage, uri: string): string | null {
+  if (uri.startsWith(`${storage.rootUri}/`)) return uri.slice(storage.rootUri.length + 1);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(uri) || isAbsolute(uri)) return null;
+  const segments = uri.split('/');
+  while (segments[0] === '.') segments.shift();
+  // Glob characters are checked as keys only once expanded: validate the literal part.
+  return /[*?]/.test(uri) || uri.endsWith('/') ? segments.join('/') : joinKey(...segments); // relative: inside the root
+}
+
+export function splitS3(uri: string): { bucket: string; key: string } {
   const rest = uri.slice('s3://'.length);
   const slash = rest.indexOf('/');
   if (slash <= 0) throw new InputFileError(uri, 'expected s3://bucket/key');
