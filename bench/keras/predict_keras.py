@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_keras import assemble, build_model, load  # noqa: E402
+from train_keras import assemble, build_model, inputs_of, load, set_threads  # noqa: E402
 
 
 def main() -> int:
@@ -29,11 +29,8 @@ def main() -> int:
     import tensorflow as tf
     import keras
 
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    need_seq = args.model != "hlf"
-    need_hlf = args.model != "particle_sequence"
+    set_threads(tf, args.threads)
+    need_seq, need_hlf = inputs_of(args.model)
     parts, order, _, info = load(args.test, need_seq=need_seq, need_hlf=need_hlf, trim=args.trim, train=False)
     seq_len = None
     if need_seq:

@@ -223,6 +223,18 @@ def build_model(name: str, seq_len: int, reset_after: bool):
     return keras.Model([seq_in, hlf_in], out, name=name), ["seq", "hlf"]
 
 
+def set_threads(tf, threads: int | None) -> None:
+    """Intra- and inter-op threads; must run before TensorFlow runs any op (None: TensorFlow's own)."""
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def inputs_of(model: str) -> tuple[bool, bool]:
+    """Whether the model reads the particle sequence, and the HLF."""
+    return model != "hlf", model != "particle_sequence"
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -235,13 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     from sklearn.metrics import roc_auc_score
 
-    # Threading must be set before TensorFlow runs any op.
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-
-    need_seq = args.model != "hlf"
-    need_hlf = args.model != "particle_sequence"
+    set_threads(tf, args.threads)
+    need_seq, need_hlf = inputs_of(args.model)
     t0 = time.perf_counter()
     train_parts, train_order, y_train_label, train_info = load(args.train, need_seq=need_seq, need_hlf=need_hlf, trim=args.trim, train=True)
     test_parts, test_order, y_test_label, test_info = load(args.test, need_seq=need_seq, need_hlf=need_hlf, trim=args.trim, train=False)
