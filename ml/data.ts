@@ -77,13 +77,19 @@ export interface StreamOptions {
  * the class mix of any stretch matches theirs. The shuffle buffer then mixes
  * rows further. Memory: per open part, its bytes (up to 32 MiB) or one row
  * group's column chunks, plus one decoded row group; and the buffer.
+ *
+ * Parts that open late (when there are more than `openParts`) join parts
+ * already half drained, so they end the epoch alone: single-class rows last.
+ * So by default every part is open at once when that fits a memory budget
+ * (openPartsFor); only beyond it does the tail lose its mix.
  */
 export async function* epochRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: StreamOptions & { seed: number; epoch: number; bufferSize: number; openParts?: number }): AsyncGenerator<Row> {
   const rng = new Rng(opts.seed, opts.epoch, 0x5eed);
   const queue = shuffled(parts.map((_, i) => i), rng);
   const open: OpenPart[] = [];
   const fill = async () => {
-    while (open.length < (opts.openParts ?? DEFAULT_OPEN_PARTS) && queue.length) {
+    const openParts = opts.openParts ?? openPartsFor(parts, opts.wholePartBytes);
+    while (open.length < openParts && queue.length) {
       const file = await PartReader.open(storage, parts[queue.shift()!]!, opts.wholePartBytes);
       if (file.rows === 0) file.free();
       else open.push({ file, groups: shuffled(range(file.rowGroups), rng), cols: undefined, row: 0, left: file.rows });
@@ -114,6 +120,18 @@ export async function* epochRows(storage: Storage, parts: PartRef[], needs: Data
 }
 
 const DEFAULT_OPEN_PARTS = 16;
+/** What open parts may hold at once, by default (their bytes, or a row group's chunks each when read by range). */
+const OPEN_PARTS_BUDGET = 512 * 2 ** 20;
+/** A range-read part's cost while open: one row group's column chunks (256 × 801 × 19 floats ≈ 15.6 MB raw), rounded up. */
+const RANGE_READ_PART_COST = 24 * 2 ** 20;
+
+/** All parts when they fit OPEN_PARTS_BUDGET (counting the largest first), else as many as fit; never fewer than 16. */
+export function openPartsFor(parts: readonly PartRef[], wholePartBytes = WHOLE_PART_BYTES): number {
+  const costs = parts.map((p) => (p.bytes <= wholePartBytes ? p.bytes : RANGE_READ_PART_COST)).sort((a, b) => b - a);
+  let fit = 0;
+  for (let total = 0; fit < costs.length && total + costs[fit]! <= OPEN_PARTS_BUDGET; fit++) total += costs[fit]!;
+  return Math.max(DEFAULT_OPEN_PARTS, fit);
+}
 
 interface OpenPart {
   file: PartReader;

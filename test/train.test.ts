@@ -26,7 +26,7 @@ import { earlyStopDue, evaluate, train, type TrainState } from '../ml/trainer.js
 import { decodeModel } from '../ml/modelFile.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { storedData } from '../ml/trainingData.js';
-import { batches, epochRows, orderedRows, realLength, type Batch, type PartRef } from '../ml/data.js';
+import { batches, epochRows, openPartsFor, orderedRows, realLength, type Batch, type PartRef } from '../ml/data.js';
 import { ModelSpec } from '../ml/modelSpec.js';
 import { FeaturesFile } from '../hep/features/index.js';
 import { BadInputError } from '../common/errors.js';
@@ -92,6 +92,28 @@ describe('data stream', { skip: !STREAM_TESTS && 'back-end independent: run with
       if (new Set(b.labels).size === 3) mixed++;
     }
     assert.ok(mixed >= 0.75 * total, `${mixed} of ${total} batches hold all three classes`);
+  });
+
+  test('more parts than 16: all open at once when they fit the memory budget, so the epoch does not end on late parts alone', async () => {
+    const MiB = 2 ** 20;
+    const refs = (n: number, bytes: number) => Array.from({ length: n }, (_, i) => ({ key: `p${i}`, rows: 1, bytes, sha256: '' }));
+    assert.equal(openPartsFor(refs(40, MiB)), 40);
+    assert.equal(openPartsFor(refs(40, 32 * MiB)), 16, '512 MiB of whole parts');
+    assert.equal(openPartsFor(refs(100, 200 * MiB)), 21, 'range-read parts cost a row group each (24 MiB)');
+    assert.equal(openPartsFor(refs(3, MiB)), 16);
+    // 18 parts (each single-class: the 9 of this set twice); without a buffer the stream's last rows show the mix.
+    const needs = { hlf: false, particles: false, trim: false };
+    const many = [...parts('train-'), ...parts('train-')];
+    const tail = async (openParts?: number) => {
+      const labels: number[] = [];
+      for await (const r of epochRows(storage, many, needs, { seed: 8, epoch: 0, bufferSize: 1, ...(openParts ? { openParts } : {}) })) labels.push(r.label);
+      const last = labels.slice(-Math.floor(labels.length / 20));
+      return [0, 1, 2].map((c) => last.filter((l) => l === c).length / last.length);
+    };
+    const mixed = await tail();
+    assert.ok(mixed.every((f) => f > 0.2), `the last 5 % holds every class: ${mixed.map((f) => f.toFixed(2)).join(' / ')}`);
+    const late = await tail(16);
+    assert.ok(Math.max(...late) > 0.6, `with 16 of 18 parts open (the old default) the last 5 % is dominated by the 2 late ones: ${late.map((f) => f.toFixed(2)).join(' / ')}`);
   });
 
   test('without a shuffle buffer, every batch still has about the class mix of the whole set', async () => {
