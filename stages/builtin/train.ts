@@ -49,7 +49,7 @@ export type TrainWith = z.infer<typeof With>;
 export const train: SimpleStageKind<TrainWith> = {
   type: 'simple',
   name: 'train',
-  version: '6',
+  version: '7',
   description: 'Stage 4: trains one classifier (HLF dense net, particle GRU, inclusive GRU+HLF) with checkpoints',
   withSchema: With,
   queue: 'train',
