@@ -140,7 +140,8 @@ print(json.dumps({'rows': len(t), 'best': best, 'mean': sum(means[best]) / len(m
     assert.equal((await store.list('content/tune-trials/')).length, 6, 'one stored result per trial');
     const tune = await manifestOf(result, 'tune', storage);
     const sha = (m: Manifest, name: string) => m.outputs.find((o) => o.name === name)!.sha256;
-    assert.equal(sha(tune, 'best.json'), sha(refTune, 'best.json'), 'the same best.json as the uninterrupted sweep (on other storage)');
+    assert.deepEqual(await json(storage, tune, 'best.json'), await json(reference, refTune, 'best.json'), 'the same best.json as the uninterrupted sweep (on other storage)');
+    assert.equal(sha(tune, 'best.json'), sha(refTune, 'best.json'));
     assert.equal(tune.contentHash, refTune.contentHash);
   });
 

@@ -94,7 +94,7 @@ type Summary = Omit<TrialOutcome, 'worker'>;
 export const tune: FanoutStageKind<TuneWith, TrialShard> = {
   type: 'fanout',
   name: 'tune',
-  version: '1',
+  version: '2',
   description: 'Stage 3: hyperparameter search (grid, random, successive halving) with k-fold cross-validation, trials fanned out over train workers',
   withSchema: With,
   queue: 'train',
@@ -190,8 +190,12 @@ export const tune: FanoutStageKind<TuneWith, TrialShard> = {
     const figures = sweepFigures(w.space, ranked, trials, w.metric);
     for (const f of figures) await ctx.output.write(`${f.name}.svg`, f.svg);
     const table = topTable(ranked, w.metric);
-    const head = `${w.search} search: ${candidates} candidate(s), ${trials.length} trial(s) of ${w.folds} folds (${reused} reused from earlier sweeps${pruned.size ? `, ${pruned.size} pruned` : ''}); best ${w.metric} ${best.mean.toFixed(4)} ± ${best.std.toFixed(4)}: ${describePoint(best.point)}`;
-    await ctx.output.write('report.md', [`# ${ctx.stageId}`, '', head, '', table, '', ...figures.map((f) => `![${f.title}](${f.name}.svg)`), ''].join('\n'));
+    const found = `best ${w.metric} ${best.mean.toFixed(4)} ± ${best.std.toFixed(4)}: ${describePoint(best.point)}`;
+    const sweep = `${w.search} search: ${candidates} candidate(s), ${trials.length} trial(s) of ${w.folds} folds`;
+    // How many trials this run reused depends on what earlier runs left, not on the inputs: the
+    // run summary says it, the stage's (content-hashed) files do not.
+    const head = `${sweep} (${reused} reused from earlier sweeps${pruned.size ? `, ${pruned.size} pruned` : ''}); ${found}`;
+    await ctx.output.write('report.md', [`# ${ctx.stageId}`, '', `${sweep}${pruned.size ? ` (${pruned.size} pruned)` : ''}; ${found}`, '', table, '', ...figures.map((f) => `![${f.title}](${f.name}.svg)`), ''].join('\n'));
     return {
       counts: { candidates, trials: trials.length, pruned: pruned.size },
       summary: { metric: w.metric, search: w.search, best: { point: best.point, mean: best.mean, std: best.std, epochs: best.epochs }, top: ranked.slice(0, 5).map((t) => ({ point: t.point, mean: t.mean, std: t.std })) } as unknown as JsonValue,
