@@ -272,7 +272,7 @@ class PartReader {
 }
 
 /** A seeded Fisher–Yates shuffle (a copy). */
-export function shuffled<T>(items: T[], rng: Rng): T[] {
+export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
   const out = items.slice();
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rng.uniform() * (i + 1));

@@ -36,7 +36,7 @@ export function memoryData(train: readonly Row[], test: readonly Row[]): Trainin
   return {
     trainRows: train.length,
     testRows: test.length,
-    epoch: (_needs, opts) => iterate(shuffled([...train], new Rng(opts.seed, opts.epoch, 0x7e57))),
+    epoch: (_needs, opts) => iterate(shuffled(train, new Rng(opts.seed, opts.epoch, 0x7e57))),
     test: () => iterate(test),
   };
 }

@@ -13,7 +13,7 @@ import type { TrainConfig } from '../trainer.js';
 import { decodeSample, drawSample, encodeSample, type SampleSettings, type TuningSample } from './sample.js';
 import { runTrial, type FoldScores, type TrialIO } from './trial.js';
 
-/** Draws the sample into `key` unless a sweep over the same content already did; returns its row count. */
+/** Draws the sample into `key` unless a sweep over the same content already did. */
 export async function ensureSample(storage: Storage, key: string, parts: PartRef[], needs: DataNeeds, s: SampleSettings, log: (m: string) => void): Promise<void> {
   if (await storage.stat(key)) {
     log(`reusing the tuning sample ${storage.uri(key)}`);

@@ -50,12 +50,17 @@ export function ranking(trials: readonly TrialOutcome[], metric: TuneMetric): Ra
   });
 }
 
-/** Candidates that stopped below the last rung (successive halving's pruned ones). */
-export function prunedCount(trials: readonly TrialOutcome[]): number {
-  const last = Math.max(...trials.map((t) => t.rung));
+/** Each candidate's highest rung reached (one entry per candidate). */
+export function rungsReached(trials: readonly TrialOutcome[]): Map<number, number> {
   const reached = new Map<number, number>();
   for (const t of trials) reached.set(t.id, Math.max(reached.get(t.id) ?? 0, t.rung));
-  return [...reached.values()].filter((r) => r < last).length;
+  return reached;
+}
+
+/** Candidates that stopped below the last rung (successive halving's pruned ones). */
+export function prunedIds(reached: ReadonlyMap<number, number>): Set<number> {
+  const last = Math.max(...reached.values());
+  return new Set([...reached].filter(([, r]) => r < last).map(([id]) => id));
 }
 
 /** The top `n` as a markdown table (the run summary, `topoflow status`). */

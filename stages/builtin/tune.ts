@@ -29,7 +29,7 @@ import { describePoint, fillHp, gridPoints, hpRefs, randomPoints, splitPoint, ty
 import { ModelTemplate, spaceIssues } from '../../ml/tuning/template.js';
 import { promote, promotedCount, rungBudgets } from '../../ml/tuning/halving.js';
 import { higherIsBetter, mean, type FoldScores } from '../../ml/tuning/trial.js';
-import { prunedCount, ranking, scoreOf, topTable, trialsParquet, type TrialOutcome } from '../../ml/tuning/results.js';
+import { prunedIds, rungsReached, ranking, scoreOf, topTable, trialsParquet, type TrialOutcome } from '../../ml/tuning/results.js';
 import { sweepFigures } from '../../ml/tuning/figures.js';
 import { featuresData } from './featuresInput.js';
 import { TRAIN_DEFAULTS, TRAIN_PARAM_NAMES, TrainParams } from './trainParams.js';
@@ -165,10 +165,8 @@ export const tune: FanoutStageKind<TuneWith, TrialShard> = {
     const ranked = ranking(trials, w.metric);
     const best = ranked[0];
     if (!best || !Number.isFinite(best.mean)) throw new Error(`stage "${ctx.stageId}": no trial has a finite ${w.metric} (did every trial diverge?)`);
-    const reached = new Map<number, number>();
-    for (const t of trials) reached.set(t.id, Math.max(reached.get(t.id) ?? 0, t.rung));
-    const last = best.rung;
-    const pruned = new Set([...reached].filter(([, r]) => r < last).map(([id]) => id));
+    const reached = rungsReached(trials);
+    const pruned = prunedIds(reached);
     const candidates = reached.size;
     const { spec, cfg } = trialSettings(w, best.point, best.epochs);
     const file: BestTrialFile = {
@@ -178,7 +176,7 @@ export const tune: FanoutStageKind<TuneWith, TrialShard> = {
       search: w.search,
       candidates,
       trials: trials.length,
-      pruned: prunedCount(trials),
+      pruned: pruned.size,
       best,
       model: spec,
       train: { epochs: cfg.epochs, batchSize: cfg.batchSize, learningRate: cfg.learningRate, shuffleBuffer: cfg.shuffleBuffer },
