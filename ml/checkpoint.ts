@@ -49,6 +49,11 @@ export class CheckpointStore<S> {
     return null;
   }
 
+  /** The checkpoint saved at `step`, or null if there is none (or it was never completed); a damaged one is an error. */
+  async at(step: number): Promise<Checkpoint<S> | null> {
+    return this.load(step);
+  }
+
   private async load(step: number): Promise<Checkpoint<S> | null> {
     const dir = this.stepFolder(step);
     let file: StateFile<S>;

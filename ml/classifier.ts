@@ -11,7 +11,8 @@ import { CheckpointStore } from './checkpoint.js';
 import { verifyParts, type PartRef } from './data.js';
 import type { JobCallbacks, JobResult } from './job.js';
 import { usesInput, type ModelSpec } from './modelSpec.js';
-import { train, type TrainConfig, type TrainState } from './trainer.js';
+import { train, type EpochMetrics, type TrainConfig, type TrainState } from './trainer.js';
+import type { BuiltModel } from './build.js';
 import { storedData } from './trainingData.js';
 import { encodeModel } from './modelFile.js';
 
@@ -55,30 +56,51 @@ export async function trainClassifier(
     log: (m) => io.log(m),
     signal: io.signal,
   });
-  const { json, weights, params } = encodeModel(result.built.model, settings.model, { seed: settings.seed, backend: backend.name });
+  const out = classifierFiles(result.built, settings, backend.name, result.history, result.predictions, result.labels, { resumedFromStep: result.resumedFromStep });
   result.built.model.dispose();
-  // The metrics are a function of the data, spec and seed; wall-clock figures go apart, as a volatile output.
-  const epochs = result.history.map(({ trainSeconds: _s, samplesPerSecond: _r, ...metrics }) => metrics);
-  const timing = {
-    backend: backend.name,
+  return {
+    ...out,
+    counts: { ...out.counts, steps: result.steps, trainEvents: data.train.reduce((s, p) => s + p.rows, 0) },
     resumedFromStep: result.resumedFromStep,
-    samplesPerSecond: Math.round(mean(result.history.map((h) => h.samplesPerSecond))),
-    epochs: result.history.map((h) => ({ epoch: h.epoch, trainSeconds: h.trainSeconds, samplesPerSecond: h.samplesPerSecond })),
   };
-  const testRows = result.labels.length;
-  const last = result.history[result.history.length - 1]!;
+}
+
+/**
+ * The files a trained classifier is kept as, whether it trained in one process
+ * or over rounds on many workers: model.json and weights.bin, history.json
+ * (the per-epoch metrics: a function of data, spec and seed), timing.json
+ * (wall-clock figures plus `timing`, volatile), and the test-set predictions.
+ */
+export function classifierFiles(
+  built: BuiltModel,
+  settings: Pick<ClassifierSettings, 'model' | 'seed'>,
+  backend: string,
+  history: EpochMetrics[],
+  predictions: Float32Array,
+  labels: Int8Array,
+  timing: Record<string, unknown>,
+): JobResult<ClassifierSummary> {
+  const { json, weights, params } = encodeModel(built.model, settings.model, { seed: settings.seed, backend });
+  const epochs = history.map(({ trainSeconds: _s, samplesPerSecond: _r, ...metrics }) => metrics);
+  const timingFile = {
+    backend,
+    ...timing,
+    samplesPerSecond: Math.round(mean(history.map((h) => h.samplesPerSecond))),
+    epochs: history.map((h) => ({ epoch: h.epoch, trainSeconds: h.trainSeconds, samplesPerSecond: h.samplesPerSecond })),
+  };
+  const testRows = labels.length;
+  const last = history[history.length - 1]!;
   return {
     files: [
       { name: 'weights.bin', body: weights },
       { name: 'model.json', body: json },
-      { name: 'history.json', body: `${JSON.stringify({ model: settings.model.name ?? null, backend: backend.name, epochs }, null, 1)}\n` },
-      { name: 'timing.json', body: `${JSON.stringify(timing, null, 1)}\n`, volatile: true },
-      { name: 'predictions.bin', body: bytesOf(result.predictions), rows: testRows },
-      { name: 'labels.bin', body: bytesOf(result.labels), rows: testRows },
+      { name: 'history.json', body: `${JSON.stringify({ model: settings.model.name ?? null, backend, epochs }, null, 1)}\n` },
+      { name: 'timing.json', body: `${JSON.stringify(timingFile, null, 1)}\n`, volatile: true },
+      { name: 'predictions.bin', body: bytesOf(predictions), rows: testRows },
+      { name: 'labels.bin', body: bytesOf(labels), rows: testRows },
     ],
-    counts: { params, steps: result.steps, testEvents: testRows, trainEvents: data.train.reduce((s, p) => s + p.rows, 0) },
-    summary: { model: settings.model.name ?? null, backend: backend.name, params, valAccuracy: last.valAccuracy, valLoss: last.valLoss },
-    resumedFromStep: result.resumedFromStep,
+    counts: { params, testEvents: testRows },
+    summary: { model: settings.model.name ?? null, backend, params, valAccuracy: last.valAccuracy, valLoss: last.valLoss },
   };
 }
 

@@ -192,7 +192,8 @@ export async function* batches(rows: AsyncIterable<Row>, size: number, needs: Da
   if (pending.length > 0 && index >= skip) yield assemble(pending, needs);
 }
 
-function assemble(rows: Row[], needs: DataNeeds): Batch {
+/** Rows as one batch (particles trimmed to the longest when `needs.trim`). */
+export function assemble(rows: Row[], needs: DataNeeds): Batch {
   const size = rows.length;
   const labels = Int8Array.from(rows, (r) => r.label);
   let hlf: Float32Array | undefined;

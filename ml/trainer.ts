@@ -94,7 +94,7 @@ export interface TrainState {
 const PROB_CLIP = 1e-7;
 
 export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Promise<TrainResult> {
-  const needs: DataNeeds = { hlf: usesInput(spec, 'hlf'), particles: usesInput(spec, 'particles'), trim: cfg.trim && masksPadding(spec) };
+  const needs = needsOf(spec, cfg);
   const built = buildModel(spec, cfg.seed);
   const { model, clock } = built;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -161,8 +161,13 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
   return { built, history: state.history, predictions, labels, steps: state.globalStep, resumedFromStep };
 }
 
+/** What the model reads from each row, and whether its padding may be trimmed. */
+export function needsOf(spec: ModelSpec, cfg: Pick<TrainConfig, 'trim'>): DataNeeds {
+  return { hlf: usesInput(spec, 'hlf'), particles: usesInput(spec, 'particles'), trim: cfg.trim && masksPadding(spec) };
+}
+
 /** Forward, loss, backward and update for one batch; returns the batch's mean loss and correct count. */
-function trainStep(built: BuiltModel, adam: Adam, vars: tf.Variable[], batch: Batch): { loss: number; correct: number } {
+export function trainStep(built: BuiltModel, adam: Adam, vars: tf.Variable[], batch: Batch): { loss: number; correct: number } {
   return tf.tidy(() => {
     const xs = inputsOf(built, batch);
     const labels = tf.tensor1d(Int32Array.from(batch.labels), 'int32');
@@ -216,7 +221,7 @@ export async function evaluate(built: BuiltModel, rows: AsyncIterable<Row>, n: n
 }
 
 /** Model weights, then Adam's first and second moments. */
-function snapshot(model: tf.LayersModel, adam: Adam): NamedTensor[] {
+export function snapshot(model: tf.LayersModel, adam: Adam): NamedTensor[] {
   const out: NamedTensor[] = model.weights.map((w) => ({ name: `weight/${w.originalName}`, shape: w.shape.slice() as number[], values: w.read().dataSync() as Float32Array }));
   const { m, v } = adam.moments();
   const shapes = model.trainableWeights.map((w) => w.shape.slice() as number[]);
@@ -226,7 +231,7 @@ function snapshot(model: tf.LayersModel, adam: Adam): NamedTensor[] {
 }
 
 /** By position, as snapshot() wrote them: tfjs's variable names differ between processes, the order does not. */
-function restore(model: tf.LayersModel, adam: Adam, tensors: Float32Array[]): void {
+export function restore(model: tf.LayersModel, adam: Adam, tensors: Float32Array[]): void {
   const weights = model.weights;
   const expected = weights.length + 2 * adam.count;
   if (tensors.length !== expected) throw new Error(`the checkpoint holds ${tensors.length} tensors; this model needs ${expected} (was the model changed?)`);

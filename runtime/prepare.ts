@@ -69,7 +69,7 @@ export function resolveStages(spec: PipelineSpec, params: Params, registry: Kind
       id,
       uses: stage.uses,
       kindVersion: kind.version,
-      kindType: kind.type,
+      kindType: kind.type === 'simple' && kind.fanoutFor?.(parsed.data) ? 'fanout' : kind.type,
       needs: stage.needs,
       with: parsed.data as Record<string, unknown>,
       retry: stage.retry ?? RetrySpec.parse({}),

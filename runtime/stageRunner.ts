@@ -311,6 +311,8 @@ async function combineAndCommit(req: StageRequest, kind: FanoutStageKind, plan: 
   const manifest = buildManifest(req, key, outputs, { counts, ...(combined.summary !== undefined ? { summary: combined.summary } : {}), ...(combined.report !== undefined ? { report: combined.report } : {}) }, inputs, startedAt, extra);
   await lease.assertHeld();
   await commit(env.storage, mKey, manifest);
+  // What the stage kept across shards and rounds (e.g. distributed training's round checkpoints).
+  await env.storage.deletePrefix(layout.asPrefix(checkpointFolderFor(req, key)));
   await recordLastRun(env.storage, req, key);
   return outcomeOf(manifest, env.storage, mKey, 'completed', withReuse(plan.reason, reuse));
 }
@@ -396,10 +398,13 @@ function kindOf(registry: KindRegistry, stage: ResolvedStage, type: 'fanout'): F
 function kindOf(registry: KindRegistry, stage: ResolvedStage, type: StageKind['type']): StageKind {
   const kind = registry.get(stage.uses);
   if (!kind) throw new BadInputError(`stage "${stage.id}": this worker does not know stage kind "${stage.uses}" (known: ${registry.names().join(', ')})`);
-  if (kind.type !== type) throw new BadInputError(`stage "${stage.id}": kind "${stage.uses}" is a ${kind.type} kind, not ${type}`);
   if (kind.version !== stage.kindVersion) {
     throw new BadInputError(`stage "${stage.id}": kind "${stage.uses}" is version ${kind.version} on this worker but the run was planned with ${stage.kindVersion}; upgrade or restart workers so they agree`);
   }
+  // A simple kind may run as a fan-out for some params (fanoutFor); the plan said which.
+  const fanout = type === 'fanout' && kind.type === 'simple' ? kind.fanoutFor?.(parseWith(kind, stage)) : undefined;
+  if (fanout) return fanout;
+  if (kind.type !== type) throw new BadInputError(`stage "${stage.id}": kind "${stage.uses}" is a ${kind.type} kind, not ${type}`);
   return kind;
 }
 

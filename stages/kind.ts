@@ -111,6 +111,13 @@ interface KindBase<W> {
 export interface SimpleStageKind<W = unknown> extends KindBase<W> {
   type: 'simple';
   run(ctx: StageContext<W>): Promise<StageResult>;
+  /**
+   * Optional: for some `with` values the stage runs as a fan-out instead
+   * (train with `workers: N` > 1 is a loop of rounds over N train workers).
+   * The fan-out has the kind's name, version and schema, so the cache key is
+   * the same function of `with`; the engine asks when it plans the run.
+   */
+  fanoutFor?(w: W): FanoutStageKind<W, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 /** Shards are small JSON descriptions (a file, an entry range, a trial). */

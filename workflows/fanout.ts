@@ -18,6 +18,8 @@ export interface StageFanoutInput {
   done?: number[];
   /** Set when continuing as new after the prepass. */
   prepassDone?: boolean;
+  /** Set when continuing as new: the round the loop was in (kinds with rounds). */
+  round?: number;
 }
 
 export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome> {
@@ -38,14 +40,14 @@ export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome
   }
   const done = new Set([...(input.done ?? []), ...(plan.done ?? [])]);
   let inFlight = 0;
-  for (let round = 0; ; round++) {
+  for (let round = input.round ?? 0; ; round++) {
     const shardDone = shardProgress(input.req, plan.shardCount, done.size, () => inFlight, plan.rounds ? round : undefined);
     const runShard = (i: number) => {
       inFlight++;
       return acts.runShard(input.req, key, i).finally(() => inFlight--).then(shardDone);
     };
     const suggested = await slidingWindow(plan.shardCount, plan.window, done, runShard, () => wf.workflowInfo().continueAsNewSuggested);
-    if (suggested) await wf.continueAsNew<typeof stageFanout>({ ...input, plan, done: [...done], prepassDone: true });
+    if (suggested) await wf.continueAsNew<typeof stageFanout>({ ...input, plan, done: [...done], prepassDone: true, round });
     if (!plan.rounds) break;
     const next: FanoutPlan = await acts.planNextRound(input.req, plan);
     if (next.shardCount === plan.shardCount) break;

@@ -19,19 +19,22 @@ const beats = (a: Note, b: Note | undefined) => a.score !== undefined && !Number
 /**
  * Returns what to call when a shard completes; `alreadyDone` shards were done
  * before this execution. Shards whose kind scores them (a sweep's trials) make
- * the message say the best so far.
+ * the message say the best so far; unscored notes, the latest one.
  */
 export function shardProgress(req: StageRequest, shardCount: number, alreadyDone: number, running: () => number = () => 0, round?: number): (outcome?: ShardOutcome) => void {
   const tenthOf = (n: number) => Math.floor((10 * n) / shardCount);
   let done = alreadyDone;
   let reported = tenthOf(done);
   let best: Note | undefined;
+  let latest: Note | undefined;
   return (outcome) => {
     done++;
     if (outcome?.note && beats(outcome.note, best)) best = outcome.note;
+    // Unscored notes (a training round's parts) say where the stage is: the latest one.
+    if (outcome?.note && outcome.note.score === undefined) latest = outcome.note;
     if (tenthOf(done) <= reported || !wf.patched(PATCH)) return;
     reported = tenthOf(done);
-    const words = [...(round !== undefined ? [`round ${round + 1}`] : []), ...(running() > 0 ? [`${running()} running`] : []), ...(best ? [`best so far: ${best.text}`] : [])];
+    const words = [...(round !== undefined && !latest ? [`round ${round + 1}`] : []), ...(running() > 0 ? [`${running()} running`] : []), ...(best ? [`best so far: ${best.text}`] : []), ...(latest ? [latest.text] : [])];
     const p: StageProgressSignal = { stageId: req.stage.id, done, total: shardCount, unit: 'shards', ...(words.length ? { message: words.join(' · ') } : {}) };
     // Best effort: the run may already be closing (an abort cancels this child too).
     wf.getExternalWorkflowHandle(req.runId).signal(NAMES.progressSignal, p).catch(() => undefined);

@@ -1,10 +1,10 @@
 /**
  * Runs a prepared pipeline in this process on the runtime's stage runner,
  * without Temporal: stages in topological order, fan-out shards one after
- * another. For tests that need whole runs in fresh processes.
+ * another, round after round. For tests that need whole runs in fresh processes.
  */
 import type { PreparedRun, StageOutcome, StageRequest } from '../../protocol/protocol.js';
-import { commitFanout, mergePrepass, planFanout, runPrepassShard, runShard, runSimpleStage, type RunnerEnv } from '../../runtime/stageRunner.js';
+import { commitFanout, mergePrepass, planFanout, planNextRound, runPrepassShard, runShard, runSimpleStage, type RunnerEnv } from '../../runtime/stageRunner.js';
 
 /** Every stage's outcome, by stage id. */
 export async function runLocally(plan: PreparedRun, env: RunnerEnv, runId = 'local-run'): Promise<Record<string, StageOutcome>> {
@@ -30,6 +30,14 @@ async function runFanout(req: StageRequest, env: RunnerEnv): Promise<StageOutcom
     for (let i = 0; i < plan.shardCount; i++) await runPrepassShard(req, plan.key, i, env);
     await mergePrepass(req, plan, env);
   }
-  for (let i = 0; i < plan.shardCount; i++) await runShard(req, plan.key, i, env);
-  return commitFanout(req, plan, startedAt, env);
+  let current = plan;
+  for (let from = 0; ; ) {
+    for (let i = from; i < current.shardCount; i++) await runShard(req, current.key, i, env);
+    if (!current.rounds) break;
+    const next = await planNextRound(req, current, env);
+    if (next.shardCount === current.shardCount) break;
+    from = current.shardCount;
+    current = next;
+  }
+  return commitFanout(req, current, startedAt, env);
 }
