@@ -57,6 +57,8 @@ export interface PartSummary {
   seconds: number;
   sha256: string;
   layout: PackedTensor[];
+  /** Samples/s across all workers in the round before (absent in the first). */
+  lastRate?: number;
 }
 
 export interface RoundTiming {
@@ -160,7 +162,7 @@ export async function trainPart(storage: Storage, s: DistributedSettings, data: 
   }
   const { bytes, layout } = packTensors(replica.snapshot());
   await storage.put(partKey(shard.folder, shard.round, shard.worker), bytes);
-  return { round: shard.round, worker: shard.worker, rows: seen, lossSum, correct, seconds: (Date.now() - started) / 1000, sha256: sha256Hex(bytes), layout };
+  return { round: shard.round, worker: shard.worker, rows: seen, lossSum, correct, seconds: (Date.now() - started) / 1000, sha256: sha256Hex(bytes), layout, ...(lastRate !== undefined ? { lastRate } : {}) };
 }
 
 /**
@@ -204,6 +206,7 @@ export async function reduceRound(storage: Storage, s: DistributedSettings, data
     replica.load(averaged, globalStep);
     const needs = needsOf(s.model, s);
     const training = storedData(storage, data.train, data.test);
+    io.log(`validating epoch ${place.epoch + 1}/${s.epochs} on ${training.testRows} test rows (the reduce of round ${round + 1})`);
     const val = await evaluate(replica.built, training.test(needs), training.testRows, needs, s.evalBatchSize);
     const m: EpochMetrics = { epoch: place.epoch + 1, loss: partial.lossSum / partial.seen, accuracy: partial.correct / partial.seen, valLoss: val.loss, valAccuracy: val.accuracy, trainSeconds: partial.trainSeconds, samplesPerSecond: partial.seen / partial.trainSeconds };
     io.log(`epoch ${m.epoch}/${s.epochs} (${s.workers} workers): loss ${m.loss.toFixed(4)} accuracy ${m.accuracy.toFixed(4)} · val_loss ${m.valLoss.toFixed(4)} val_accuracy ${m.valAccuracy.toFixed(4)} · ${Math.round(m.samplesPerSecond)} samples/s`);
