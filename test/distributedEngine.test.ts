@@ -14,7 +14,8 @@ import { openStorage } from '../storage/index.js';
 import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
 import type { StorageSpec } from '../storage/spec.js';
 import { Harness, type WorkerProc } from './support/harness.js';
-import { startMinio, type MinioServer } from '../infra/minio.js';
+import type { MinioServer } from '../infra/minio.js';
+import { startMinioForWorkers } from './support/minioEnv.js';
 
 const h = new Harness();
 let minio: MinioServer;
@@ -69,11 +70,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 let reference: Manifest;
 
 before(async () => {
-  minio = await startMinio({ dataDir: join(h.tmp, 'minio') });
-  await minio.createBucket('models');
-  process.env.AWS_ACCESS_KEY_ID = minio.accessKey;
-  process.env.AWS_SECRET_ACCESS_KEY = minio.secretKey;
-  process.env.AWS_REGION = 'us-east-1';
+  minio = await startMinioForWorkers(join(h.tmp, 'minio'), ['models']);
   await h.start();
   await h.startWorker(['--queues', 'topoflow']);
   workers = [await trainWorker(), await trainWorker()];
