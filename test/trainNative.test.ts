@@ -1,7 +1,8 @@
 /**
  * Native TensorFlow (@tensorflow/tfjs-node, built by infra/tfjs-node.sh):
  * the same seed trains to the same weights as wasm within float tolerance,
- * then every trainer test of train.test.ts again on this back end. Without
+ * then every trainer test of train.test.ts and the data-parallel rounds of
+ * distributed.test.ts again on this back end. Without
  * the addon the tests are skipped, saying why (TOPOFLOW_REQUIRE_NATIVE=1
  * makes that a failure instead).
  */
@@ -87,8 +88,9 @@ describe('native TensorFlow against wasm', { skip }, () => {
 });
 
 if (skip) {
-  test('the trainer tests on native TensorFlow (train.test.ts)', { skip }, () => {});
+  test('the trainer tests on native TensorFlow (train.test.ts, distributed.test.ts)', { skip }, () => {});
 } else {
   process.env.TOPOFLOW_TEST_BACKEND = 'tensorflow';
   await import('./train.test.js');
+  await import('./distributed.test.js');
 }

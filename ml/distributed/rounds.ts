@@ -229,7 +229,7 @@ export async function reduceRound(storage: Storage, s: DistributedSettings, data
 }
 
 /** After the last round: the trained model and its files, as single-process training keeps them. */
-export async function finishRounds(storage: Storage, s: DistributedSettings, data: ClassifierData, folder: string, io: JobCallbacks): Promise<JobResult<ClassifierSummary>> {
+export async function finishRounds(storage: Storage, s: DistributedSettings, data: ClassifierData, folder: string, io: JobCallbacks): Promise<JobResult<ClassifierSummary> & { report: string }> {
   await activate(s, io);
   const last = await roundStore(storage, folder).latest((m) => io.log(m));
   if (!last || last.state.place !== null || !last.state.validated) throw new Error(`training has not finished: no final round checkpoint in ${storage.uri(joinKey(folder, 'rounds'))}`);
@@ -248,7 +248,9 @@ export async function finishRounds(storage: Storage, s: DistributedSettings, dat
     rounds,
   };
   const out = classifierFiles(replica.built, s, st.backend, st.history, predictions, labels, timing);
-  return { ...out, counts: { ...out.counts, steps: st.globalStep, trainEvents: rowsOf(data), workers: s.workers, rounds: rounds.length } };
+  const t = timing.roundTotals;
+  const report = `data-parallel over ${s.workers} workers: ${t.rounds} rounds of ≤ ${s.syncEvery} global steps; compute ${t.computeSeconds.toFixed(1)} s, wait ${t.waitSeconds.toFixed(1)} s, reduce ${t.reduceSeconds.toFixed(1)} s`;
+  return { ...out, counts: { ...out.counts, steps: st.globalStep, trainEvents: rowsOf(data), workers: s.workers, rounds: rounds.length }, report };
 }
 
 // ---------------------------------------------------------------------------
