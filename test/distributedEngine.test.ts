@@ -4,6 +4,8 @@
  * over both; kill -9 of a train worker mid-round leaves one worker, which
  * finishes the run alone; kill -9 of the worker running a reduce re-runs the
  * reduce elsewhere. Both end with the uninterrupted run's weights, bit for bit.
+ * The server's history limits are lowered, so the round loop continues as new
+ * every few rounds throughout.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,9 +71,21 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 let reference: Manifest;
 
+/** Temporal suggests continuing as new past this many events (default 10,240): a round adds about 20. */
+const SUGGEST_AT = 60;
+
+/** Events per execution of a workflow id, oldest first (continue-as-new makes several). */
+async function historyLengths(workflowId: string): Promise<number[]> {
+  const runs: Array<{ runId: string; start: number }> = [];
+  for await (const ex of h.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push({ runId: ex.runId, start: ex.startTime.getTime() });
+  runs.sort((a, b) => a.start - b.start);
+  return Promise.all(runs.map(async (r) => (await h.client.workflow.getHandle(workflowId, r.runId).fetchHistory()).events?.length ?? 0));
+}
+
 before(async () => {
   minio = await startMinioForWorkers(join(h.tmp, 'minio'), ['models']);
-  await h.start();
+  // History limits far below a long training's: the round loop must continue as new, and the run stay bounded.
+  await h.start(undefined, ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${SUGGEST_AT}`, '--dynamic-config-value', 'limit.historyCount.error=2000']);
   await h.startWorker(['--queues', 'topoflow']);
   workers = [await trainWorker(), await trainWorker()];
 });
@@ -103,6 +117,11 @@ describe('data-parallel training on two train workers', () => {
     for (const o of shardManifests) ran.add((JSON.parse(Buffer.from(await store.get(o.key)).toString('utf8')) as { worker: string }).worker);
     assert.equal(ran.size, 2, `parts ran on both train workers (${[...ran].join(', ')})`);
     for (const w of workers) assert.match(w.output(), /data-parallel on the wasm back end/);
+    const loop = await historyLengths(`${runId}/train/0`);
+    assert.ok(loop.length >= 3, `the round loop continued as new (events per execution: ${loop.join(', ')})`);
+    assert.ok(loop.every((n) => n <= SUGGEST_AT + 40), `each execution stayed near the suggestion (${loop.join(', ')})`);
+    const run = await historyLengths(runId);
+    assert.ok(run.every((n) => n <= 400), `the run's own history stayed small (${run.join(', ')})`);
     const evaluation = await manifestOf(result, 'evaluate', local);
     assert.ok(evaluation.outputs.some((o) => o.name === 'report.md'), 'evaluate read the outputs');
     assert.equal((await store.list('checkpoints/')).length, 0, 'round checkpoints and parts are dropped once the stage commits');

@@ -10,6 +10,15 @@ import { NAMES, type ShardOutcome, type StageProgressSignal, type StageRequest }
 
 /** Histories recorded before the child reported shard counts replay without these signals. */
 const PATCH = 'fanout-shard-progress';
+/** Histories recorded before rounds were throttled replay with a signal at every tenth. */
+const ROUNDS_PATCH = 'fanout-round-progress-interval';
+/**
+ * A kind with rounds (training rounds, halving rungs) grows its shard count
+ * every round, so nearly every round crosses a tenth: its signals are spaced
+ * by this much instead, which bounds what a long stage adds to the run's
+ * history (the run cannot continue as new while the stage runs).
+ */
+const ROUND_SIGNAL_INTERVAL_MS = 10_000;
 
 type Note = NonNullable<ShardOutcome['note']>;
 
@@ -27,13 +36,16 @@ export function shardProgress(req: StageRequest, shardCount: number, alreadyDone
   let reported = tenthOf(done);
   let best: Note | undefined;
   let latest: Note | undefined;
+  let lastSignal = -Infinity;
   return (outcome) => {
     done++;
     if (outcome?.note && beats(outcome.note, best)) best = outcome.note;
     // Unscored notes (a training round's parts) say where the stage is: the latest one.
     if (outcome?.note && outcome.note.score === undefined) latest = outcome.note;
     if (tenthOf(done) <= reported || !wf.patched(PATCH)) return;
+    if (round !== undefined && Date.now() - lastSignal < ROUND_SIGNAL_INTERVAL_MS && wf.patched(ROUNDS_PATCH)) return;
     reported = tenthOf(done);
+    lastSignal = Date.now();
     const words = [...(round !== undefined && !latest ? [`round ${round + 1}`] : []), ...(running() > 0 ? [`${running()} running`] : []), ...(best ? [`best so far: ${best.text}`] : []), ...(latest ? [latest.text] : [])];
     const p: StageProgressSignal = { stageId: req.stage.id, done, total: shardCount, unit: 'shards', ...(words.length ? { message: words.join(' · ') } : {}) };
     // Best effort: the run may already be closing (an abort cancels this child too).

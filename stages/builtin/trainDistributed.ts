@@ -45,7 +45,7 @@ export const distributedTrain: FanoutStageKind<TrainWith, RoundShard> = {
     const part = await (await rounds()).trainPart(ctx.storage, s, dataOf(ctx), shard, ctx);
     return {
       summary: { ...part, layout: part.layout.map((t) => ({ ...t, shape: [...t.shape] })) },
-      note: { text: `round ${shard.round + 1}/${(await rounds()).totalRounds(s, dataOf(ctx).train.reduce((n, p) => n + p.rows, 0))} · epoch ${shard.epoch + 1}/${s.epochs}${part.lastRate ? ` · ${Math.round(part.lastRate).toLocaleString('en-US')} samples/s across ${s.workers} workers` : ''}` },
+      note: { text: `round ${shard.round + 1}/${(await rounds()).totalRounds(s, dataOf(ctx).train.reduce((n, p) => n + p.rows, 0))} · epoch ${shard.epoch + 1}/${s.epochs} · ${Math.round(part.lastRate ?? (part.rows * s.workers) / Math.max(1e-3, part.seconds)).toLocaleString('en-US')} samples/s across ${s.workers} workers` },
     };
   },
 
