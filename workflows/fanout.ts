@@ -40,8 +40,9 @@ export async function stageFanout(input: StageFanoutInput): Promise<StageOutcome
   }
   const done = new Set([...(input.done ?? []), ...(plan.done ?? [])]);
   let inFlight = 0;
+  const pace = { lastSignal: -Infinity };
   for (let round = input.round ?? 0; ; round++) {
-    const shardDone = shardProgress(input.req, plan.shardCount, done.size, () => inFlight, plan.rounds ? round : undefined);
+    const shardDone = shardProgress(input.req, plan.shardCount, done.size, () => inFlight, plan.rounds ? round : undefined, pace);
     const runShard = (i: number) => {
       inFlight++;
       return acts.runShard(input.req, key, i).finally(() => inFlight--).then(shardDone);

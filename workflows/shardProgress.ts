@@ -22,6 +22,11 @@ const ROUND_SIGNAL_INTERVAL_MS = 10_000;
 
 type Note = NonNullable<ShardOutcome['note']>;
 
+/** When the stage's child last signalled the run: kept across its rounds (one shardProgress per round). */
+export interface RoundPace {
+  lastSignal: number;
+}
+
 /** Whether `a` beats `b` (scored notes only). */
 const beats = (a: Note, b: Note | undefined) => a.score !== undefined && !Number.isNaN(a.score) && (b?.score === undefined || (a.higherIsBetter === false ? a.score < b.score : a.score > b.score));
 
@@ -30,22 +35,21 @@ const beats = (a: Note, b: Note | undefined) => a.score !== undefined && !Number
  * before this execution. Shards whose kind scores them (a sweep's trials) make
  * the message say the best so far; unscored notes, the latest one.
  */
-export function shardProgress(req: StageRequest, shardCount: number, alreadyDone: number, running: () => number = () => 0, round?: number): (outcome?: ShardOutcome) => void {
+export function shardProgress(req: StageRequest, shardCount: number, alreadyDone: number, running: () => number = () => 0, round?: number, pace: RoundPace = { lastSignal: -Infinity }): (outcome?: ShardOutcome) => void {
   const tenthOf = (n: number) => Math.floor((10 * n) / shardCount);
   let done = alreadyDone;
   let reported = tenthOf(done);
   let best: Note | undefined;
   let latest: Note | undefined;
-  let lastSignal = -Infinity;
   return (outcome) => {
     done++;
     if (outcome?.note && beats(outcome.note, best)) best = outcome.note;
     // Unscored notes (a training round's parts) say where the stage is: the latest one.
     if (outcome?.note && outcome.note.score === undefined) latest = outcome.note;
     if (tenthOf(done) <= reported || !wf.patched(PATCH)) return;
-    if (round !== undefined && Date.now() - lastSignal < ROUND_SIGNAL_INTERVAL_MS && wf.patched(ROUNDS_PATCH)) return;
+    if (round !== undefined && Date.now() - pace.lastSignal < ROUND_SIGNAL_INTERVAL_MS && wf.patched(ROUNDS_PATCH)) return;
     reported = tenthOf(done);
-    lastSignal = Date.now();
+    pace.lastSignal = Date.now();
     const words = [...(round !== undefined && !latest ? [`round ${round + 1}`] : []), ...(running() > 0 ? [`${running()} running`] : []), ...(best ? [`best so far: ${best.text}`] : []), ...(latest ? [latest.text] : [])];
     const p: StageProgressSignal = { stageId: req.stage.id, done, total: shardCount, unit: 'shards', ...(words.length ? { message: words.join(' · ') } : {}) };
     // Best effort: the run may already be closing (an abort cancels this child too).
