@@ -10,6 +10,7 @@ import { tf } from './tf.js';
 import { SeededDropout, StepClock } from './layers.js';
 import { fastGru } from './gru.js';
 import { fastLstm } from './lstm.js';
+import { denseChain } from './denseStep.js';
 import { branchesOf, layerKind, type LayerSpec, type ModelInput, type ModelSpec } from './modelSpec.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 
@@ -18,6 +19,8 @@ export interface BuiltModel {
   /** The model's inputs in the order `model.apply` takes them. */
   inputs: ModelInput[];
   clock: StepClock;
+  /** For a plain dense stack on the HLF: its hidden activations, so training can skip the gradient tape (denseStep.ts). */
+  dense: ReturnType<typeof denseChain>;
 }
 
 export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
@@ -36,7 +39,7 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
   }
   let x = outputs.length === 1 ? outputs[0]! : (tf.layers.concatenate({ name: 'concatenate' }).apply(outputs) as tf.SymbolicTensor);
   spec.layers.forEach((l, i) => (x = make(l, 'layers', i).apply(x) as tf.SymbolicTensor));
-  return { model: tf.model({ name: 'classifier', inputs, outputs: x }), inputs: names, clock };
+  return { model: tf.model({ name: 'classifier', inputs, outputs: x }), inputs: names, clock, dense: denseChain(spec) };
 }
 
 /** `<branch or "layers">_<index>_<type>`: the layer's place in the spec, the same in every process. */

@@ -15,6 +15,7 @@ import { batches, type Batch, type DataNeeds, type Row } from './data.js';
 import type { TrainingData } from './trainingData.js';
 import { masksPadding, usesInput, type ModelSpec } from './modelSpec.js';
 import { accuracy, argmaxRows } from './metrics.js';
+import { denseTrainStep } from './denseStep.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -168,6 +169,7 @@ export function needsOf(spec: ModelSpec, cfg: Pick<TrainConfig, 'trim'>): DataNe
 
 /** Forward, loss, backward and update for one batch; returns the batch's mean loss and correct count. */
 export function trainStep(built: BuiltModel, adam: Adam, vars: tf.Variable[], batch: Batch): { loss: number; correct: number } {
+  if (built.dense) return denseTrainStep(built.dense, vars, adam, batch);
   return tf.tidy(() => {
     const xs = inputsOf(built, batch);
     const labels = tf.tensor1d(Int32Array.from(batch.labels), 'int32');

@@ -16,7 +16,7 @@
  */
 import type { SimpleStageKind } from '../kind.js';
 import { featuresData } from './featuresInput.js';
-import { settingsOf, TrainWith } from './trainSettings.js';
+import { settingsOf, TRAIN_VERSION, TrainWith } from './trainSettings.js';
 import { distributedTrain } from './trainDistributed.js';
 import { writeFiles } from './writeFiles.js';
 
@@ -25,7 +25,7 @@ export type { TrainWith } from './trainSettings.js';
 export const train: SimpleStageKind<TrainWith> = {
   type: 'simple',
   name: 'train',
-  version: '7',
+  version: TRAIN_VERSION,
   description: 'Stage 4: trains one classifier (HLF dense net, particle GRU, inclusive GRU+HLF) with checkpoints',
   withSchema: TrainWith,
   queue: 'train',

@@ -10,7 +10,7 @@
 import type { FanoutStageKind, StageContext } from '../kind.js';
 import type { DistributedSettings, PartSummary, RoundShard } from '../../ml/distributed/rounds.js';
 import { featuresData } from './featuresInput.js';
-import { settingsOf, TrainWith } from './trainSettings.js';
+import { settingsOf, TRAIN_VERSION, TrainWith } from './trainSettings.js';
 import { writeFiles } from './writeFiles.js';
 
 /** Steps between synchronisations when a stage does not say. */
@@ -29,7 +29,7 @@ const dataOf = (ctx: Omit<StageContext<TrainWith>, 'output'>) => featuresData(ct
 export const distributedTrain: FanoutStageKind<TrainWith, RoundShard> = {
   type: 'fanout',
   name: 'train',
-  version: '7',
+  version: TRAIN_VERSION,
   description: 'Stage 4, data-parallel: trains one classifier over N train workers in synchronised rounds',
   withSchema: TrainWith,
   queue: 'train',

@@ -12,6 +12,14 @@ import type { ClassifierSettings } from '../../ml/classifier.js';
 import { TRAIN_DEFAULTS, TrainParams } from './trainParams.js';
 import { bestTrial } from './tuneOutputs.js';
 
+/**
+ * The code version of `train` in both its forms (bump it whenever a stage's
+ * outputs for the same inputs would change). 8: a dense-only model (hlf)
+ * trains without the gradient tape (ml/denseStep.ts): the same within float
+ * tolerance, not the same bits.
+ */
+export const TRAIN_VERSION = '8';
+
 export const TrainWith = TrainParams.partial()
   .extend({
     /** A model from the file's `models:` section (by name) or an inline definition; with `tuned`, the best trial's unless given. */

@@ -36,7 +36,7 @@ import { TRAIN_DEFAULTS, TRAIN_PARAM_NAMES, TrainParams } from './trainParams.js
 import { BEST_FILE, type BestTrialFile } from './tuneOutputs.js';
 
 /** Bump when a trial's scores for the same content would change (invalidates stored trials). */
-const TRIAL_FORMAT = 'topoflow.tune-trial/1';
+const TRIAL_FORMAT = 'topoflow.tune-trial/2'; // 2: dense models train without the gradient tape (train version 8)
 
 const HpValue = z.union([z.number(), z.string(), z.boolean()]);
 
@@ -94,7 +94,7 @@ type Summary = Omit<TrialOutcome, 'worker'>;
 export const tune: FanoutStageKind<TuneWith, TrialShard> = {
   type: 'fanout',
   name: 'tune',
-  version: '2',
+  version: '3',
   description: 'Stage 3: hyperparameter search (grid, random, successive halving) with k-fold cross-validation, trials fanned out over train workers',
   withSchema: With,
   queue: 'train',
