@@ -19,15 +19,13 @@ import time
 import threading
 import traceback
 
-from store import StoreError
-
 PROTOCOL = 1
 _out = sys.stdout
 sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
 
 
-def emit(kind: str, **fields) -> None:
-    _out.write(json.dumps({"type": kind, **fields}) + "\n")
+def emit(message_type: str, **fields) -> None:
+    _out.write(json.dumps({"type": message_type, **fields}) + "\n")
     _out.flush()
 
 
@@ -77,13 +75,16 @@ if __name__ == "__main__":
     except BadInput as err:
         emit("error", kind="bad-input", message=str(err))
         sys.exit(1)
-    except StoreError as err:  # storage or a damaged part: the message names the object
-        emit("error", kind="failed", message=str(err))
+    except ModuleNotFoundError as err:
+        emit("error", kind="failed", message=f"{sys.executable} has no module {err.name!r}: bash infra/python-torch.sh makes .venv-torch with torch, numpy and pyarrow")
         sys.exit(1)
     except KeyboardInterrupt:
         emit("error", kind="failed", message="interrupted")
         sys.exit(1)
     except Exception as err:  # a clear line for the stage; the traceback goes to stderr (the worker's log)
+        if type(err).__name__ == "StoreError":  # storage or a damaged part: the message names the object
+            emit("error", kind="failed", message=str(err))
+            sys.exit(1)
         traceback.print_exc(file=sys.stderr)
         where = traceback.extract_tb(err.__traceback__)[-1]
         emit("error", kind="failed", message=f"{type(err).__name__}: {err} (at {os.path.basename(where.filename)}:{where.lineno})")
