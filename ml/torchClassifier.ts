@@ -48,8 +48,8 @@ export async function trainTorchClassifier(
       outDir,
     };
     const threads = String(job.threads);
-    const done = await runKernel(job, io, { python: found.python, env: { ...env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads } }, (h) =>
-      io.log(`training "${spec.name ?? 'model'}" on the torch back end: torch ${h.torch} on ${h.device}, ${h.params} parameters (${found.python})`),
+    const done = await runKernel(job, io, { python: found.python, env: { ...env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads } }, (h, pid) =>
+      io.log(`training "${spec.name ?? 'model'}" on the torch back end: torch ${h.torch} on ${h.device}, ${h.params} parameters (kernel pid ${pid}, ${found.python})`),
     );
     const read = (name: string) => readFile(join(outDir, name));
     const backend = 'torch';

@@ -86,7 +86,7 @@ export class KernelError extends Error {
 }
 
 /** Runs one job to its `done` message (and a clean exit); the kernel's `hello` is passed to `onHello`. */
-export function runKernel(job: Record<string, unknown>, io: KernelIO, opts: KernelOptions, onHello: (h: KernelHello) => void = () => {}): Promise<KernelDone> {
+export function runKernel(job: Record<string, unknown>, io: KernelIO, opts: KernelOptions, onHello: (h: KernelHello, pid: number) => void = () => {}): Promise<KernelDone> {
   return new Promise((resolve, reject) => {
     if (io.signal.aborted) return reject(new KernelError('training cancelled'));
     const child = spawn(opts.python, ['-u', KERNEL_SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...(opts.env ?? process.env), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' } });
@@ -112,7 +112,7 @@ export function runKernel(job: Record<string, unknown>, io: KernelIO, opts: Kern
         protocolProblem ??= `the torch kernel wrote a line that is not a protocol message (${(err as Error).message.split('\n')[0]}): ${line.slice(0, 200)}`;
         return;
       }
-      if (parsed.type === 'hello') onHello(parsed);
+      if (parsed.type === 'hello') onHello(parsed, child.pid ?? 0);
       else if (parsed.type === 'log') io.log(parsed.message);
       else if (parsed.type === 'progress') io.progress(parsed);
       else if (parsed.type === 'done') done = parsed;
