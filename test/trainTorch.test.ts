@@ -144,14 +144,24 @@ describe('torch back end (CPU)', { skip }, () => {
     }
   });
 
-  test('parity (cheap): hlf on torch reaches the AUCs of wasm within 0.03 on the same small data', async () => {
+  test('parity (cheap): hlf on torch reaches the AUCs of wasm within 0.02 per class on the same data', async (t) => {
+    // A data set of its own, big enough that one seed's AUC is within ~0.01 (bench/torch.ts has the 3-seed runs against Keras).
+    const own = new LocalStorage(mkdtempSync(join(tmpdir(), 'topoflow-torch-parity-')));
+    const m = await makeFeaturesDataset(own, { eventsPerSample: 3000, filesPerSample: 1, caps: { maxTracks: 5, maxPhotons: 2, maxNeutrals: 2 } });
+    const refs = (prefix: string): PartRef[] => m.outputs.filter((o) => o.name.startsWith(prefix)).map((o) => ({ key: o.key, rows: o.rows!, bytes: o.bytes, sha256: o.sha256 }));
+    const parity = { train: refs('train-'), test: refs('test-') };
     const { trainClassifier } = await import('../ml/classifier.js');
-    const s = settings(MODELS.hlf, { epochs: 3 });
-    const torch = await trainTorchClassifier(storage, s, dataset(), 'checkpoints/parity/torch', quiet());
-    const wasm = await trainClassifier(storage, { ...s, backend: 'wasm' }, dataset(), 'checkpoints/parity/wasm', quiet());
+    const s = settings(MODELS.hlf, { epochs: 10, batchSize: 64, learningRate: 1e-3, shuffleBuffer: 2048 });
+    const torch = await trainTorchClassifier(own, s, parity, 'checkpoints/parity/torch', quiet());
+    const wasm = await trainClassifier(own, { ...s, backend: 'wasm' }, parity, 'checkpoints/parity/wasm', quiet());
     const auc = (files: typeof torch.files) => ovrAuc(files.find((f) => f.name === 'predictions.bin')!.body as Uint8Array, files.find((f) => f.name === 'labels.bin')!.body as Uint8Array);
     const [a, b] = [auc(torch.files), auc(wasm.files)];
-    for (let c = 0; c < 3; c++) assert.ok(Math.abs(a[c]! - b[c]!) <= 0.03, `class ${c}: torch ${a[c]} vs wasm ${b[c]}`);
+    t.diagnostic(`${torch.counts.testEvents} test events; AUC torch ${a.map((x) => x.toFixed(4)).join(' ')}, wasm ${b.map((x) => x.toFixed(4)).join(' ')}`);
+    assert.ok(torch.counts.testEvents! > 300, `${torch.counts.testEvents} test events`);
+    for (let c = 0; c < 3; c++) {
+      assert.ok(a[c]! > 0.9, `class ${c}: torch AUC ${a[c]} (a trained HLF net is above 0.95 here)`);
+      assert.ok(Math.abs(a[c]! - b[c]!) <= 0.02, `class ${c}: torch ${a[c]} vs wasm ${b[c]}`);
+    }
   });
 
   test('bad input and failures become clear stage errors, not tracebacks', async () => {
