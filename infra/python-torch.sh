@@ -3,7 +3,7 @@
 # packages of infra/python-torch-requirements.txt (torch, numpy, pyarrow and
 # the CUDA wheels torch names), for the torch training kernel (kernels/torch/,
 # `backend: torch`). Kept apart from .venv and .venv-bench: it is 5.3 GB.
-# First time about 80 s and 3.2 GB downloaded; later runs check a stamp (<1 s).
+# First time about 80 s and 3.1 GB downloaded; later runs check a stamp (<1 s).
 # A machine that already has torch can skip this: TOPOFLOW_TORCH_PYTHON=/path/to/python.
 #
 #   bash infra/python-torch.sh [--quiet] [--strict]
@@ -26,7 +26,7 @@ stamp="$root/.venv-torch/.requirements.sha256"
 want="$(sha256sum "$root/infra/python-torch-requirements.txt" | cut -d' ' -f1)"
 fresh=0
 [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] || fresh=1
-((fresh && !quiet)) && echo "python-torch: installing torch 2.5.1 (CPU and CUDA 12.4; ~3.2 GB download, 5.3 GB on disk, ~80 s) into .venv-torch" >&2
+((fresh && !quiet)) && echo "python-torch: installing torch 2.5.1 (CPU and CUDA 12.4; ~3.1 GB download, 5.3 GB on disk, ~80 s) into .venv-torch" >&2
 start=$SECONDS
 if python="$(bash "$root/infra/venv.sh" .venv-torch infra/python-torch-requirements.txt \
     'import torch, numpy, pyarrow.parquet, pyarrow.fs; torch.zeros(1).sum()' 2>"$log")"; then

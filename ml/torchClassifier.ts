@@ -93,7 +93,7 @@ export function kernelStorage(storage: Storage): Record<string, string | undefin
 /**
  * torch's intra-op threads: TOPOFLOW_THREADS, else one. These models are tiny
  * (a few thousand parameters), so extra threads mostly synchronise; on the
- * shared 2-core machine 2 threads trained 15-40x slower than 1 (bench/RESULTS.md).
+ * shared, loaded 2-core machine 2 threads trained 19-32x slower than 1 (bench/RESULTS.md).
  */
 export function torchThreads(env: NodeJS.ProcessEnv): number {
   const n = Number(env.TOPOFLOW_THREADS);

@@ -10,7 +10,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage, type Storage } from '../storage/index.js';
@@ -18,7 +18,7 @@ import type { StageManifest } from '../protocol/manifest.js';
 import { makeFeaturesDataset } from './support/stage2Data.js';
 import { ModelSpec } from '../ml/modelSpec.js';
 import { epochRows, type PartRef } from '../ml/data.js';
-import { KERNEL_SCRIPT, torchPython } from '../ml/torchKernel.js';
+import { KERNEL_SCRIPT, runKernel, torchPython } from '../ml/torchKernel.js';
 import { trainTorchClassifier, type TorchSettings } from '../ml/torchClassifier.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { BadInputError } from '../common/errors.js';
@@ -186,3 +186,25 @@ describe('torch back end (CPU)', { skip }, () => {
 });
 
 if (skip) test('the torch back end', { skip }, () => {});
+
+// The runner's side of the protocol needs no torch: a stand-in "python" that misbehaves as a crashing kernel would.
+test('a kernel that dies without finishing becomes one line: how it ended, a bad protocol line, stderr\'s last words', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'topoflow-kernel-'));
+  const fake = join(dir, 'python');
+  writeFileSync(fake, '#!/bin/sh\necho \'{"type": "log", "message": "starting"}\'\necho \'not json\'\necho \'Traceback (most recent call last):\' >&2\necho \'MemoryError\' >&2\nkill -9 $$\n');
+  chmodSync(fake, 0o755);
+  const logs: string[] = [];
+  await assert.rejects(runKernel({}, { log: (m) => logs.push(m), progress: () => {}, signal: new AbortController().signal }, { python: fake }), (err: Error) => {
+    assert.match(err.message, /^the torch kernel was killed by SIGKILL without finishing; the torch kernel wrote a line that is not a protocol message \(.*\): not json; its last words: MemoryError$/);
+    return true;
+  });
+  assert.ok(logs.includes('starting'), 'log messages reach the log');
+  assert.ok(logs.includes('torch kernel: Traceback (most recent call last):'), 'stderr goes to the log');
+  // An abort: SIGTERM, then SIGKILL for a kernel that ignores it.
+  writeFileSync(fake, '#!/bin/sh\ntrap "" TERM\necho \'{"type": "log", "message": "up"}\'\nwhile true; do sleep 0.05; done\n');
+  const abort = new AbortController();
+  const started = Date.now();
+  const run = runKernel({}, { log: (m) => m === 'up' && abort.abort(), progress: () => {}, signal: abort.signal }, { python: fake, killAfterMs: 300 });
+  await assert.rejects(run, /^Error: training cancelled$|training cancelled/);
+  assert.ok(Date.now() - started < 5000);
+});
