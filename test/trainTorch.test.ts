@@ -22,6 +22,7 @@ import { KERNEL_SCRIPT, runKernel, torchPython } from '../ml/torchKernel.js';
 import { trainTorchClassifier, type TorchSettings } from '../ml/torchClassifier.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { BadInputError } from '../common/errors.js';
+import { train } from '../stages/builtin/train.js';
 import { oneVsRest } from '../ml/metrics.js';
 
 /** One-vs-rest AUC per class from predictions.bin and labels.bin bytes. */
@@ -186,6 +187,17 @@ describe('torch back end (CPU)', { skip }, () => {
 });
 
 if (skip) test('the torch back end', { skip }, () => {});
+
+test('the train stage takes backend: torch with a device, and refuses a device for the other back ends', () => {
+  const model = MODELS.hlf;
+  assert.equal(train.withSchema.parse({ model, backend: 'torch', device: 'cuda' }).device, 'cuda');
+  assert.equal(train.withSchema.parse({ model, backend: 'torch' }).device, undefined, 'no default: other stages keep their cache keys');
+  const bad = train.withSchema.safeParse({ model, backend: 'wasm', device: 'cuda' });
+  assert.equal(bad.success, false);
+  assert.match(bad.error.issues[0]!.message, /`device` applies to `backend: torch` only/);
+  assert.deepEqual(bad.error.issues[0]!.path, ['device']);
+  assert.equal(train.withSchema.safeParse({ model, backend: 'torch', device: 'tpu' }).success, false);
+});
 
 // The runner's side of the protocol needs no torch: a stand-in "python" that misbehaves as a crashing kernel would.
 test('a kernel that dies without finishing becomes one line: how it ended, a bad protocol line, stderr\'s last words', async () => {
