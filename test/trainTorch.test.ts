@@ -10,7 +10,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage, type Storage } from '../storage/index.js';
@@ -173,6 +173,13 @@ describe('torch back end (CPU)', { skip }, () => {
       return true;
     });
     await assert.rejects(trainTorchClassifier(storage, settings(MODELS.hlf), dataset(), 'checkpoints/bad/2', quiet(), { ...process.env, TOPOFLOW_TORCH_PYTHON: '/nonexistent/python' }), /backend: torch: TOPOFLOW_TORCH_PYTHON=\/nonexistent\/python does not exist/);
+    if (!existsSync('/dev/nvidiactl')) {
+      await assert.rejects(trainTorchClassifier(storage, settings(MODELS.hlf, { device: 'cuda' }), dataset(), 'checkpoints/bad/4', quiet()), (err: Error) => {
+        assert.ok(err instanceof BadInputError, String(err));
+        assert.match(err.message, /^torch back end: device: cuda, but torch 2\.\d+\.\d+\S* sees no usable GPU \(built for CUDA [\d.]+; is an NVIDIA driver loaded\?\)$/);
+        return true;
+      });
+    }
     // A Python without torch: the kernel says so in one line.
     const plain = execFileSync('bash', ['-c', 'command -v python3'], { encoding: 'utf8' }).trim();
     const noTorch = execFileSync(plain, ['-c', 'import importlib.util as u; print(u.find_spec("torch") is None)'], { encoding: 'utf8' }).trim() === 'True';
