@@ -195,7 +195,7 @@ describe('torch back end (CPU)', { skip }, () => {
 
 if (skip) test('the torch back end', { skip }, () => {});
 
-test('the train stage takes backend: torch with a device, and refuses a device for the other back ends', () => {
+test('the train stage takes backend: torch with a device, and refuses a device for the other back ends and torch with workers > 1', () => {
   const model = MODELS.hlf;
   assert.equal(train.withSchema.parse({ model, backend: 'torch', device: 'cuda' }).device, 'cuda');
   assert.equal(train.withSchema.parse({ model, backend: 'torch' }).device, undefined, 'no default: other stages keep their cache keys');
@@ -204,6 +204,9 @@ test('the train stage takes backend: torch with a device, and refuses a device f
   assert.match(bad.error.issues[0]!.message, /`device` applies to `backend: torch` only/);
   assert.deepEqual(bad.error.issues[0]!.path, ['device']);
   assert.equal(train.withSchema.safeParse({ model, backend: 'torch', device: 'tpu' }).success, false);
+  const parallel = train.withSchema.safeParse({ model, backend: 'torch', workers: 2 });
+  assert.equal(parallel.success, false);
+  assert.match(parallel.error.issues[0]!.message, /data-parallel training \(workers > 1\) runs on the TensorFlow.js back ends only/);
 });
 
 // The runner's side of the protocol needs no torch: a stand-in "python" that misbehaves as a crashing kernel would.
