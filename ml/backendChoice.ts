@@ -16,3 +16,14 @@ export function backendChoice(fromStage: BackendChoice | undefined, env: NodeJS.
   if (!parsed.success) throw new Error(`TOPOFLOW_BACKEND=${JSON.stringify(fromEnv)} is not a back end; expected one of: ${BackendChoice.options.join(', ')}`);
   return parsed.data;
 }
+
+/**
+ * What a `train` stage may name: the TensorFlow.js back ends, or `torch` (the
+ * Python training kernel in kernels/torch/, run by ml/torchClassifier.ts).
+ */
+export const TrainBackendChoice = z.enum([...BackendChoice.options, 'torch']);
+export type TrainBackendChoice = z.infer<typeof TrainBackendChoice>;
+
+/** Where the torch back end trains: `auto` takes CUDA when torch sees a GPU, else the CPU. */
+export const TorchDevice = z.enum(['auto', 'cpu', 'cuda']);
+export type TorchDevice = z.infer<typeof TorchDevice>;

@@ -67,6 +67,9 @@ export class S3Storage implements Storage {
   /** '' or a safe key, without trailing '/'. */
   readonly prefix: string;
   readonly rootUri: string;
+  /** As configured (the torch kernel's S3 client is given the same service). */
+  readonly endpoint: string | undefined;
+  readonly region: string;
   private readonly client: S3Client;
   /** Named in errors: which service failed. */
   private readonly service: string;
@@ -80,8 +83,10 @@ export class S3Storage implements Storage {
     if (this.prefix !== '') assertSafeKey(this.prefix);
     this.keyBase = this.prefix === '' ? '' : `${this.prefix}/`;
     this.rootUri = `s3://${this.bucket}${this.prefix === '' ? '' : `/${this.prefix}`}`;
+    this.endpoint = options.endpoint;
+    this.region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
     const config: S3ClientConfig = {
-      region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      region: this.region,
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
     };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;

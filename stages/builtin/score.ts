@@ -24,7 +24,7 @@ import { scalerOf, trainedModelOf, upstreamManifest } from './scoreInputs.js';
 
 const ClassName = z.enum(CLASS_NAMES);
 /** The part of model.json read here (ml/modelFile.ts has the whole schema, but loads TensorFlow.js). */
-const ModelJson = z.object({ spec: ModelSpec });
+const ModelJson = z.object({ spec: ModelSpec, backend: z.string().optional() });
 
 const With = z.strictObject({
   /** A train stage among the needs (default: the only one), or the key or URI of an earlier run's train manifest. */
@@ -87,6 +87,7 @@ async function resolve(ctx: Omit<StageContext<ScoreWith>, 'output'>) {
   const trainingIngest = await upstreamManifest(ctx, 'ingest', features.inputs);
   const scaler = await scalerOf(ctx.storage, features, who);
   const file = ModelJson.parse(JSON.parse(Buffer.from(await getVerified(ctx.storage, outputEntry(model, 'model.json'))).toString('utf8')));
+  if (file.backend === 'torch') throw new BadInputError(`${who}: ${trained.name} was trained on the torch back end, and score runs TensorFlow.js models only (torch's GRU and LSTM carry two bias vectors, a formulation the tfjs layers do not have); evaluate reads it, and its model.pt loads in PyTorch`);
   const readsParticles = usesInput(file.spec, 'particles');
   const modelLayout: InputLayout = { ...ingestLayout(trainingIngest), padding: scaler.padding };
   modelLayout.particles ??= await featuresParticles(ctx, features);

@@ -12,7 +12,9 @@
  * order) with labels.bin (int8) for `evaluate`.
  *
  * With `workers: N` > 1 the stage is a fan-out of rounds instead
- * (trainDistributed.ts): the same outputs, trained data-parallel.
+ * (trainDistributed.ts): the same outputs, trained data-parallel. With
+ * `backend: torch` the Python kernel trains (ml/torchClassifier.ts): the same
+ * outputs plus model.pt.
  */
 import type { SimpleStageKind } from '../kind.js';
 import { featuresData } from './featuresInput.js';
@@ -35,9 +37,12 @@ export const train: SimpleStageKind<TrainWith> = {
   async run(ctx) {
     const data = featuresData(ctx.stageId, ctx.inputs, ctx.with.data);
     const settings = await settingsOf(ctx);
-    // TensorFlow.js loads only here: the CLI and other stages do not pay for it.
-    const { trainClassifier } = await import('../../ml/classifier.js');
-    const trained = await trainClassifier(ctx.storage, settings, data, ctx.checkpointFolder, ctx);
+    // TensorFlow.js (or the torch kernel's runner) loads only here: the CLI and other stages do not pay for it.
+    const { backend, device, ...common } = settings;
+    const trained =
+      backend === 'torch'
+        ? await (await import('../../ml/torchClassifier.js')).trainTorchClassifier(ctx.storage, { ...common, backend, device: device ?? 'auto' }, data, ctx.checkpointFolder, ctx)
+        : await (await import('../../ml/classifier.js')).trainClassifier(ctx.storage, { ...common, backend }, data, ctx.checkpointFolder, ctx);
     await writeFiles(ctx.output, trained.files);
     // Shown in the run's summary and `topoflow status` (not part of the content hash).
     const resumed = trained.resumedFromStep === null ? {} : { report: `resumed from step ${trained.resumedFromStep} (its newest checkpoint) after an attempt was lost, e.g. to a dead worker` };

@@ -20,8 +20,10 @@ export const DEFAULT_SYNC_EVERY = 8;
 const rounds = () => import('../../ml/distributed/rounds.js');
 
 async function distributedSettings(ctx: Omit<StageContext<TrainWith>, 'output'>): Promise<DistributedSettings> {
-  const s = await settingsOf(ctx as StageContext<TrainWith>);
-  return { ...s, workers: ctx.with.workers ?? 1, syncEvery: ctx.with.syncEvery ?? DEFAULT_SYNC_EVERY, lrScaling: ctx.with.lrScaling ?? 'none' };
+  const { backend, device: _device, ...s } = await settingsOf(ctx as StageContext<TrainWith>);
+  // The schema refuses torch with workers > 1; this is the TensorFlow.js path.
+  if (backend === 'torch') throw new Error('data-parallel training runs on the TensorFlow.js back ends only');
+  return { ...s, backend, workers: ctx.with.workers ?? 1, syncEvery: ctx.with.syncEvery ?? DEFAULT_SYNC_EVERY, lrScaling: ctx.with.lrScaling ?? 'none' };
 }
 
 const dataOf = (ctx: Omit<StageContext<TrainWith>, 'output'>) => featuresData(ctx.stageId, ctx.inputs, ctx.with.data);

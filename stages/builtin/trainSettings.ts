@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { StageContext } from '../kind.js';
 import { ModelSpec } from '../../ml/modelSpec.js';
-import { BackendChoice } from '../../ml/backendChoice.js';
+import { TorchDevice, TrainBackendChoice } from '../../ml/backendChoice.js';
 import type { ClassifierSettings } from '../../ml/classifier.js';
 import { TRAIN_DEFAULTS, TrainParams } from './trainParams.js';
 import { bestTrial } from './tuneOutputs.js';
@@ -27,8 +27,10 @@ export const TrainWith = TrainParams.partial()
     /** A `tune` stage among needs: its best trial's model and settings, for what this stage does not set itself. */
     tuned: z.string().optional(),
     seed: z.number().int().nonnegative().default(42),
-    /** `auto`: tfjs-node-gpu, tfjs-node, wasm, cpu: the first that loads (TOPOFLOW_BACKEND overrides auto). */
-    backend: BackendChoice.default('auto'),
+    /** `auto`: tfjs-node-gpu, tfjs-node, wasm, cpu: the first that loads (TOPOFLOW_BACKEND overrides auto); `torch`: the Python kernel (kernels/torch/). */
+    backend: TrainBackendChoice.default('auto'),
+    /** With `backend: torch`: `auto` (the default) trains on CUDA when torch sees a GPU, else on the CPU. No default here, so other stages' keys do not change. */
+    device: TorchDevice.optional(),
     evalBatchSize: z.number().int().min(1).default(256),
     /** Checkpoint every this many steps, and at least every `checkpointSeconds`, and after every epoch. */
     checkpointSteps: z.number().int().min(1).default(200),
@@ -47,6 +49,8 @@ export const TrainWith = TrainParams.partial()
     lrScaling: z.enum(['none', 'linear']).optional(),
   })
   .superRefine((w, ctx) => {
+    if (w.device !== undefined && w.backend !== 'torch') ctx.addIssue({ code: 'custom', path: ['device'], message: '`device` applies to `backend: torch` only (the TensorFlow.js back ends choose their device by name: tensorflow-gpu)' });
+    if (w.backend === 'torch' && (w.workers ?? 1) > 1) ctx.addIssue({ code: 'custom', path: ['workers'], message: 'data-parallel training (workers > 1) runs on the TensorFlow.js back ends only, not on `backend: torch`' });
     if (w.model === undefined && w.tuned === undefined) ctx.addIssue({ code: 'custom', path: ['model'], message: 'missing required key "model" (a model name or definition), or `tuned: <a tune stage>`' });
     if ((w.workers ?? 1) === 1) {
       for (const key of ['syncEvery', 'lrScaling'] as const) {
@@ -58,8 +62,11 @@ export const TrainWith = TrainParams.partial()
   .transform(({ workers, ...w }): typeof w & { workers?: number } => (workers === undefined || workers === 1 ? w : { ...w, workers }));
 export type TrainWith = z.output<typeof TrainWith>;
 
+/** What a train stage trains with: a TensorFlow.js back end (ml/classifier.ts) or torch (ml/torchClassifier.ts, with `device`). */
+export type TrainSettings = Omit<ClassifierSettings, 'backend'> & Pick<TrainWith, 'backend' | 'device'>;
+
 /** The stage's own settings over the best trial's (with `tuned`) over TRAIN_DEFAULTS. */
-export async function settingsOf(ctx: StageContext<TrainWith>): Promise<ClassifierSettings> {
+export async function settingsOf(ctx: StageContext<TrainWith>): Promise<TrainSettings> {
   const own = Object.fromEntries(Object.entries(ctx.with).filter(([, v]) => v !== undefined)) as TrainWith;
   if (ctx.with.tuned === undefined) return { ...TRAIN_DEFAULTS, ...own, model: own.model! };
   const best = await bestTrial(ctx.storage, ctx.stageId, ctx.with.tuned, ctx.inputs[ctx.with.tuned]);
