@@ -26,6 +26,8 @@ export const KERAS_ADAM: AdamConfig = { learningRate: 1e-3, beta1: 0.9, beta2: 0
 export class Adam {
   /** Completed updates. */
   step = 0;
+  /** Multiplies the learning rate (a schedule sets it per epoch); 1 gives the same bits as none. */
+  lrFactor = 1;
   private readonly sizes: number[];
   private readonly m: tf.Variable;
   private readonly v: tf.Variable;
@@ -41,7 +43,7 @@ export class Adam {
   apply(grads: tf.Tensor[]): void {
     const t = ++this.step;
     const { beta1, beta2, epsilon } = this.cfg;
-    const alpha = (this.cfg.learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+    const alpha = (this.cfg.learningRate * this.lrFactor * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
     tf.tidy(() => {
       const g = tf.concat(grads.map((x) => tf.reshape(x, [-1])));
       const m = this.m.mul(beta1).add(g.mul(1 - beta1));

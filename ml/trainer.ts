@@ -30,6 +30,22 @@ export interface TrainConfig {
   trim: boolean;
   /** Stop once the validation loss has not improved by more than `minDelta` for `patience` epochs (as Keras's EarlyStopping). */
   earlyStopping?: EarlyStopping;
+  /** Learning-rate steps by epoch (as the seed's distributed runs' LearningRateScheduler); none: constant. */
+  lrSchedule?: LrStep[];
+}
+
+/** From epoch `fromEpoch` (1-based) on, the learning rate is `learningRate × factor` (until a later step). */
+export interface LrStep {
+  fromEpoch: number;
+  factor: number;
+}
+
+/** The learning-rate factor of epoch `epoch` (1-based): the last step whose `fromEpoch` it has reached, else 1. */
+export function lrFactorAt(epoch: number, schedule: ReadonlyArray<LrStep> | undefined): number {
+  let factor = 1;
+  let from = 0;
+  for (const s of schedule ?? []) if (epoch >= s.fromEpoch && s.fromEpoch >= from) [factor, from] = [s.factor, s.fromEpoch];
+  return factor;
 }
 
 export interface EarlyStopping {
@@ -120,6 +136,8 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
 
   while (state.epoch < cfg.epochs && !earlyStopDue(state.history, cfg.earlyStopping)) {
     const started = Date.now();
+    adam.lrFactor = lrFactorAt(state.epoch + 1, cfg.lrSchedule);
+    if (cfg.lrSchedule) io.log(`epoch ${state.epoch + 1}/${cfg.epochs}: learning rate ${cfg.learningRate * adam.lrFactor}`);
     const p = state.partial;
     const elapsed = () => p.trainSeconds + (Date.now() - started) / 1000;
     const rows = io.data.epoch(needs, { seed: cfg.seed, epoch: state.epoch, bufferSize: cfg.shuffleBuffer });

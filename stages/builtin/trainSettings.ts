@@ -39,6 +39,8 @@ export const TrainWith = TrainParams.partial()
     trim: z.boolean().default(true),
     /** Stop early once the validation loss has not improved by more than `minDelta` for `patience` epochs; `epochs` is then a maximum. */
     earlyStopping: z.strictObject({ patience: z.number().int().min(1), minDelta: z.number().nonnegative().default(0) }).optional(),
+    /** Learning-rate steps: from epoch `fromEpoch` (1-based) on, `learningRate × factor`; e.g. the seed's distributed runs: [{fromEpoch: 4, factor: 0.4}, {fromEpoch: 6, factor: 0.2}]. */
+    lrSchedule: z.array(z.strictObject({ fromEpoch: z.number().int().min(1), factor: z.number().positive().max(1000) })).min(1).optional(),
     /** The input stage whose train/test parts to use (default: the one `features` stage among needs). */
     data: z.string().optional(),
     /** Data-parallel training over this many train workers, in synchronised rounds (1: one process, as without it). */
@@ -51,6 +53,7 @@ export const TrainWith = TrainParams.partial()
   .superRefine((w, ctx) => {
     if (w.device !== undefined && w.backend !== 'torch') ctx.addIssue({ code: 'custom', path: ['device'], message: '`device` applies to `backend: torch` only (the TensorFlow.js back ends choose their device by name: tensorflow-gpu)' });
     if (w.backend === 'torch' && (w.workers ?? 1) > 1) ctx.addIssue({ code: 'custom', path: ['workers'], message: 'data-parallel training (workers > 1) runs on the TensorFlow.js back ends only, not on `backend: torch`' });
+    if (w.lrSchedule !== undefined && (w.backend === 'torch' || (w.workers ?? 1) > 1)) ctx.addIssue({ code: 'custom', path: ['lrSchedule'], message: '`lrSchedule` applies to single-process training on the TensorFlow.js back ends only (not yet to `workers` > 1 or `backend: torch`)' });
     if (w.model === undefined && w.tuned === undefined) ctx.addIssue({ code: 'custom', path: ['model'], message: 'missing required key "model" (a model name or definition), or `tuned: <a tune stage>`' });
     if ((w.workers ?? 1) === 1) {
       for (const key of ['syncEvery', 'lrScaling'] as const) {
