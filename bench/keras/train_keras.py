@@ -50,6 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="GRU reset_after (Keras default true; false matches TensorFlow.js)")
     p.add_argument("--jit-compile", choices=["auto", "true", "false"], default="auto",
                    help="Keras jit_compile (XLA); auto = Keras' default (XLA when every layer supports it)")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate (default 1e-3, as the seed)")
+    p.add_argument("--lr-schedule", default=None, metavar="E:F,...",
+                   help="learning-rate steps as topoflow's train `lrSchedule`: from epoch E (1-based) on, lr x F; "
+                        "e.g. 4:0.4,6:0.2 (the seed's distributed runs)")
+    p.add_argument("--early-stopping", default=None, metavar="PATIENCE:MIN_DELTA",
+                   help="keras EarlyStopping on val_loss (as topoflow's train `earlyStopping`), e.g. 2:0.001")
     p.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2], help="Keras fit verbosity (stderr)")
     p.add_argument("--out", required=True, help="result JSON path")
     a = p.parse_args(argv)
@@ -283,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     keras.utils.set_random_seed(args.seed)
     model, inputs = build_model(args.model, seq_len or 0, args.reset_after == "true")
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3, epsilon=1e-7),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate, epsilon=1e-7),
                   loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
     pick = {"hlf": (hlf_train, hlf_test), "seq": (seq_train, seq_test)}
     x_train = [pick[i][0] for i in inputs]
@@ -308,7 +314,18 @@ def main(argv: list[str] | None = None) -> int:
             self.epochs[-1]["end"] = time.perf_counter()
 
     timer = Timer()
-    fit_kwargs = dict(batch_size=args.batch_size, shuffle=True, callbacks=[timer], verbose=args.verbose)
+    callbacks = [timer]
+    if args.lr_schedule:
+        steps = sorted((int(e), float(f)) for e, f in (x.split(":") for x in args.lr_schedule.split(",")))
+
+        def factor(epoch1: int) -> float:
+            return ([1.0] + [f for e, f in steps if epoch1 >= e])[-1]
+
+        callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: args.learning_rate * factor(epoch + 1)))
+    if args.early_stopping:
+        patience, min_delta = args.early_stopping.split(":")
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience), min_delta=float(min_delta)))
+    fit_kwargs = dict(batch_size=args.batch_size, shuffle=True, callbacks=callbacks, verbose=args.verbose)
     if args.max_steps is not None:
         hist = model.fit(x_train, y_train, epochs=1, **fit_kwargs)
     else:
@@ -366,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
         "reset_after": args.reset_after == "true" if args.model in ("particle_sequence", "inclusive") else None,
         "epochs": len(history),
         "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "lr_schedule": args.lr_schedule,
+        "early_stopping": args.early_stopping,
         "seed": args.seed,
         "max_train": args.max_train,
         "max_steps": args.max_steps,
