@@ -86,7 +86,7 @@ function runOnce(events: number, seed: number): RunResult {
   if (r.status !== 0) throw new Error(`run ${events}:${seed} exited ${r.status}`);
   const res = JSON.parse(r.stdout) as {
     runId: string;
-    stages: Record<string, { status: string; seconds: number; counts?: Record<string, number>; outputs?: Array<{ name: string; uri: string }>; reason?: string }>;
+    stages: Record<string, { status: string; seconds: number; counts?: Record<string, number>; outputs?: Array<{ name: string; uri: string }>; manifest?: string; reason?: string }>;
     metrics: Record<string, Record<string, { model: string; auc: Auc; accuracy: number }>>;
   };
   const models: ModelResult[] = [];
@@ -103,8 +103,11 @@ function runOnce(events: number, seed: number): RunResult {
       models.push({ stage, model: m.model, auc: m.auc, accuracy: m.accuracy, epochs, status: s.status, seconds: s.seconds });
     }
   }
-  const feat = Object.values(res.stages).find((s) => s.outputs?.some((o) => /^train-\d+\.parquet$/.test(o.name)));
-  const files = (prefix: string) => (feat?.outputs ?? []).filter((o) => o.name.startsWith(prefix) && o.name.endsWith('.parquet')).map((o) => localPath(o.uri)!).sort();
+  // The run's JSON lists a stage's first outputs only: the features parts come from its manifest.
+  const feat = Object.values(res.stages).find((s) => s.outputs?.some((o) => /^(train|test)-\d+\.parquet$/.test(o.name)));
+  const manifestPath = feat?.manifest ? localPath(feat.manifest) : null;
+  const featOutputs = manifestPath ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as { outputs: Array<{ name: string; uri: string }> }).outputs : [];
+  const files = (prefix: string) => featOutputs.filter((o) => o.name.startsWith(prefix) && o.name.endsWith('.parquet')).map((o) => localPath(o.uri)!).sort();
   const param = (name: string, fallback: number) => {
     const set = sets.find((s) => s.startsWith(`${name}=`));
     return set ? Number(set.slice(name.length + 1)) : fallback;
@@ -210,7 +213,7 @@ for (const [i, c] of CLASS_NAMES.entries()) {
     const x = ks.map((k) => results.find((r) => r.events === k.events && r.seed === k.seed)!.trainEvents);
     series.push({ label: `${label(name)}, Keras`, x, y: ks.map((k) => k.auc[c]), markers: true, dash: '4 4', color: colorAt(j) });
   }
-  const svg = lineChart({ title: `${c} vs rest: AUC against training events (${pipeline})`, x: { label: 'training events', log: true }, y: { label: 'AUC' }, series, legend: 'lower right' });
+  const svg = lineChart({ title: `${c} vs rest: AUC against training events (${[pipeline, ...sets.filter((x) => x !== '--set')].join(', ')})`, x: { label: 'training events', log: true }, y: { label: 'AUC' }, series, legend: 'lower right' });
   const base = join(figures, `learning-curves-${['qcd', 'ttbar', 'wjets'][i]}`);
   writeFileSync(`${base}.svg`, svg);
   writeFileSync(`${base}.png`, svgToPng(svg, { width: 900 }));
