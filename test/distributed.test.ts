@@ -187,6 +187,12 @@ describe('rounds through the train kind', () => {
     });
     assert.notDeepEqual(partTensors[0]![0], partTensors[1]![0], 'the workers trained on different rows');
 
+    // A learning-rate step from epoch 2: epoch 1 is the same, the end differs.
+    const stepped = await runRounds({ ...w, lrSchedule: [{ fromEpoch: 2, factor: 0.1 }] }, 'run-lr');
+    const epochsOf = (files: Record<string, Buffer>) => (JSON.parse(files['history.json']!.toString()) as { epochs: unknown[] }).epochs;
+    assert.deepEqual(epochsOf(stepped.files)[0], epochsOf(a.files)[0], 'epoch 1 before the step: the same');
+    assert.ok(!stepped.files['weights.bin']!.equals(a.files['weights.bin']!), 'the step changes epoch 2');
+
     // Parts run in reverse order (as on two machines finishing in any order): the same final bits.
     const b = await runRounds(w, 'run-b', (_r, n) => [...Array(n).keys()].reverse());
     assert.ok(b.files['weights.bin']!.equals(a.files['weights.bin']!), 'same weights');

@@ -13,11 +13,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../storage/index.js';
-import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
+import type { PipelineRunInput } from '../protocol/protocol.js';
 import type { StorageSpec } from '../storage/spec.js';
 import { Harness, type WorkerProc } from './support/harness.js';
 import type { MinioServer } from '../infra/minio.js';
 import { startMinioForWorkers } from './support/minioEnv.js';
+import { manifestOf, outputSha, type TestManifest } from './support/manifests.js';
 
 const h = new Harness();
 let minio: MinioServer;
@@ -50,13 +51,6 @@ const pipeline: Exclude<PipelineRunInput['pipeline'], string> = {
   },
 };
 
-interface Manifest { outputs: Array<{ name: string; key: string; sha256: string }>; contentHash: string; counts: Record<string, number>; key: string }
-
-async function manifestOf(result: RunResult, stage: string, storage: StorageSpec): Promise<Manifest> {
-  const key = result.stages[stage]!.manifestUri!.slice(storage.root.length + 1);
-  return JSON.parse(Buffer.from(await openStorage(storage).get(key)).toString('utf8')) as Manifest;
-}
-const sha = (m: Manifest, name: string) => m.outputs.find((o) => o.name === name)!.sha256;
 const trainWorker = () => h.startWorker(['--queues', 'train', '--slots', '1']);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 240_000): Promise<T> {
@@ -69,7 +63,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
   }
 }
 
-let reference: Manifest;
+let reference: TestManifest;
 
 /** Temporal suggests continuing as new past this many events (default 10,240): a round adds about 20. */
 const SUGGEST_AT = 60;
@@ -138,8 +132,8 @@ describe('data-parallel training on two train workers', () => {
     const result = await h.result(runId);
     assert.equal(result.status, 'completed', JSON.stringify(result.stages));
     const train = await manifestOf(result, 'train', s3);
-    assert.equal(sha(train, 'weights.bin'), sha(reference, 'weights.bin'), 'same final weights as the uninterrupted run');
-    assert.equal(sha(train, 'predictions.bin'), sha(reference, 'predictions.bin'));
+    assert.equal(outputSha(train, 'weights.bin'), outputSha(reference, 'weights.bin'), 'same final weights as the uninterrupted run');
+    assert.equal(outputSha(train, 'predictions.bin'), outputSha(reference, 'predictions.bin'));
     assert.equal(train.contentHash, reference.contentHash);
     assert.ok(train.counts.rounds! > 3, 'killed before the last round');
     assert.match(survivor!.output(), /validating epoch 2\/2/, 'the survivor trained and reduced to the end');
@@ -159,7 +153,7 @@ describe('data-parallel training on two train workers', () => {
     const result = await h.result(runId);
     assert.equal(result.status, 'completed', JSON.stringify(result.stages));
     const train = await manifestOf(result, 'train', local);
-    assert.equal(sha(train, 'weights.bin'), sha(reference, 'weights.bin'), 'same final weights as the uninterrupted run');
+    assert.equal(outputSha(train, 'weights.bin'), outputSha(reference, 'weights.bin'), 'same final weights as the uninterrupted run');
     const other = workers.find((w) => w !== reducer)!;
     assert.match(since(other), /epoch 1\/2 \(2 workers\): loss/, 'the other worker re-ran the reduce');
   });

@@ -55,7 +55,7 @@ test('train: lrSchedule is optional with no default, so stages without it keep t
   assert.throws(() => trainKind.withSchema.parse({ model: HLF, lrSchedule: [{ fromEpoch: 0, factor: 0.5 }] }));
   assert.throws(() => trainKind.withSchema.parse({ model: HLF, lrSchedule: [{ fromEpoch: 2, factor: 0 }] }));
   assert.throws(() => trainKind.withSchema.parse({ model: HLF, lrSchedule: [{ fromEpoch: 2, factor: 0.5, extra: 1 }] }));
-  assert.throws(() => trainKind.withSchema.parse({ model: HLF, lrSchedule: SEED_SCHEDULE, workers: 2 }), /lrSchedule/, 'not (yet) in data-parallel rounds');
+  assert.ok(trainKind.withSchema.parse({ model: HLF, lrSchedule: SEED_SCHEDULE, workers: 2 }).lrSchedule, 'data-parallel rounds apply it too (distributed.test.ts)');
   assert.throws(() => trainKind.withSchema.parse({ model: HLF, lrSchedule: SEED_SCHEDULE, backend: 'torch' }), /lrSchedule/, 'not (yet) on the torch kernel');
 });
 

@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../storage/index.js';
-import type { PipelineRunInput, RunResult } from '../protocol/protocol.js';
+import type { PipelineRunInput } from '../protocol/protocol.js';
 import type { StorageSpec } from '../storage/spec.js';
 import { Harness, type WorkerProc } from './support/harness.js';
-import { startMinio, type MinioServer } from '../infra/minio.js';
+import type { MinioServer } from '../infra/minio.js';
+import { startMinioForWorkers } from './support/minioEnv.js';
+import { manifestOf } from './support/manifests.js';
 import { nativeAddonProblem } from '../ml/nativeAddon.js';
 
 const h = new Harness();
@@ -44,18 +46,8 @@ const pipeline: Exclude<PipelineRunInput['pipeline'], string> = {
   },
 };
 
-async function manifestOf(result: RunResult, stage: string, storage: StorageSpec) {
-  const store = openStorage(storage);
-  const key = result.stages[stage]!.manifestUri!.slice(storage.root.length + 1);
-  return JSON.parse(Buffer.from(await store.get(key)).toString('utf8')) as { outputs: Array<{ name: string; key: string; sha256: string }>; contentHash: string; counts: Record<string, number>; summary: Record<string, unknown>; report?: string };
-}
-
 before(async () => {
-  minio = await startMinio({ dataDir: join(h.tmp, 'minio') });
-  await minio.createBucket('models');
-  process.env.AWS_ACCESS_KEY_ID = minio.accessKey;
-  process.env.AWS_SECRET_ACCESS_KEY = minio.secretKey;
-  process.env.AWS_REGION = 'us-east-1';
+  minio = await startMinioForWorkers(join(h.tmp, 'minio'), ['models']);
   await h.start();
   await h.startWorker(['--queues', 'topoflow']);
   trainWorker = await h.startWorker(['--queues', 'train', '--slots', '1']);

@@ -21,7 +21,7 @@ import { assemble, verifyParts } from '../data.js';
 import { classifierFiles, type ClassifierData, type ClassifierSettings, type ClassifierSummary } from '../classifier.js';
 import type { JobCallbacks, JobResult } from '../job.js';
 import { packTensors, unpackTensors, type NamedTensor, type PackedTensor } from '../tensorPack.js';
-import { earlyStopDue, evaluate, needsOf, restore, snapshot, trainStep, type EpochMetrics } from '../trainer.js';
+import { earlyStopDue, evaluate, lrFactorAt, needsOf, restore, snapshot, trainStep, type EpochMetrics } from '../trainer.js';
 import { storedData } from '../trainingData.js';
 import { useBackend } from '../backend.js';
 import { backendChoice } from '../backendChoice.js';
@@ -129,6 +129,7 @@ export async function trainPart(storage: Storage, s: DistributedSettings, data: 
   if (!start) throw new Error(`round ${shard.round + 1}: its starting checkpoint is missing from ${storage.uri(joinKey(shard.folder, 'rounds'))}`);
   const replica = replicaFor(s);
   replica.load(start.tensors, start.state.globalStep);
+  replica.adam.lrFactor = lrFactorAt(shard.epoch + 1, s.lrSchedule);
   const rows = rowsOf(data);
   const topo = topologyOf(s, rows);
   const needs = needsOf(s.model, s);

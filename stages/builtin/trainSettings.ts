@@ -53,7 +53,7 @@ export const TrainWith = TrainParams.partial()
   .superRefine((w, ctx) => {
     if (w.device !== undefined && w.backend !== 'torch') ctx.addIssue({ code: 'custom', path: ['device'], message: '`device` applies to `backend: torch` only (the TensorFlow.js back ends choose their device by name: tensorflow-gpu)' });
     if (w.backend === 'torch' && (w.workers ?? 1) > 1) ctx.addIssue({ code: 'custom', path: ['workers'], message: 'data-parallel training (workers > 1) runs on the TensorFlow.js back ends only, not on `backend: torch`' });
-    if (w.lrSchedule !== undefined && (w.backend === 'torch' || (w.workers ?? 1) > 1)) ctx.addIssue({ code: 'custom', path: ['lrSchedule'], message: '`lrSchedule` applies to single-process training on the TensorFlow.js back ends only (not yet to `workers` > 1 or `backend: torch`)' });
+    if (w.lrSchedule !== undefined && w.backend === 'torch') ctx.addIssue({ code: 'custom', path: ['lrSchedule'], message: '`lrSchedule` applies to the TensorFlow.js back ends only (not yet to `backend: torch`)' });
     if (w.model === undefined && w.tuned === undefined) ctx.addIssue({ code: 'custom', path: ['model'], message: 'missing required key "model" (a model name or definition), or `tuned: <a tune stage>`' });
     if ((w.workers ?? 1) === 1) {
       for (const key of ['syncEvery', 'lrScaling'] as const) {
