@@ -9,14 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../storage/index.js';
 import type { PipelineRunInput } from '../protocol/protocol.js';
 import type { StorageSpec } from '../storage/spec.js';
 import { Harness, type WorkerProc } from './support/harness.js';
 import type { MinioServer } from '../infra/minio.js';
 import { startMinioForWorkers } from './support/minioEnv.js';
-import { manifestOf } from './support/manifests.js';
+import { firstCheckpoint, manifestOf } from './support/manifests.js';
 import { nativeAddonProblem } from '../ml/nativeAddon.js';
 
 const h = new Harness();
@@ -77,13 +76,7 @@ describe('train and evaluate on the engine', () => {
     const store = openStorage(s3);
     const runId = await h.run({ pipeline, storage: s3 });
     const steps = refTrain.counts.steps!;
-    const deadline = Date.now() + 180_000;
-    let checkpointed: string | undefined;
-    while (!checkpointed) {
-      assert.ok(Date.now() < deadline, 'a checkpoint was written');
-      checkpointed = (await store.list('checkpoints/train/')).map((o) => o.key).find((k) => k.endsWith('/state.json'));
-      if (!checkpointed) await sleep(25);
-    }
+    const checkpointed = await firstCheckpoint(store);
     await trainWorker.kill9();
     const step = Number(/step-(\d+)/.exec(checkpointed)![1]);
     assert.ok(step > 0 && step < steps, `killed mid-training (checkpoint at step ${step} of ${steps})`);

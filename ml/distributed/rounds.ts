@@ -96,7 +96,8 @@ export function topologyOf(s: DistributedSettings, trainRows: number): Topology 
   return { rows: trainRows, workers: s.workers, batchSize: s.batchSize, syncEvery: s.syncEvery };
 }
 
-export const totalRounds = (s: DistributedSettings, trainRows: number) => s.epochs * roundsPerEpoch(topologyOf(s, trainRows));
+/** Rounds in the whole training, at most (early stopping may end it sooner). */
+export const totalRounds = (s: DistributedSettings, data: ClassifierData) => s.epochs * roundsPerEpoch(topologyOf(s, rowsOf(data)));
 
 const roundStore = (storage: Storage, folder: string) => new CheckpointStore<RoundState>(storage, joinKey(folder, 'rounds'), 3);
 const partKey = (folder: string, round: number, worker: number) => joinKey(folder, 'parts', `round-${String(round).padStart(6, '0')}`, `worker-${String(worker).padStart(4, '0')}.bin`);
@@ -117,7 +118,7 @@ export async function planRounds(storage: Storage, s: DistributedSettings, data:
     await store.save(0, state, fresh.snapshot());
     fresh.dispose();
   }
-  io.log(`data-parallel training over ${s.workers} workers: ${stepsPerEpoch(topologyOf(s, rows))} global steps of ${s.workers} × ${s.batchSize} rows per epoch, synchronised every ${s.syncEvery} step(s): ${totalRounds(s, rows)} rounds at most`);
+  io.log(`data-parallel training over ${s.workers} workers: ${stepsPerEpoch(topologyOf(s, rows))} global steps of ${s.workers} × ${s.batchSize} rows per epoch, synchronised every ${s.syncEvery} step(s): ${totalRounds(s, data)} rounds at most`);
   return shardsOf(0, place, s, folder);
 }
 
@@ -136,7 +137,7 @@ export async function trainPart(storage: Storage, s: DistributedSettings, data: 
   const training = storedData(storage, data.train, data.test);
   const streamId = hashJson({ parts: data.train.map((p) => p.sha256), needs, seed: s.seed, epoch: shard.epoch, buffer: s.shuffleBuffer });
   const stream = () => training.epoch(needs, { seed: s.seed, epoch: shard.epoch, bufferSize: s.shuffleBuffer });
-  const rounds = totalRounds(s, rows);
+  const rounds = totalRounds(s, data);
   const lastRate = start.state.rounds.at(-1)?.samplesPerSecond;
   const started = Date.now();
   let lossSum = 0;

@@ -20,7 +20,7 @@ export const DEFAULT_SYNC_EVERY = 8;
 const rounds = () => import('../../ml/distributed/rounds.js');
 
 async function distributedSettings(ctx: Omit<StageContext<TrainWith>, 'output'>): Promise<DistributedSettings> {
-  const { backend, device: _device, ...s } = await settingsOf(ctx as StageContext<TrainWith>);
+  const { backend, device: _device, ...s } = await settingsOf(ctx);
   // The schema refuses torch with workers > 1; this is the TensorFlow.js path.
   if (backend === 'torch') throw new Error('data-parallel training runs on the TensorFlow.js back ends only');
   return { ...s, backend, workers: ctx.with.workers ?? 1, syncEvery: ctx.with.syncEvery ?? DEFAULT_SYNC_EVERY, lrScaling: ctx.with.lrScaling ?? 'none' };
@@ -46,8 +46,9 @@ export const distributedTrain: FanoutStageKind<TrainWith, RoundShard> = {
     const s = await distributedSettings(ctx);
     const part = await (await rounds()).trainPart(ctx.storage, s, dataOf(ctx), shard, ctx);
     return {
-      summary: { ...part, layout: part.layout.map((t) => ({ ...t, shape: [...t.shape] })) },
-      note: { text: `round ${shard.round + 1}/${(await rounds()).totalRounds(s, dataOf(ctx).train.reduce((n, p) => n + p.rows, 0))} · epoch ${shard.epoch + 1}/${s.epochs} · ${Math.round(part.lastRate ?? (part.rows * s.workers) / Math.max(1e-3, part.seconds)).toLocaleString('en-US')} samples/s across ${s.workers} workers` },
+      // Spread into plain objects: JsonValue wants index signatures, which interfaces lack.
+      summary: { ...part, layout: part.layout.map((t) => ({ ...t })) },
+      note: { text: `round ${shard.round + 1}/${(await rounds()).totalRounds(s, dataOf(ctx))} · epoch ${shard.epoch + 1}/${s.epochs} · ${Math.round(part.lastRate ?? (part.rows * s.workers) / Math.max(1e-3, part.seconds)).toLocaleString('en-US')} samples/s across ${s.workers} workers` },
     };
   },
 

@@ -69,7 +69,7 @@ export type TrainWith = z.output<typeof TrainWith>;
 export type TrainSettings = Omit<ClassifierSettings, 'backend'> & Pick<TrainWith, 'backend' | 'device'>;
 
 /** The stage's own settings over the best trial's (with `tuned`) over TRAIN_DEFAULTS. */
-export async function settingsOf(ctx: StageContext<TrainWith>): Promise<TrainSettings> {
+export async function settingsOf(ctx: Pick<StageContext<TrainWith>, 'stageId' | 'with' | 'inputs' | 'storage'>): Promise<TrainSettings> {
   const own = Object.fromEntries(Object.entries(ctx.with).filter(([, v]) => v !== undefined)) as TrainWith;
   if (ctx.with.tuned === undefined) return { ...TRAIN_DEFAULTS, ...own, model: own.model! };
   const best = await bestTrial(ctx.storage, ctx.stageId, ctx.with.tuned, ctx.inputs[ctx.with.tuned]);
