@@ -46,11 +46,12 @@ def summaries(seq: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         mx = np.nanmax(masked, axis=1)
         mn = np.nanmin(masked, axis=1)
+        sums = np.nansum(masked, axis=1)                # 0 with per-event scaling; with dataset scaling Σ pT, Σ px, Σ py ...
         m3 = np.nansum(masked ** 3, axis=1) / nf
         m4 = np.nansum(masked ** 4, axis=1) / nf
     counts = np.stack([(seq[:, :, c] > 0).sum(axis=1) for c in (13, 14, 15)], axis=1)  # one-hot columns: ones end up positive
     displaced = np.stack([(np.abs(seq[:, :, c]) > t).sum(axis=1) for c in (7, 8, 9) for t in (3.0, 10.0)], axis=1)
-    out = np.concatenate([n[:, None], counts, lepton, mx[:, :13], mn[:, :13], m3[:, :13], m4[:, :13], displaced], axis=1)
+    out = np.concatenate([n[:, None], counts, lepton, mx[:, :13], mn[:, :13], sums[:, :13], m3[:, :13], m4[:, :13], displaced], axis=1)
     return np.nan_to_num(out.astype(np.float32))
 
 

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const parts: Array<{ name: string; key: string; bytes: number; sha256: string }> = [];
   for (const key of stage1) {
     const bytes = await storage.get(key);
-    stats.merge(await partStatistics(bytes));
+    stats.merge((await partStatistics(bytes)).hlf);
     parts.push({ name: key, key, bytes: bytes.length, sha256: sha256Hex(bytes) });
   }
   const stage1Events = stats.rows;
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
       const setup: ScoringSetup = {
         source: name, modelJson, weights,
         scaler: { min: Array.from(stats.min), max: Array.from(stats.max), counts: [...stats.counts] },
-        padding: 'masked', particles: readsParticles ? 801 : null, needs, signal: 1, threshold: 0.5, batchSize: 256, backend: 'wasm',
+        padding: 'masked', particleScaler: null, particles: readsParticles ? 801 : null, needs, signal: 1, threshold: 0.5, batchSize: 256, backend: 'wasm',
       };
       const io = { progress: () => {}, signal: new AbortController().signal };
       const job = await best(async () => timed(async () => { for (const p of parts) await scorePart(storage, setup, p, io); }));

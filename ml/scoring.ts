@@ -1,6 +1,6 @@
 /**
  * Applies a trained classifier to new stage-1 events: each event goes through
- * stage 2's per-event transform with the *training run's* fitted scaler and
+ * stage 2's per-event transform with the *training run's* fitted scalers and
  * padding (never re-fitted on the new data), then through the model; the
  * result is each event's three class scores and whether the signal class's
  * score passes the working point's cut (fixed on the training run's test set).
@@ -33,6 +33,8 @@ export const ScoringSetup = z.object({
   /** The training run's scaler (stage 2's scaler.json): HLF min/max over all selected events, class counts. */
   scaler: z.object({ min: z.array(z.number()).length(HLF_FEATURES), max: z.array(z.number()).length(HLF_FEATURES), counts: z.tuple([z.number(), z.number(), z.number()]) }),
   padding: z.enum(['masked', 'faithful']),
+  /** The training run's dataset-wide particle standardisation (null: per event, the default). */
+  particleScaler: z.object({ mean: z.array(z.number()).length(PARTICLE_FEATURES), std: z.array(z.number()).length(PARTICLE_FEATURES) }).nullable(),
   /** Particle rows per event the model was trained on (null: the model reads no particles). */
   particles: z.number().int().positive().nullable(),
   needs: z.object({ hlf: z.boolean(), particles: z.boolean(), trim: z.boolean() }),
@@ -110,6 +112,7 @@ async function loadModel(storage: Storage, setup: ScoringSetup): Promise<BuiltMo
 async function* transformedRows(bytes: Uint8Array, setup: ScoringSetup, name: string, provenance: (file: string, entry: number) => void): AsyncGenerator<Row> {
   const stats = MinMaxStats.fromJSON({ version: 1, rows: setup.scaler.counts.reduce((a, b) => a + b, 0), counts: setup.scaler.counts, min: setup.scaler.min, max: setup.scaler.max });
   const needs: DataNeeds = setup.needs;
+  const particleScale = setup.particleScaler ? { mean: Float64Array.from(setup.particleScaler.mean), std: Float64Array.from(setup.particleScaler.std) } : undefined;
   let row = 0;
   // An HLF-only model leaves the particle lists (most of the bytes) undecoded.
   const columns = needs.particles ? undefined : (['hfeatures', 'label', 'source_file', 'entry'] as const);
@@ -125,7 +128,7 @@ async function* transformedRows(bytes: Uint8Array, setup: ScoringSetup, name: st
         hlf = scaleHlf(stats, g.hfeatures!.subarray(i * HLF_FEATURES, (i + 1) * HLF_FEATURES), new Float32Array(HLF_FEATURES));
         if (needs.particles) {
           particles = new Float32Array(width);
-          transformParticles(g.lfeatures!.subarray(i * width, (i + 1) * width), null, setup.padding, particles);
+          transformParticles(g.lfeatures!.subarray(i * width, (i + 1) * width), null, setup.padding, particles, particleScale);
         }
       } catch (err) {
         throw new BadInputError(`${name} row ${row}: ${(err as Error).message}`);

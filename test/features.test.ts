@@ -71,19 +71,25 @@ before(async () => {
 after(() => h.stop());
 
 describe('features (stage 2) on the engine', () => {
-  for (const padding of ['masked', 'faithful'] as const) {
-    test(`${padding} padding: identical HLF_input and GRU_input to the Python reference for every event`, async () => {
+  const cases = [
+    { padding: 'masked', scaling: 'event' },
+    { padding: 'faithful', scaling: 'event' },
+    { padding: 'masked', scaling: 'dataset' },
+  ] as const;
+  for (const { padding, scaling } of cases) {
+    test(`${padding} padding, ${scaling} particle scaling: identical HLF_input and GRU_input to the Python reference for every event`, async () => {
       const storage = freshRoot();
-      const result = await h.result(await h.run({ pipeline: pipeline(padding), storage }));
+      const result = await h.result(await h.run({ pipeline: pipeline(padding, 42, scaling === 'dataset' ? { particleScaling: scaling } : {}), storage }));
       assert.equal(result.status, 'completed');
       const ours = await outputsOf(result, storage);
       const store = openStorage(storage);
       const ingestUri = result.stages.ingest!.manifestUri!;
       const ingestManifest = JSON.parse(Buffer.from(await store.get(ingestUri.slice(storage.root.length + 1))).toString('utf8')) as { outputs: Array<{ key: string }> };
       const parts = ingestManifest.outputs.map((o) => join(fileURLToPath(storage.root), o.key));
-      const refTrain = join(h.tmp, `ref-${padding}-train.parquet`);
-      const refTest = join(h.tmp, `ref-${padding}-test.parquet`);
-      execFileSync(python(), [join(projectRoot, 'test', 'reference', 'stage2.py'), '--padding', padding, '--seed', '42', '--out-train', refTrain, '--out-test', refTest, '--stats', join(h.tmp, `ref-${padding}.json`), ...parts], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const refTrain = join(h.tmp, `ref-${padding}-${scaling}-train.parquet`);
+      const refTest = join(h.tmp, `ref-${padding}-${scaling}-test.parquet`);
+      const args = ['--padding', padding, '--particle-scaling', scaling, '--seed', '42', '--out-train', refTrain, '--out-test', refTest, '--stats', join(h.tmp, `ref-${padding}-${scaling}.json`)];
+      execFileSync(python(), [join(projectRoot, 'test', 'reference', 'stage2.py'), ...args, ...parts], { stdio: ['ignore', 'ignore', 'pipe'] });
       for (const [split, mine, refFile] of [['train', ours.train, refTrain], ['test', ours.test, refTest]] as const) {
         const ref = index([await readFeaturesParquet(readFileSync(refFile))]);
         const got = index(mine);
@@ -103,6 +109,9 @@ describe('features (stage 2) on the engine', () => {
       for await (const { cols, row } of mergeByShuffleKey(partsBytes)) merged.push(`${cols.sourceFile[row]}#${cols.entry[row]}`);
       const refTrainCols = await readFeaturesParquet(readFileSync(refTrain));
       assert.deepEqual(merged, Array.from({ length: refTrainCols.rows }, (_, i) => `${refTrainCols.sourceFile[i]}#${refTrainCols.entry[i]}`), 'global shuffled order');
+      const summary = ours.manifest.summary as { particleScaling?: string; particleScaler?: { mean: number[]; std: number[] } };
+      if (scaling === 'dataset') assert.deepEqual([summary.particleScaling, summary.particleScaler?.mean.length, summary.particleScaler?.std.length], ['dataset', 19, 19], 'scaler.json holds the particle scale');
+      else assert.deepEqual([summary.particleScaling, summary.particleScaler], [undefined, undefined], 'per-event scaling writes scaler.json as before');
       if (padding === 'masked') {
         // Padding rows are exactly zero (the generated events have fewer particles than the caps).
         const t = ours.train[0]!;

@@ -44,6 +44,10 @@ const pipeline: Exclude<PipelineRunInput['pipeline'], string> = {
     'gen-fresh': { uses: 'generate', with: { eventsPerSample: 1500, eventsPerFile: 1500, seed: 12 } },
     'ingest-fresh': { uses: 'ingest', needs: ['gen-fresh'], with: caps },
     'score-fresh': { uses: 'score', needs: ['train', 'ingest-fresh'], with: { workingPoint } },
+    // The same model on dataset-wide particle scaling: scoring must apply the training run's particle scale.
+    'features-ds': { uses: 'features', needs: ['ingest'], with: { seed: 3, particleScaling: 'dataset' } },
+    'train-ds': { uses: 'train', needs: ['features-ds'], with: { model, epochs: 1, batchSize: 64, seed: 9 } },
+    'score-ds': { uses: 'score', needs: ['train-ds', 'ingest'], with: { workingPoint, batchSize: 100 } },
   },
 };
 
@@ -82,16 +86,17 @@ describe('score on the engine', () => {
     assert.equal(first.status, 'completed', JSON.stringify(first.stages, null, 1));
   });
 
-  test('on the training run\'s own events: the test events get the train stage\'s test-set predictions; selected is the cut', async () => {
-    const train = await manifestOf(first, 'train');
+  /** The score stage's scores of the training run's test events equal the train stage's test-set predictions. */
+  async function assertScoresAreTrainPredictions(trainStage: string, featuresStage: string, scoreStage: string) {
+    const train = await manifestOf(first, trainStage);
     const predictions = new Float32Array(new Uint8Array(await store.get(entry(train, 'predictions.bin').key)).buffer);
     const labels = new Int8Array(new Uint8Array(await store.get(entry(train, 'labels.bin').key)).buffer);
-    const scored = await scoredEvents(await manifestOf(first, 'score-same'));
+    const scored = await scoredEvents(await manifestOf(first, scoreStage));
     const ingest = await manifestOf(first, 'ingest');
     assert.equal(scored.size, ingest.outputs.reduce((s, o) => s + (o.rows ?? 0), 0), 'every stage-1 event is scored once');
 
     // The test parts in file order are the rows of predictions.bin.
-    const features = await manifestOf(first, 'features');
+    const features = await manifestOf(first, featuresStage);
     let row = 0;
     let worst = 0;
     for (const part of features.outputs.filter((o) => o.name.includes('test-')).sort((a, b) => (a.key < b.key ? -1 : 1))) {
@@ -104,13 +109,22 @@ describe('score on the engine', () => {
       }
     }
     assert.equal(row, labels.length);
-    assert.ok(worst < 1e-5, `scores equal the train stage's predictions (largest difference ${worst})`);
+    assert.ok(worst < 1e-5, `${scoreStage}: scores equal ${trainStage}'s predictions (largest difference ${worst})`);
+    return { predictions, labels, scored };
+  }
+
+  test('on the training run\'s own events: the test events get the train stage\'s test-set predictions; selected is the cut', async () => {
+    const { predictions, labels, scored } = await assertScoresAreTrainPredictions('train', 'features', 'score-same');
 
     const expected = workingPoints(predictions, labels, 3, 1, [0.95])[0]!;
     const selection = await json<Selection>(await manifestOf(first, 'score-same'), 'selection.json');
     assert.equal(selection.threshold, expected.threshold, 'the cut is the test set\'s 95 % ttbar working point');
     assert.deepEqual(selection.expected.fpr, expected.fpr);
     for (const [id, e] of scored) assert.equal(e.selected, e.scores[1]! >= expected.threshold, `selected flag of ${id}`);
+  });
+
+  test('with dataset-wide particle scaling: scoring applies the training run\'s fitted particle scale', async () => {
+    await assertScoresAreTrainPredictions('train-ds', 'features-ds', 'score-ds');
   });
 
   test('on a fresh sample: the selection counts, efficiency and rejection against the prediction; the summary', async () => {

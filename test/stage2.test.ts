@@ -14,6 +14,8 @@ import { IngestParquetWriter, readIngestParquet, readIngestRowGroups } from '../
 import {
   MinMaxStats,
   NonFiniteFeatureError,
+  ParticleStats,
+  type ParticleStatsJSON,
   compareShuffle,
   countRealRows,
   encodeLabel,
@@ -229,6 +231,66 @@ describe('transformParticles, masked', () => {
     assert.throws(() => transformParticles(event(LEPTON, {}, WRAPPED), null, 'masked', new Float32Array(3 * W)), /row 2 is not all-zero/);
     assert.throws(() => transformParticles(tiny(), 2, 'masked', out), /row 2 is not all-zero/);
     assert.throws(() => transformParticles(tiny(), 6, 'masked', out), /nReal 6/);
+  });
+});
+
+describe('dataset-wide particle scaling (particleScaling: dataset)', () => {
+  /** Two events of 3 rows; the second pads its last row. */
+  const events = (): Float32Array => {
+    const a = event({ E: 6, PT: 2, ETA: 1, PHI: 1, CHARGE: 1 }, { E: 2, PT: 1, ETA: 0.5, PHI: 1, CHARGE: 1 }, { E: 4, PT: 3, ETA: 2, PHI: 1, CHARGE: 1 });
+    const b = event({ E: 8, PT: 6, ETA: -1, PHI: 0, CHARGE: 1 }, { E: 10, PT: 4, ETA: -1, PHI: 2, CHARGE: 1 }, {});
+    const both = new Float32Array(6 * W);
+    both.set(a);
+    both.set(b, 3 * W);
+    return both;
+  };
+
+  test('mean and population std over the real rows of every event; constant columns get std 0', () => {
+    const scale = new ParticleStats().observe(events(), 2).scale();
+    // E over the 5 real rows: 6, 2, 4, 8, 10: mean 6, variance (0 + 16 + 4 + 4 + 16) / 5 = 8.
+    near(scale.mean[COL.E], 6, 'mean E');
+    near(scale.std[COL.E], Math.sqrt(8), 'std E');
+    assert.equal(scale.std[COL.CHARGE], 0, 'charge is 1 everywhere: constant');
+    assert.equal(scale.std[COL.IS_MU], 0, 'never set: constant');
+  });
+
+  test('merging parts equals one pass; JSON round trip', () => {
+    const all = events();
+    const whole = new ParticleStats().observe(all, 2);
+    const merged = new ParticleStats().observe(all.subarray(0, 3 * W), 1).merge(new ParticleStats().observe(all.subarray(3 * W), 1)).merge(new ParticleStats());
+    assert.equal(merged.rows, 5);
+    for (let c = 0; c < W; c++) {
+      near(merged.mean[c], whole.mean[c]!, `mean ${c}`);
+      near(merged.m2[c], whole.m2[c]!, `m2 ${c}`);
+    }
+    assert.deepEqual(ParticleStats.fromJSON(JSON.parse(JSON.stringify(whole.toJSON())) as ParticleStatsJSON).scale(), whole.scale());
+    assert.throws(() => new ParticleStats().scale(), /seen no particle/);
+  });
+
+  test('the transform sorts as per event but standardises with the fitted scale; masked padding stays 0, faithful padding is −mean/std', () => {
+    const scale = new ParticleStats().observe(events(), 2).scale();
+    const ev = events().subarray(3 * W);
+    const masked = new Float32Array(3 * W);
+    assert.equal(transformParticles(ev, null, 'masked', masked, scale), 2);
+    // Sorted by descending ΔR from the lepton (row 0): the other row (ΔR 2), then the lepton.
+    assert.deepEqual(column(masked, COL.E).map((x) => Number(x.toFixed(5))), [10, 8, 0].map((e, r) => (r < 2 ? Number(((e - 6) / Math.sqrt(8)).toFixed(5)) : 0)));
+    assert.ok(masked.subarray(2 * W).every((x) => Object.is(x, 0)), 'padding row is exactly 0');
+    assert.ok(column(masked, COL.CHARGE).every((x) => x === 0), 'a constant column becomes 0');
+    const faithful = new Float32Array(3 * W);
+    transformParticles(ev, null, 'faithful', faithful, scale);
+    assert.ok(column(faithful, COL.E).some((x) => Math.abs(x - -6 / Math.sqrt(8)) < 1e-6), 'faithful padding is (0 − mean)/std');
+    // The per-event mode on the same event differs (it standardises over the event's own two rows: ±1).
+    const perEvent = new Float32Array(3 * W);
+    transformParticles(ev, null, 'masked', perEvent);
+    assert.deepEqual(column(perEvent, COL.E), [1, -1, 0]);
+  });
+
+  test('NaN names row and column with a fitted scale too', () => {
+    const scale = new ParticleStats().observe(events(), 2).scale();
+    const ev = tiny();
+    ev[2 * W + COL.PT] = NaN;
+    assert.throws(() => transformParticles(ev, null, 'masked', new Float32Array(5 * W), scale), /row 2 column 4 is NaN/);
+    assert.throws(() => new ParticleStats().observe(ev, 1), /column 4, is NaN/);
   });
 });
 

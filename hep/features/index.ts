@@ -2,9 +2,10 @@
 import { checkLabel } from './scaler.js';
 
 export { MinMaxStats, NonFiniteFeatureError, checkLabel, scaleHlf, type MinMaxStatsJSON } from './scaler.js';
-export { countRealRows, isPaddingRow, transformParticles, type ParticleMode } from './particles.js';
+export { countRealRows, isPaddingRow, transformParticles, type ParticleMode, type ParticleScale } from './particles.js';
+export { ParticleStats, type ParticleStatsJSON } from './particleScaler.js';
 export { FEATURES_SCHEMA, FeaturesFile, FeaturesParquetWriter, mergeByShuffleKey, readFeaturesParquet, readFeaturesRowGroups, type FeaturesColumns, type FeaturesRow, type ModelInputs } from './parquet.js';
-export { BadPartError, partStatistics, transformPart, type TransformOptions, type TransformedPart } from './passes.js';
+export { BadPartError, partStatistics, transformPart, type PartStatistics, type TransformOptions, type TransformedPart } from './passes.js';
 export { TRAIN_FRACTION, compareShuffle, isTrain, keepForBalance, rowUniform, type SamplingPurpose, type ShuffleKey } from './sampling.js';
 
 /** One-hot target of a label (Spark's OneHotEncoder with dropLast=False): [1,0,0] QCD, [0,1,0] tt̄, [0,0,1] W+jets. */

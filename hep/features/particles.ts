@@ -26,6 +26,15 @@ import { PARTICLE_FEATURES } from '../layout.js';
 
 export type ParticleMode = 'faithful' | 'masked';
 
+/**
+ * A fixed standardisation (particleScaler.ts: fit over a whole dataset): per
+ * column, the mean and the std, 0 marking a constant column (which becomes 0).
+ */
+export interface ParticleScale {
+  mean: Float64Array;
+  std: Float64Array;
+}
+
 const W = PARTICLE_FEATURES;
 
 /** True when all 19 values of row `row` are exactly 0 (−0 included): a padding row. */
@@ -75,8 +84,10 @@ const byDescendingKey = (a: number, b: number): number => (keys[b] as number) - 
  * mode it is not needed (padding is recognised row by row wherever it is)
  * and is only checked when given. Returns the number of real rows.
  * Throws a RangeError naming row and column for a NaN or ±Inf value.
+ * With `scale`, the columns are standardised with it instead of over the
+ * event (the sort and the padding rules stay the same).
  */
-export function transformParticles(src: Float32Array, nReal: number | null, mode: ParticleMode, out: Float32Array): number {
+export function transformParticles(src: Float32Array, nReal: number | null, mode: ParticleMode, out: Float32Array, scale?: ParticleScale): number {
   if (src.length % W !== 0) throw new RangeError(`particle array length ${src.length} is not a multiple of ${W}`);
   if (out.length !== src.length) throw new RangeError(`out has ${out.length} values, src ${src.length}`);
   if (out.buffer === src.buffer && out.byteOffset < src.byteOffset + src.byteLength && src.byteOffset < out.byteOffset + out.byteLength) {
@@ -114,37 +125,13 @@ export function transformParticles(src: Float32Array, nReal: number | null, mode
     return 0;
   }
 
-  // Column statistics over the real rows; padding rows add zeros.
-  mean.fill(0);
-  lo.fill(pads > 0 ? 0 : Infinity);
-  hi.fill(pads > 0 ? 0 : -Infinity);
   for (let i = 0; i < m; i++) {
     const r = real[i] as number;
-    const base = r * W;
-    keys[r] = keyOf(src[base + COL.ETA] as number, src[base + COL.PHI] as number);
-    for (let c = 0; c < W; c++) {
-      const x = src[base + c] as number;
-      mean[c] = (mean[c] as number) + x;
-      if (x < (lo[c] as number)) lo[c] = x;
-      if (x > (hi[c] as number)) hi[c] = x;
-    }
+    keys[r] = keyOf(src[r * W + COL.ETA] as number, src[r * W + COL.PHI] as number);
   }
-  for (let c = 0; c < W; c++) {
-    if (!Number.isFinite(mean[c])) throw nonFinite(src, real, m, c);
-    mean[c] = (mean[c] as number) / total;
-    std[c] = pads * (mean[c] as number) * (mean[c] as number); // the padding rows' (0 − mean)²
-  }
-  for (let i = 0; i < m; i++) {
-    const base = (real[i] as number) * W;
-    for (let c = 0; c < W; c++) {
-      const d = (src[base + c] as number) - (mean[c] as number);
-      std[c] = (std[c] as number) + d * d;
-    }
-  }
-  for (let c = 0; c < W; c++) {
-    std[c] = lo[c] === hi[c] ? 0 : Math.sqrt((std[c] as number) / total); // 0 marks a constant column
-    padValue[c] = std[c] === 0 ? 0 : (0 - (mean[c] as number)) / (std[c] as number);
-  }
+  if (scale) useScale(src, real, m, scale);
+  else eventScale(src, real, m, total, pads);
+  for (let c = 0; c < W; c++) padValue[c] = std[c] === 0 ? 0 : (0 - (mean[c] as number)) / (std[c] as number);
 
   const order = real.subarray(0, m).sort(byDescendingKey);
 
@@ -175,6 +162,45 @@ export function transformParticles(src: Float32Array, nReal: number | null, mode
   while (pendingPads > 0) writePad();
   if (pos < n) out.fill(0, pos * W);
   return m;
+}
+
+/** Mean and std of each column over the event's `total` rows: its m real rows, and zeros for the padding rows among them. */
+function eventScale(src: Float32Array, rows: Int32Array, m: number, total: number, pads: number): void {
+  mean.fill(0);
+  lo.fill(pads > 0 ? 0 : Infinity);
+  hi.fill(pads > 0 ? 0 : -Infinity);
+  for (let i = 0; i < m; i++) {
+    const base = (rows[i] as number) * W;
+    for (let c = 0; c < W; c++) {
+      const x = src[base + c] as number;
+      mean[c] = (mean[c] as number) + x;
+      if (x < (lo[c] as number)) lo[c] = x;
+      if (x > (hi[c] as number)) hi[c] = x;
+    }
+  }
+  for (let c = 0; c < W; c++) {
+    if (!Number.isFinite(mean[c])) throw nonFinite(src, rows, m, c);
+    mean[c] = (mean[c] as number) / total;
+    std[c] = pads * (mean[c] as number) * (mean[c] as number); // the padding rows' (0 − mean)²
+  }
+  for (let i = 0; i < m; i++) {
+    const base = (rows[i] as number) * W;
+    for (let c = 0; c < W; c++) {
+      const d = (src[base + c] as number) - (mean[c] as number);
+      std[c] = (std[c] as number) + d * d;
+    }
+  }
+  for (let c = 0; c < W; c++) std[c] = lo[c] === hi[c] ? 0 : Math.sqrt((std[c] as number) / total); // 0 marks a constant column
+}
+
+/** A fixed scale; the event's values are only checked to be finite. */
+function useScale(src: Float32Array, rows: Int32Array, m: number, scale: ParticleScale): void {
+  if (scale.mean.length !== W || scale.std.length !== W) throw new RangeError(`a particle scale needs ${W} means and stds`);
+  for (let c = 0; c < W; c++) {
+    for (let i = 0; i < m; i++) if (!Number.isFinite(src[(rows[i] as number) * W + c])) throw nonFinite(src, rows, m, c);
+    mean[c] = scale.mean[c] as number;
+    std[c] = scale.std[c] as number;
+  }
 }
 
 function nextPaddingRow(src: Float32Array, from: number, n: number): number {

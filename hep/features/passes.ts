@@ -9,7 +9,8 @@ import { readIngestRowGroups } from '../ingest/parquetReader.js';
 import { CLASSES, HLF_FEATURES, PARTICLE_FEATURES } from '../layout.js';
 import { FeaturesParquetWriter, type FeaturesRow } from './parquet.js';
 import { MinMaxStats, NonFiniteFeatureError, scaleHlf } from './scaler.js';
-import { transformParticles, type ParticleMode } from './particles.js';
+import { transformParticles, type ParticleMode, type ParticleScale } from './particles.js';
+import { ParticleStats } from './particleScaler.js';
 import { compareShuffle, isTrain, keepForBalance, rowUniform } from './sampling.js';
 
 /** What is wrong with a part's content; the message starts with where (`row N: …` or `(row N): …`). */
@@ -20,19 +21,27 @@ export class BadPartError extends Error {
   }
 }
 
-/** The statistics pass: HLF min/max and class counts of one part. */
-export async function partStatistics(part: Uint8Array): Promise<MinMaxStats> {
-  const stats = new MinMaxStats();
+export interface PartStatistics {
+  hlf: MinMaxStats;
+  /** Particle column statistics, when asked for (dataset-wide particle scaling); the particle lists are read only then. */
+  particles: ParticleStats | null;
+}
+
+/** The statistics pass: HLF min/max and class counts of one part, and its particle statistics if `particles`. */
+export async function partStatistics(part: Uint8Array, opts: { particles: boolean } = { particles: false }): Promise<PartStatistics> {
+  const hlf = new MinMaxStats();
+  const particles = opts.particles ? new ParticleStats() : null;
   let row = 0;
   try {
-    for await (const g of readIngestRowGroups(part, { columns: ['hfeatures', 'label'] })) {
-      stats.observe(g.hfeatures!, g.rows, g.label!);
+    for await (const g of readIngestRowGroups(part, { columns: particles ? ['hfeatures', 'label', 'lfeatures'] : ['hfeatures', 'label'] })) {
+      hlf.observe(g.hfeatures!, g.rows, g.label!);
+      particles?.observe(g.lfeatures!, g.rows);
       row += g.rows;
     }
   } catch (err) {
     throw badPart(err, row);
   }
-  return stats;
+  return { hlf, particles };
 }
 
 export interface TransformOptions {
@@ -42,6 +51,8 @@ export interface TransformOptions {
   rowGroupSize: number;
   /** The merged statistics of every part (the scaler and the class counts to balance). */
   stats: MinMaxStats;
+  /** Dataset-wide particle standardisation; none: each event's own (the seed's). */
+  particleScale?: ParticleScale;
   /** Called after each input row group with the rows read so far. */
   onRows?(read: number): void;
 }
@@ -80,7 +91,7 @@ export async function transformPart(part: Uint8Array, o: TransformOptions): Prom
         if (!keepForBalance(label, rowUniform(o.seed, 'balance', sourceFile, entry), counts)) continue;
         const hlf = scaleHlf(o.stats, g.hfeatures!.subarray(i * HLF_FEATURES, (i + 1) * HLF_FEATURES), new Float32Array(HLF_FEATURES));
         const gru = new Float32Array(width);
-        transformParticles(g.lfeatures!.subarray(i * width, (i + 1) * width), null, o.padding, gru);
+        transformParticles(g.lfeatures!.subarray(i * width, (i + 1) * width), null, o.padding, gru, o.particleScale);
         const out = { hlf, gru, label, sourceFile, entry, shuffleKey: rowUniform(o.seed, 'shuffle', sourceFile, entry) };
         if (isTrain(rowUniform(o.seed, 'split', sourceFile, entry))) train.push({ ...out, u: out.shuffleKey });
         else {

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import type { FanoutStageKind, StageContext, StageResult } from '../kind.js';
 import type { JsonValue, StageManifest } from '../../protocol/manifest.js';
 import { BadInputError } from '../../common/errors.js';
-import { BadPartError, MinMaxStats, partStatistics, transformPart, type MinMaxStatsJSON } from '../../hep/features/index.js';
+import { BadPartError, MinMaxStats, ParticleStats, partStatistics, transformPart, type MinMaxStatsJSON, type ParticleStatsJSON } from '../../hep/features/index.js';
 import { CLASSES } from '../../hep/layout.js';
 import { getVerified, type RecordedObject } from '../../storage/verified.js';
 
@@ -31,7 +31,15 @@ const With = z.strictObject({
   /** Rows per output row group: the unit a trainer streams (1 row group of 256 × 801 × 19 floats ≈ 15.6 MB raw). */
   rowGroupSize: z.number().int().positive().default(256),
   window: z.number().int().positive().default(2),
-});
+  /**
+   * `event` (default, the seed's): each event's particle columns standardised over its own rows, so
+   * they lose every absolute scale; `dataset`: one mean and std per column over the whole stage-1
+   * dataset's particles (fit like the HLF scaler), which keeps them (docs/generator.md).
+   */
+  particleScaling: z.enum(['event', 'dataset']).optional(),
+})
+  // `event` written out is the default: the same stage, so the same cache key.
+  .transform(({ particleScaling, ...w }): typeof w & { particleScaling?: 'dataset' } => (particleScaling === 'dataset' ? { ...w, particleScaling } : w));
 type With = z.infer<typeof With>;
 
 /** One stage-1 part, with its manifest record (checked before decoding). */
@@ -41,13 +49,15 @@ interface Shard extends RecordedObject {
 
 interface Prepared {
   stats: MinMaxStatsJSON;
+  /** With `particleScaling: dataset`. */
+  particles?: ParticleStatsJSON;
 }
 
 export const features: FanoutStageKind<With, Shard> = {
   type: 'fanout',
   name: 'features',
   version: '1',
-  description: 'Stage 2: HLF scaling, particle ordering + standardisation, class balance, seeded train/test split',
+  description: 'Stage 2: HLF scaling, particle ordering + standardisation (per event, or over the dataset), class balance, seeded train/test split',
   withSchema: With,
   window: (w) => w.window,
 
@@ -59,11 +69,13 @@ export const features: FanoutStageKind<With, Shard> = {
 
   prepass: {
     async runShard(ctx, shard) {
-      const stats = await readingPart(ctx, shard, (bytes) => partStatistics(bytes));
-      return { stats: stats.toJSON() } as unknown as JsonValue;
+      const particles = ctx.with.particleScaling === 'dataset';
+      const stats = await readingPart(ctx, shard, (bytes) => partStatistics(bytes, { particles }));
+      const prepared: Prepared = { stats: stats.hlf.toJSON(), ...(stats.particles ? { particles: stats.particles.toJSON() } : {}) };
+      return prepared as unknown as JsonValue;
     },
-    // A part's statistics depend on its bytes only: a run that adds parts scans only the new ones twice.
-    contentKey: (_w, shard) => ({ part: shard.sha256, bytes: shard.bytes }),
+    // A part's statistics depend on its bytes (and on whether its particles are measured) only: a run that adds parts scans only the new ones twice.
+    contentKey: (w, shard) => ({ part: shard.sha256, bytes: shard.bytes, ...(w.particleScaling ? { particleScaling: w.particleScaling } : {}) }),
     async merge(ctx, results) {
       const stats = new MinMaxStats();
       for (const r of results) stats.merge(MinMaxStats.fromJSON((r as unknown as Prepared).stats));
@@ -71,15 +83,18 @@ export const features: FanoutStageKind<With, Shard> = {
       if (empty.length) {
         throw new BadInputError(`stage "${ctx.stageId}": class(es) ${empty.join(', ')} (0 QCD, 1 ttbar, 2 W+jets) have no events after stage 1; cannot balance`);
       }
-      return { stats: stats.toJSON() } as unknown as JsonValue;
+      const prepared: Prepared = { stats: stats.toJSON(), ...particleStatsOf(ctx.with, results as unknown as Prepared[]) };
+      return prepared as unknown as JsonValue;
     },
   },
 
   async runShard(ctx, shard, index): Promise<StageResult> {
     const { seed, padding, rowGroupSize } = ctx.with;
-    const stats = MinMaxStats.fromJSON((ctx.prepared as unknown as Prepared).stats);
+    const prepared = ctx.prepared as unknown as Prepared;
+    const stats = MinMaxStats.fromJSON(prepared.stats);
+    const particleScale = prepared.particles ? ParticleStats.fromJSON(prepared.particles).scale() : undefined;
     const onRows = (read: number) => ctx.progress({ done: read, unit: 'events', message: `part ${index}` });
-    const part = await readingPart(ctx, shard, (bytes) => transformPart(bytes, { seed, padding, rowGroupSize, stats, onRows }));
+    const part = await readingPart(ctx, shard, (bytes) => transformPart(bytes, { seed, padding, rowGroupSize, stats, particleScale, onRows }));
     const n = String(index).padStart(5, '0');
     await ctx.output.write(`train-${n}.parquet`, part.train, { rows: part.trainRows });
     await ctx.output.write(`test-${n}.parquet`, part.test, { rows: part.testRows });
@@ -90,7 +105,9 @@ export const features: FanoutStageKind<With, Shard> = {
   },
 
   async combine(ctx, shards) {
-    const stats = MinMaxStats.fromJSON((ctx.prepared as unknown as Prepared).stats);
+    const prepared = ctx.prepared as unknown as Prepared;
+    const stats = MinMaxStats.fromJSON(prepared.stats);
+    const particleScale = prepared.particles ? ParticleStats.fromJSON(prepared.particles).scale() : undefined;
     const train = sum(shards.map((s) => s.counts.train ?? 0));
     const test = sum(shards.map((s) => s.counts.test ?? 0));
     const byClass = (field: 'trainByClass' | 'testByClass') => Array.from({ length: CLASSES }, (_, c) => sum(shards.map((s) => (s.summary as Record<string, number[]>)[field]?.[c] ?? 0)));
@@ -101,6 +118,8 @@ export const features: FanoutStageKind<With, Shard> = {
       seed: ctx.with.seed,
       padding: ctx.with.padding,
       scaler: { min: Array.from(stats.min), max: Array.from(stats.max), constantMapsTo: 0.5 },
+      // Only with dataset scaling (absent: per event), so the default stage's scaler.json is as before.
+      ...(particleScale ? { particleScaling: 'dataset', particleScaler: { mean: Array.from(particleScale.mean), std: Array.from(particleScale.std), constantMapsTo: 0 } } : {}),
       countsBefore: stats.counts,
       countsAfter: trainByClass.map((n, c) => n + testByClass[c]!),
       trainByClass,
@@ -112,6 +131,15 @@ export const features: FanoutStageKind<With, Shard> = {
     return { counts: { read: stats.rows, train, test }, summary: artifact as unknown as JsonValue };
   },
 };
+
+/** The merged particle statistics of the parts, with `particleScaling: dataset`; a dataset without a particle is an error. */
+function particleStatsOf(w: With, results: Prepared[]): Pick<Prepared, 'particles'> {
+  if (w.particleScaling !== 'dataset') return {};
+  const stats = new ParticleStats();
+  for (const r of results) if (r.particles) stats.merge(ParticleStats.fromJSON(r.particles));
+  if (stats.rows === 0) throw new BadInputError('particleScaling: dataset: the stage-1 parts hold no particle to fit the scale on');
+  return { particles: stats.toJSON() };
+}
 
 /** Parquet parts of the upstream ingest stage(s), in manifest order. */
 function ingestParts(inputs: Record<string, StageManifest>): Shard[] {

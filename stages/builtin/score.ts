@@ -107,6 +107,7 @@ async function resolve(ctx: Omit<StageContext<ScoreWith>, 'output'>) {
     weights: pick(outputEntry(model, 'weights.bin')),
     scaler: { min: scaler.scaler.min, max: scaler.scaler.max, counts: scaler.countsBefore },
     padding: scaler.padding,
+    particleScaler: scaler.particleScaler ?? null,
     particles: readsParticles ? modelLayout.particles : null,
     needs: { hlf: usesInput(file.spec, 'hlf'), particles: readsParticles, trim: trainWith.trim !== false && masksPadding(file.spec) },
     signal,

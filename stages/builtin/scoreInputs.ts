@@ -17,6 +17,7 @@ import { StageManifest } from '../../protocol/manifest.js';
 import { BadInputError } from '../../common/errors.js';
 import type { Storage } from '../../storage/index.js';
 import { getVerified } from '../../storage/verified.js';
+import { PARTICLE_FEATURES } from '../../hep/layout.js';
 
 /** The object keys of committed manifests of one kind. */
 const manifestKeyPattern = (kind: string) => new RegExp(`^cache/${kind}/[^/]+/manifest\\.json$`);
@@ -82,6 +83,8 @@ export const ScalerFile = z.object({
   format: z.literal('topoflow.features/1'),
   padding: z.enum(['masked', 'faithful']),
   scaler: z.object({ min: z.array(z.number()), max: z.array(z.number()) }),
+  /** With `particleScaling: dataset` only: the particle columns' fitted mean and std. */
+  particleScaler: z.object({ mean: z.array(z.number()).length(PARTICLE_FEATURES), std: z.array(z.number()).length(PARTICLE_FEATURES) }).optional(),
   countsBefore: z.tuple([z.number(), z.number(), z.number()]),
 });
 export type ScalerFile = z.infer<typeof ScalerFile>;

@@ -155,8 +155,11 @@ def _wrap_dphi(d):
     return d
 
 
-def transform(x, masked):
-    """x: (B, n, 19) float64 -> (B, n, 19) float32 sorted + standardised."""
+def transform(x, masked, scale=None):
+    """x: (B, n, 19) float64 -> (B, n, 19) float32 sorted + standardised.
+
+    scale: None (each event over its own rows, the seed's) or (mean, std) per column
+    fitted over the whole dataset (std 0: a constant column, which becomes 0)."""
     B, n, _ = x.shape
     eta_l = x[:, 0, 5][:, None]
     phi_l = x[:, 0, 6][:, None]
@@ -183,6 +186,13 @@ def transform(x, masked):
     else:
         m = None
         kk = float(n)
+    if scale is not None:
+        mean, std = scale
+        d = (xs - mean[None, None, :]) / np.where(std == 0.0, 1.0, std)[None, None, :]
+        d[:, :, std == 0.0] = 0.0
+        if m is not None and not m.all():
+            d[np.broadcast_to(~m, d.shape)] = 0.0
+        return d.astype(np.float32)
     mean = xs.sum(axis=1) / kk
     d = xs - mean[:, None, :]
     if m is not None and not m.all():
@@ -256,6 +266,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog=PROG, description="topoflow stage-2 Python reference (feature preparation)")
     p.add_argument("--padding", required=True, choices=("faithful", "masked"))
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--particle-scaling", choices=("event", "dataset"), default="event",
+                   help="dataset: one mean/std per particle column over every real row of the inputs")
     p.add_argument("--out-train", required=True)
     p.add_argument("--out-test", required=True)
     p.add_argument("--stats", required=True)
@@ -369,6 +381,7 @@ def run(args, tmp_paths):
                 yield path, row0, b
                 row0 += b.num_rows
 
+    scale = particle_scale(batches) if args.particle_scaling == "dataset" else None
     g = 0  # global row index
     for path, row0, b in _prefetch(batches()):
         if True:
@@ -391,7 +404,7 @@ def run(args, tmp_paths):
             keep = np.flatnonzero(d != -1)
             if keep.size:
                 xk = x if keep.size == rows else x[keep]
-                y = transform(xk.reshape(keep.size, n, N_COLS), masked).reshape(keep.size, n * N_COLS)
+                y = transform(xk.reshape(keep.size, n, N_COLS), masked, scale).reshape(keep.size, n * N_COLS)
                 dk = d[keep]
                 tr = dk >= 0
                 if tr.any():
@@ -441,6 +454,31 @@ def run(args, tmp_paths):
         print(f"{PROG} bench: padding={args.padding} events={N} particles={n} train={n_train} "
               f"test={len(test_idx)} wall={dt:.3f}s events/s={N / dt if dt > 0 else float('inf'):.1f}",
               file=sys.stderr)
+
+
+def particle_scale(batches):
+    """Mean and population std per column over every real (not all-zero) particle row of all inputs."""
+    total = np.zeros(N_COLS)
+    count = 0
+    lo = np.full(N_COLS, np.inf)
+    hi = np.full(N_COLS, -np.inf)
+    rows = []
+    for path, row0, b in batches():
+        import pyarrow.compute as pc
+        flat = pc.list_flatten(b.column("lfeatures")).to_numpy(zero_copy_only=False).astype(np.float64)
+        x = flat.reshape(-1, N_COLS)
+        x = x[(x != 0.0).any(axis=1)]
+        rows.append(x)
+        total += x.sum(axis=0)
+        count += x.shape[0]
+        lo = np.minimum(lo, x.min(axis=0, initial=np.inf))
+        hi = np.maximum(hi, x.max(axis=0, initial=-np.inf))
+    if count == 0:
+        raise InputError("particle-scaling dataset: no particle row in the inputs")
+    mean = total / count
+    m2 = sum(((x - mean) ** 2).sum(axis=0) for x in rows)
+    std = np.where(lo == hi, 0.0, np.sqrt(m2 / count))
+    return mean, std
 
 
 def _tmp_name(final):
