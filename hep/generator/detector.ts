@@ -3,9 +3,14 @@
  * fragmentation of every parton with a per-jet calorimeter response,
  * underlying event and pile-up, calorimeter towers, jets and missing ET.
  *
- * Missing ET = the neutrinos + what the calorimeter mismeasured in jets
- * (response fluctuations, with a rare badly measured tail) + a Gaussian
- * soft term growing with √ΣET. Only particles inside the detector are kept:
+ * Missing ET is Delphes' definition: −Σ of the visible EFlow objects
+ * (tracks, photon and neutral-hadron towers). So it holds the neutrinos, what
+ * the calorimeter mismeasured in jets (response fluctuations, a rare badly
+ * measured tail), and what falls outside the acceptance or below the
+ * thresholds: the same information the particle lists carry. Soft recoil
+ * particles balance the hard process's transverse momentum first, so that a
+ * parametrised truth that does not balance exactly adds no fake MET. Only
+ * particles inside the detector are kept:
  * tracks |η| < 2.5 (charged particles beyond leave calorimeter deposits),
  * towers |η| < 3.
  */
@@ -44,8 +49,8 @@ const BEAM_T = 0.16e-9;
 
 /** Share of jets whose calorimeter response is far too low (the fake-MET tail of QCD). */
 const BADLY_MEASURED = 0.03;
-/** Soft-term resolution per MET component: this × √ΣET. */
-const MET_RESOLUTION = 0.8;
+/** Recoil: mean pT per soft particle (GeV), spread in φ around the recoil direction and in η. */
+const RECOIL = { meanPt: 2.5, phiSpread: 0.7, etaSpread: 2.0 };
 
 /** Semileptonic b/c decays to e or μ (direct + cascade), per heavy-flavour jet. */
 const B_SEMILEPTONIC = 0.2;
@@ -84,9 +89,6 @@ export class Detector {
   /** Scratch: a decay lepton's vertex. */
   private readonly leptonVertex: Vertex = { x: 0, y: 0, z: 0 };
   private t0 = 0;
-  private metX = 0;
-  private metY = 0;
-  private sumEt = 0;
 
   /** `pileup`: mean number of pile-up vertices (Poisson), each adding ~5.6 soft EFlow objects. */
   constructor(private readonly rng: Rng, private readonly pileupVertices = DEFAULT_PILEUP) {}
@@ -99,19 +101,17 @@ export class Detector {
     this.pv.y = BEAM_XY * rng.normal();
     this.pv.z = BEAM_Z * rng.normal();
     this.t0 = BEAM_T * rng.normal();
-    this.metX = truth.nuPx;
-    this.metY = truth.nuPy;
-    this.sumEt = 0;
 
     for (let i = 0; i < truth.nLeptons; i++) {
       this.addLepton(rec, truth.leptonPid[i]!, truth.leptonPt[i]!, truth.leptonEta[i]!, truth.leptonPhi[i]!, this.pv, true);
     }
     for (let i = 0; i < truth.nPartons; i++) this.hadronise(rec, truth, i);
+    this.recoil(rec, truth);
     this.softParticles(rec);
     this.ecal.flush(rec.photon);
     this.hcal.flush(rec.neutral);
     this.jets.write(rng, rec.jet);
-    this.missingEt(rec, truth);
+    this.missingEt(rec);
   }
 
   /**
@@ -129,7 +129,6 @@ export class Detector {
       this.ecal.deposit(share * pt, eta + 0.01 * rng.normal(), wrapPhi(phi + 0.03 * rng.normal()));
       pt *= 1 - share;
     }
-    this.sumEt += truePt;
     const absEta = Math.abs(eta);
     if (absEta >= TRACKER_ETA || pt < TRACK_PT_MIN) return;
     const charge = chargeOf(pid);
@@ -170,7 +169,6 @@ export class Detector {
     buf.n = 0;
     const forced = truth.partonLepton[i]!;
     const sl = this.semileptonic;
-    let neutrino = 0;
 
     if (flavour === Flavour.bottom || flavour === Flavour.charm) {
       const spec = flavour === Flavour.bottom ? B_HADRON : D_HADRON;
@@ -190,7 +188,6 @@ export class Detector {
         sl.neutrinoPt = uniformIn(rng, 0.1, 0.9) * (1 - x) * z * pt;
         lepton = sl;
       }
-      if (lepton) neutrino = lepton.neutrinoPt;
       decayHeavyHadron(rng, buf, z * pt, spec, axis, this.pv, lepton);
       shower(rng, buf, (1 - z) * pt, QUARK_SHOWER, axis, this.pv);
     } else if (flavour === Flavour.tauHadronic) {
@@ -204,10 +201,6 @@ export class Detector {
     } else {
       shower(rng, buf, pt, flavour === Flavour.gluon ? GLUON_SHOWER : QUARK_SHOWER, axis, this.pv);
     }
-    if (neutrino > 0) {
-      this.metX += neutrino * Math.cos(axis.phi);
-      this.metY += neutrino * Math.sin(axis.phi);
-    }
     this.emit(rec, this.jets.start(axis.eta, axis.phi, flavour));
   }
 
@@ -216,7 +209,7 @@ export class Detector {
    * hadrons (and charged ones beyond the tracker) get one calorimeter
    * response for the whole jet: Gaussian with σ = √(1/E + 0.05²); photons a
    * 3 % one; and a tail of badly measured jets. What is lost or gained
-   * shows up as missing ET along the jet.
+   * shows up in missing ET, along the jet.
    */
   private emit(rec: EventRecord, jet: number): void {
     const rng = this.rng;
@@ -236,7 +229,6 @@ export class Detector {
       hadronResponse *= r;
       photonResponse *= r;
     }
-    let lost = 0;
     for (let k = 0; k < buf.n; k++) {
       const kind = buf.kind[k]!;
       const truePt = buf.pt[k]!;
@@ -244,7 +236,6 @@ export class Detector {
       const dPhi = buf.dPhi[k]!;
       const eta = axisEta + dEta;
       const phi = wrapPhi(axisPhi + dPhi);
-      this.sumEt += truePt;
       let pt = truePt;
       if (kind === LEPTON || kind === FAKE_ELECTRON) {
         const v = this.leptonVertex;
@@ -271,11 +262,48 @@ export class Detector {
         pt = truePt * hadronResponse;
         this.hcal.deposit(pt, eta, phi);
       }
-      lost += truePt - pt;
       this.jets.add(jet, pt, dEta, dPhi);
     }
-    this.metX += lost * Math.cos(axisPhi);
-    this.metY += lost * Math.sin(axisPhi);
+  }
+
+  /**
+   * Soft radiation taking the hard process's transverse recoil: the truth
+   * generators balance their partons only roughly (a QCD recoil within 15 %,
+   * extra jets drawn alone), and in a real event the rest of the event takes
+   * up the difference. Particles of RECOIL.meanPt on average, spread around
+   * the recoil direction, as charged hadrons, photons and neutral hadrons
+   * (60/27/13 %); those outside the acceptance or below the thresholds are
+   * lost, as any soft particle.
+   */
+  private recoil(rec: EventRecord, truth: TruthEvent): void {
+    const rng = this.rng;
+    let px = truth.nuPx;
+    let py = truth.nuPy;
+    for (let i = 0; i < truth.nPartons; i++) {
+      px += truth.partonPt[i]! * Math.cos(truth.partonPhi[i]!);
+      py += truth.partonPt[i]! * Math.sin(truth.partonPhi[i]!);
+    }
+    for (let i = 0; i < truth.nLeptons; i++) {
+      px += truth.leptonPt[i]! * Math.cos(truth.leptonPhi[i]!);
+      py += truth.leptonPt[i]! * Math.sin(truth.leptonPhi[i]!);
+    }
+    const total = Math.sqrt(px * px + py * py);
+    if (total < 0.5) return;
+    const direction = Math.atan2(-py, -px);
+    const n = 1 + Math.floor(total / RECOIL.meanPt);
+    const pv = this.pv;
+    for (let k = 0; k < n; k++) {
+      const pt = total / n;
+      const phi = wrapPhi(direction + RECOIL.phiSpread * rng.normal());
+      const eta = RECOIL.etaSpread * rng.normal();
+      const u = rng.uniform();
+      if (u < 0.6) {
+        if (Math.abs(eta) < TRACKER_ETA && pt >= TRACK_PT_MIN) this.track(rec, chargedHadronPid(rng), pt, eta, phi, pv.x, pv.y, pv.z);
+        else if (Math.abs(eta) < CALO_ETA_MAX) this.hcal.deposit(pt, eta, phi);
+      } else if (Math.abs(eta) < CALO_ETA_MAX) {
+        (u < 0.87 ? this.ecal : this.hcal).deposit(pt, eta, phi);
+      }
+    }
   }
 
   /**
@@ -301,13 +329,11 @@ export class Detector {
     for (let k = 0; k < np; k++) {
       const et = 0.1 + exponential(rng, SOFT.pileupMeanPt);
       this.ecal.deposit(et, uniformIn(rng, -CALO_ETA_MAX, CALO_ETA_MAX), uniformIn(rng, -Math.PI, Math.PI));
-      this.sumEt += et;
     }
     const nn = poisson(rng, SOFT.ueNeutrals + vertices * SOFT.perVertexNeutrals);
     for (let k = 0; k < nn; k++) {
       const et = 0.2 + exponential(rng, 1.5 * SOFT.pileupMeanPt);
       this.hcal.deposit(et, uniformIn(rng, -CALO_ETA_MAX, CALO_ETA_MAX), uniformIn(rng, -Math.PI, Math.PI));
-      this.sumEt += et;
     }
   }
 
@@ -315,33 +341,47 @@ export class Detector {
     const rng = this.rng;
     const pid = chargedHadronPid(rng);
     const pt = TRACK_PT_MIN + exponential(rng, meanPt);
+    this.track(rec, pid, pt, uniformIn(rng, -TRACKER_ETA, TRACKER_ETA), uniformIn(rng, -Math.PI, Math.PI), x, y, z);
+  }
+
+  private track(rec: EventRecord, pid: number, pt: number, eta: number, phi: number, x: number, y: number, z: number): void {
     const t = rec.track.add();
     const c = rec.track.columns;
     c.PID[t] = pid;
     c.Charge[t] = pid > 0 ? 1 : -1;
     c.PT[t] = pt;
-    c.Eta[t] = uniformIn(rng, -TRACKER_ETA, TRACKER_ETA);
-    c.Phi[t] = uniformIn(rng, -Math.PI, Math.PI);
+    c.Eta[t] = eta;
+    c.Phi[t] = phi;
     c.X[t] = x;
     c.Y[t] = y;
     c.Z[t] = z;
-    this.sumEt += pt;
   }
 
-  /** MissingET: its vector, plus a soft-term resolution of MET_RESOLUTION √ΣET per component. */
-  private missingEt(rec: EventRecord, truth: TruthEvent): void {
-    const rng = this.rng;
-    const sigma = MET_RESOLUTION * Math.sqrt(this.sumEt);
-    const mx = this.metX + sigma * rng.normal();
-    const my = this.metY + sigma * rng.normal();
-    const met = Math.sqrt(mx * mx + my * my);
-    // Delphes' MissingET.Eta is that of −Σ visible; the hard objects stand in for it.
+  /** MissingET as Delphes computes it: −Σ of the EFlow objects' transverse momenta (η from their Σ pz). */
+  private missingEt(rec: EventRecord): void {
+    let mx = 0;
+    let my = 0;
     let pz = 0;
-    for (let i = 0; i < truth.nPartons; i++) pz += truth.partonPt[i]! * Math.sinh(truth.partonEta[i]!);
-    for (let i = 0; i < truth.nLeptons; i++) pz += truth.leptonPt[i]! * Math.sinh(truth.leptonEta[i]!);
+    const tracks = rec.track.columns;
+    for (let t = 0; t < rec.track.n; t++) {
+      const pt = tracks.PT[t]!;
+      mx -= pt * Math.cos(tracks.Phi[t]!);
+      my -= pt * Math.sin(tracks.Phi[t]!);
+      pz -= pt * Math.sinh(tracks.Eta[t]!);
+    }
+    for (const towers of [rec.photon, rec.neutral]) {
+      const c = towers.columns;
+      for (let t = 0; t < towers.n; t++) {
+        const et = c.ET[t]!;
+        mx -= et * Math.cos(c.Phi[t]!);
+        my -= et * Math.sin(c.Phi[t]!);
+        pz -= et * Math.sinh(c.Eta[t]!);
+      }
+    }
+    const met = Math.sqrt(mx * mx + my * my);
     const m = rec.met.add();
     rec.met.columns.MET[m] = met;
-    rec.met.columns.Eta[m] = met > 0 ? Math.asinh(-pz / met) : 0;
+    rec.met.columns.Eta[m] = met > 0 ? Math.asinh(pz / met) : 0;
     rec.met.columns.Phi[m] = Math.atan2(my, mx);
   }
 }

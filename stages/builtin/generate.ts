@@ -49,7 +49,7 @@ function fileName(sample: SampleName, fileIndex: number): string {
 export const generate: FanoutStageKind<With, Shard> = {
   type: 'fanout',
   name: 'generate',
-  version: '1',
+  version: '2', // 2: MissingET is −Σ EFlow (Delphes), with a soft recoil balancing the hard process
   description: 'Synthetic Delphes events (QCD, ttbar, W+jets with a lepton filter) as ROOT files, one shard per file',
   withSchema: With,
   window: (w) => w.window,
