@@ -1,6 +1,6 @@
 /**
  * The trainer's data stream alone (ml/data.ts: one epoch of interleave →
- * shuffle buffer, Parquet decode included, no model): rows/s and peak RSS
+ * shuffle buffer → batches of 128, Parquet decode included, no model): rows/s and peak RSS
  * with parts fetched whole vs read by byte range, for an HLF-only model and
  * for one with the particle lists.
  *
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { LocalStorage } from '../storage/index.js';
 import { makeFeaturesDataset } from '../test/support/stage2Data.js';
 import { DEFAULT_INGEST } from '../hep/ingest/config.js';
-import { epochRows, type PartRef } from '../ml/data.js';
+import { epochBatches, type PartRef } from '../ml/data.js';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -45,8 +45,9 @@ try {
       for (let epoch = 0; epoch < repeat; epoch++) {
         const t0 = performance.now();
         rows = 0;
-        for await (const _ of epochRows(storage, parts, needs, { seed: 1, epoch, bufferSize: 2048, wholePartBytes })) {
-          if (++rows % 256 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+        for await (const b of epochBatches(storage, parts, needs, { seed: 1, epoch, bufferSize: 2048, batchSize: 128, wholePartBytes })) {
+          rows += b.size;
+          if (rows % 256 === 0) peak = Math.max(peak, process.memoryUsage().rss);
         }
         best = Math.min(best, performance.now() - t0);
       }

@@ -66,7 +66,7 @@ import { tf } from '../ml/tf.js';
 import { train, type TrainConfig, type TrainResult, type TrainState } from '../ml/trainer.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { storedData } from '../ml/trainingData.js';
-import { batches, epochRows, type DataNeeds, type PartRef } from '../ml/data.js';
+import { epochBatches, type DataNeeds, type PartRef } from '../ml/data.js';
 import { accuracy, argmaxRows, oneVsRest } from '../ml/metrics.js';
 import { projectRoot } from '../infra/tools.js';
 import { nativeAddonProblem } from '../ml/nativeAddon.js';
@@ -208,7 +208,7 @@ async function streamOnly(model: ModelSpec, data: Dataset, trim: boolean): Promi
   let n = 0;
   let samples = 0;
   let lengthSum = 0;
-  for await (const b of batches(epochRows(data.storage, data.train, needs, { seed: S.seed, epoch: 0, bufferSize: rowsOf(data.train) }), S.batchSize, needs)) {
+  for await (const b of epochBatches(data.storage, data.train, needs, { seed: S.seed, epoch: 0, bufferSize: rowsOf(data.train), batchSize: S.batchSize })) {
     n++;
     samples += b.size;
     lengthSum += b.steps;
