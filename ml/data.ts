@@ -3,8 +3,9 @@
  *
  * Each epoch interleaves rows from a window of open parts at random and passes
  * them through a seeded shuffle buffer (as tf.data's `shuffle`), and hands
- * them out a batch at a time; memory stays bounded by the window and the
- * buffer, whatever the data set's size: parts above 32 MiB are read by
+ * them out a batch at a time; memory stays bounded by the window, the buffer
+ * and the decoded row groups kept between epochs (a fixed budget,
+ * keptGroups.ts), whatever the data set's size: parts above 32 MiB are read by
  * byte range, so an open part costs its footer and the column chunks of its
  * current row group, not the whole file. The order is a pure function of
  * (seed, epoch), so a resumed run replays the epoch and skips the batches
@@ -19,6 +20,7 @@ import { verifyObject } from '../storage/verified.js';
 import { FeaturesFile, type ModelInputs } from '../hep/features/index.js';
 import type { Storage } from '../storage/index.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
+import { KeptGroups } from './keptGroups.js';
 import { RowSlots } from './rowSlots.js';
 import { realLength, type Batch, type DataNeeds, type Row } from './rows.js';
 
@@ -44,6 +46,8 @@ export async function verifyParts(storage: Storage, parts: PartRef[], progress?:
 export interface StreamOptions {
   /** Parts up to this size are fetched whole (faster); larger ones by byte range (bounded memory). Default 32 MiB. */
   wholePartBytes?: number;
+  /** Decoded row groups kept between epochs (a training run's; see keptGroups.ts). */
+  kept?: KeptGroups;
 }
 
 export interface EpochOptions extends StreamOptions {
@@ -102,7 +106,7 @@ async function* epochOrder<T>(storage: Storage, parts: PartRef[], needs: DataNee
   let left = 0; // rows left in the open parts
   const fill = async () => {
     while (open.length < openParts && queue.length) {
-      const file = await PartReader.open(storage, parts[queue.shift()!]!, opts.wholePartBytes);
+      const file = await openPart(storage, parts[queue.shift()!]!, needs, opts);
       if (file.rows === 0) file.free();
       else {
         open.push({ file, groups: shuffled(range(file.rowGroups), rng), cols: undefined, row: 0, left: file.rows });
@@ -178,7 +182,7 @@ export function openPartsFor(parts: readonly PartRef[], wholePartBytes = WHOLE_P
 }
 
 interface OpenPart {
-  file: PartReader;
+  file: GroupSource;
   /** Row groups not read yet, next last. */
   groups: number[];
   cols: ModelInputs | undefined;
@@ -207,7 +211,7 @@ async function readNextGroup(part: OpenPart, needs: DataNeeds): Promise<void> {
 /** The test rows in file order (no shuffling: predictions line up with the files). */
 export async function* orderedRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: StreamOptions = {}): AsyncGenerator<Row> {
   for (const part of parts) {
-    const file = await PartReader.open(storage, part, opts.wholePartBytes);
+    const file = await openPart(storage, part, needs, opts);
     try {
       for (let g = 0; g < file.rowGroups; g++) {
         const cols = await file.read(g, needs);
@@ -233,12 +237,43 @@ function copyRow(cols: ModelInputs, r: number, needs: DataNeeds): Row {
 
 const WHOLE_PART_BYTES = 32 * 2 ** 20;
 
+/** A part's row groups, as a stream reads them. */
+interface GroupSource {
+  readonly rows: number;
+  readonly rowGroups: number;
+  read(group: number, needs: DataNeeds): Promise<ModelInputs>;
+  free(): void;
+}
+
+/** A part from what `opts.kept` holds of it, and otherwise from storage (offering what it decodes to be kept). */
+async function openPart(storage: Storage, part: PartRef, needs: DataNeeds, opts: StreamOptions): Promise<GroupSource> {
+  const kept = opts.kept;
+  if (!kept) return PartReader.open(storage, part, opts.wholePartBytes);
+  const id = `${part.key}@${part.sha256}:${needs.particles ? 'particles' : 'hlf'}`;
+  const known = kept.get(id);
+  if (KeptGroups.complete(known)) {
+    return { rows: known.rows, rowGroups: known.rowGroups, read: async (g) => known.groups.get(g)!, free: () => {} };
+  }
+  const file = await PartReader.open(storage, part, opts.wholePartBytes);
+  const record = kept.opened(id, file.rows, file.rowGroups);
+  return {
+    rows: file.rows,
+    rowGroups: file.rowGroups,
+    read: async (g, n) => {
+      const cols = record.groups.get(g) ?? (await file.read(g, n));
+      kept.offer(record, g, cols);
+      return cols;
+    },
+    free: () => file.free(),
+  };
+}
+
 /**
  * A stage-2 part, fetched whole when small (one storage read; measured 1.3×
  * the rows/s of range reads on local storage) or else by range reads: its
  * footer now, a row group's needed column chunks when read. Errors name the object.
  */
-class PartReader {
+class PartReader implements GroupSource {
   private constructor(private readonly file: FeaturesFile, private readonly uri: string) {}
 
   static async open(storage: Storage, part: PartRef, wholePartBytes = WHOLE_PART_BYTES): Promise<PartReader> {

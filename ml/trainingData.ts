@@ -5,6 +5,7 @@
  */
 import { Rng } from '../common/rng.js';
 import type { Storage } from '../storage/index.js';
+import { KeptGroups } from './keptGroups.js';
 import { batchesOf, epochBatches, orderedRows, shuffled, type Batch, type DataNeeds, type PartRef, type Row } from './data.js';
 
 export interface EpochBatches {
@@ -27,12 +28,14 @@ export interface TrainingData {
 
 const rowsOf = (parts: PartRef[]) => parts.reduce((s, p) => s + p.rows, 0);
 
+/** Row groups decoded in one epoch are kept for the next ones, within a budget (see keptGroups.ts). */
 export function storedData(storage: Storage, train: PartRef[], test: PartRef[]): TrainingData {
+  const kept = new KeptGroups();
   return {
     trainRows: rowsOf(train),
     testRows: rowsOf(test),
-    epoch: (needs, opts) => epochBatches(storage, train, needs, opts),
-    test: (needs) => orderedRows(storage, test, needs),
+    epoch: (needs, opts) => epochBatches(storage, train, needs, { ...opts, kept }),
+    test: (needs) => orderedRows(storage, test, needs, { kept }),
   };
 }
 

@@ -20,6 +20,7 @@ import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 import { assemble, epochBatches, epochRows, type Batch, type DataNeeds, type PartRef, type Row } from '../ml/data.js';
 import { batchesOf } from '../ml/rows.js';
 import { memoryData } from '../ml/trainingData.js';
+import { KEPT_GROUPS_BYTES, KeptGroups } from '../ml/keptGroups.js';
 
 const STEPS = 3;
 const GROUP = 7;
@@ -161,6 +162,30 @@ describe('the training stream keeps its documented order', () => {
     const o = { seed: 5, epoch: 0, bufferSize: 30, openParts: 4, batchSize: 16 };
     const whole = await collect(epochBatches(storage, parts, needs, o));
     assert.deepEqual((await collect(epochBatches(storage, parts, needs, { ...o, wholePartBytes: 0 }))).map(plain), whole.map(plain));
+  });
+
+  test('decoded row groups kept between epochs: the same batches, and a second epoch reads nothing from storage', async () => {
+    const needs = NEEDS['HLF only']!;
+    let reads = 0;
+    const counting = new Proxy(storage, {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => ((name === 'get' || name === 'getRange') && reads++, (value as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    const o = { seed: 6, epoch: 0, bufferSize: 20, openParts: 3, batchSize: 16 };
+    for (const budget of [KEPT_GROUPS_BYTES, 2000]) {
+      const kept = new KeptGroups(budget);
+      for (const epoch of [0, 1, 2]) {
+        const plainly = await collect(epochBatches(storage, parts, needs, { ...o, epoch }));
+        reads = 0;
+        const got = await collect(epochBatches(counting, parts, needs, { ...o, epoch, kept }));
+        assert.deepEqual(got.map(plain), plainly.map(plain), `budget ${budget}, epoch ${epoch}`);
+        if (budget === KEPT_GROUPS_BYTES) assert.equal(reads > 0, epoch === 0, `epoch ${epoch}: ${reads} reads`);
+        else assert.ok(reads > 0, 'a budget too small for every group: parts are read again');
+      }
+    }
   });
 
   test('rows held in memory: batches of the seeded shuffle, a skip gives the same tail', async () => {
