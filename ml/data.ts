@@ -95,8 +95,8 @@ const ROWS_PER_PULL = 256;
  * opening a part and reading a row group wait on storage; the draws and copies
  * in between run without an await, and nothing is allocated per row (see
  * rowSlots.ts). Memory: per open part, its bytes (up to 32 MiB) or one row
- * group's column chunks, plus its current decoded row group; and slots for
- * the buffer's rows and one run's.
+ * group's column chunks, plus its current decoded row group; slots for the
+ * buffer's rows and one run's; and what `opts.kept` holds (its budget).
  */
 async function* epochOrder<T>(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: EpochOptions, run: number, skip: number, make: (slots: RowSlots, ids: readonly number[]) => T): AsyncGenerator<T> {
   const rng = new Rng(opts.seed, opts.epoch, 0x5eed);

@@ -8,7 +8,7 @@ import type { Storage } from '../storage/index.js';
 import { KeptGroups } from './keptGroups.js';
 import { batchesOf, epochBatches, orderedRows, shuffled, type Batch, type DataNeeds, type PartRef, type Row } from './data.js';
 
-export interface EpochBatches {
+export interface EpochRequest {
   seed: number;
   epoch: number;
   bufferSize: number;
@@ -21,7 +21,7 @@ export interface TrainingData {
   readonly trainRows: number;
   readonly testRows: number;
   /** The training batches of one epoch, in an order that is a function of (seed, epoch) and the batch size. */
-  epoch(needs: DataNeeds, opts: EpochBatches): AsyncIterable<Batch>;
+  epoch(needs: DataNeeds, opts: EpochRequest): AsyncIterable<Batch>;
   /** The test rows, always in the same order (predictions line up with it). */
   test(needs: DataNeeds): AsyncIterable<Row>;
 }

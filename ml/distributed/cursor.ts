@@ -4,7 +4,8 @@
  * the process keeps its last stream open and reads on from it; only a batch
  * that lies behind it (another epoch, or a part of a round re-run here)
  * reopens the stream, skipping to the batch. Each worker still draws the rows
- * before its batches (the stream is one seeded order), which costs far less
+ * before its batches (the stream is one seeded order), and the other workers'
+ * batches between its own are assembled and dropped, which costs far less
  * than training on them.
  */
 
