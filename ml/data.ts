@@ -2,12 +2,14 @@
  * Training data, streamed from stage 2's Parquet parts in storage.
  *
  * Each epoch interleaves rows from a window of open parts at random and passes
- * them through a seeded shuffle buffer (as tf.data's `shuffle`); memory stays
- * bounded by the window and the buffer, whatever the data set's size: parts
- * above 32 MiB are read by byte range, so an open part costs its footer and
- * the column chunks of its current row group, not the whole file.
- * The order is a pure function of (seed, epoch),
- * so a resumed run replays the epoch and skips the rows already trained on.
+ * them through a seeded shuffle buffer (as tf.data's `shuffle`), and hands
+ * them out a batch at a time; memory stays bounded by the window, the buffer
+ * and the decoded row groups kept between epochs (a fixed budget,
+ * keptGroups.ts), whatever the data set's size: parts above 32 MiB are read by
+ * byte range, so an open part costs its footer and the column chunks of its
+ * current row group, not the whole file. The order is a pure function of
+ * (seed, epoch), so a resumed run replays the epoch and skips the batches
+ * already trained on (drawn, not assembled).
  *
  * Masked padding trails each event's real particles with all-zero rows, which
  * a Masking(0) layer skips; batches are trimmed to their longest event, which
@@ -18,6 +20,11 @@ import { verifyObject } from '../storage/verified.js';
 import { FeaturesFile, type ModelInputs } from '../hep/features/index.js';
 import type { Storage } from '../storage/index.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
+import { KeptGroups } from './keptGroups.js';
+import { RowSlots } from './rowSlots.js';
+import { realLength, type Batch, type DataNeeds, type Row } from './rows.js';
+
+export { assemble, batches, batchesOf, realLength, type Batch, type DataNeeds, type Row } from './rows.js';
 
 export interface PartRef {
   key: string;
@@ -36,35 +43,36 @@ export async function verifyParts(storage: Storage, parts: PartRef[], progress?:
   }
 }
 
-export interface DataNeeds {
-  hlf: boolean;
-  particles: boolean;
-  /** Trim trailing all-zero particle rows (only exact when the model masks zeros). */
-  trim: boolean;
-}
-
-export interface Row {
-  hlf: Float32Array | undefined;
-  particles: Float32Array | undefined;
-  /** Particle rows up to the last non-padding one. */
-  length: number;
-  label: number;
-}
-
-export interface Batch {
-  size: number;
-  /** size × 14 */
-  hlf: Float32Array | undefined;
-  /** size × steps × 19 */
-  particles: Float32Array | undefined;
-  steps: number;
-  labels: Int8Array;
-}
-
 export interface StreamOptions {
   /** Parts up to this size are fetched whole (faster); larger ones by byte range (bounded memory). Default 32 MiB. */
   wholePartBytes?: number;
+  /** Decoded row groups kept between epochs (a training run's; see keptGroups.ts). */
+  kept?: KeptGroups;
 }
+
+export interface EpochOptions extends StreamOptions {
+  seed: number;
+  epoch: number;
+  bufferSize: number;
+  /** Parts open at once (default: openPartsFor). */
+  openParts?: number;
+}
+
+/**
+ * The training batches of one epoch, in its seeded order (see `epochOrder`):
+ * consecutive runs of `batchSize` rows, the last one maybe shorter, less the
+ * first `skip` (a resumed run's; they are drawn, not assembled).
+ */
+export function epochBatches(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: EpochOptions & { batchSize: number; skip?: number }): AsyncGenerator<Batch> {
+  return epochOrder(storage, parts, needs, opts, opts.batchSize, opts.skip ?? 0, (slots, ids) => slots.batch(ids));
+}
+
+/** The rows behind `epochBatches`, one at a time, each a copy (tests, and the torch kernel's reference). */
+export async function* epochRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: EpochOptions): AsyncGenerator<Row> {
+  for await (const rows of epochOrder(storage, parts, needs, opts, ROWS_PER_PULL, 0, (slots, ids) => ids.map((id) => slots.row(id)))) yield* rows;
+}
+
+const ROWS_PER_PULL = 256;
 
 /**
  * The training rows of one epoch, in its seeded order. Parts are often one
@@ -75,48 +83,88 @@ export interface StreamOptions {
  * comes from one of them chosen with probability proportional to its rows
  * left: the stream is a uniformly random interleaving of the open parts, so
  * the class mix of any stretch matches theirs. The shuffle buffer then mixes
- * rows further. Memory: per open part, its bytes (up to 32 MiB) or one row
- * group's column chunks, plus one decoded row group; and the buffer.
+ * rows further.
  *
  * Parts that open late (when there are more than `openParts`) join parts
  * already half drained, so they end the epoch alone: single-class rows last.
  * So by default every part is open at once when that fits a memory budget
  * (openPartsFor); only beyond it does the tail lose its mix.
+ *
+ * The rows go out in runs of `run` (the last one maybe shorter), each made by
+ * `make` from the slots that hold it, which are reused once it returns. Only
+ * opening a part and reading a row group wait on storage; the draws and copies
+ * in between run without an await, and nothing is allocated per row (see
+ * rowSlots.ts). Memory: per open part, its bytes (up to 32 MiB) or one row
+ * group's column chunks, plus its current decoded row group; slots for the
+ * buffer's rows and one run's; and what `opts.kept` holds (its budget).
  */
-export async function* epochRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: StreamOptions & { seed: number; epoch: number; bufferSize: number; openParts?: number }): AsyncGenerator<Row> {
+async function* epochOrder<T>(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: EpochOptions, run: number, skip: number, make: (slots: RowSlots, ids: readonly number[]) => T): AsyncGenerator<T> {
   const rng = new Rng(opts.seed, opts.epoch, 0x5eed);
   const queue = shuffled(parts.map((_, i) => i), rng);
+  const openParts = opts.openParts ?? openPartsFor(parts, opts.wholePartBytes);
   const open: OpenPart[] = [];
+  let left = 0; // rows left in the open parts
   const fill = async () => {
-    const openParts = opts.openParts ?? openPartsFor(parts, opts.wholePartBytes);
     while (open.length < openParts && queue.length) {
-      const file = await PartReader.open(storage, parts[queue.shift()!]!, opts.wholePartBytes);
+      const file = await openPart(storage, parts[queue.shift()!]!, needs, opts);
       if (file.rows === 0) file.free();
-      else open.push({ file, groups: shuffled(range(file.rowGroups), rng), cols: undefined, row: 0, left: file.rows });
+      else {
+        open.push({ file, groups: shuffled(range(file.rowGroups), rng), cols: undefined, row: 0, left: file.rows });
+        left += file.rows;
+      }
     }
   };
-  const buffer: Row[] = [];
+  const slots = new RowSlots(needs);
+  const buffer: number[] = [];
+  const pending: number[] = [];
+  let runs = 0;
+  /** Ends the pending run: made (unless skipped), then its slots are free again. */
+  const flush = (): T | undefined => {
+    const out = runs++ >= skip ? make(slots, pending) : undefined;
+    for (const id of pending) slots.release(id);
+    pending.length = 0;
+    return out;
+  };
   try {
     await fill();
     while (open.length) {
-      const i = pickByRowsLeft(open, rng.uniform());
-      const row = await nextRow(open[i]!, needs);
-      if (open[i]!.left === 0) {
-        open.splice(i, 1)[0]!.file.free();
+      const i = pickByRowsLeft(open, rng.uniform() * left);
+      const part = open[i]!;
+      if (!part.cols || part.row >= part.cols.rows) await readNextGroup(part, needs);
+      part.left--;
+      left--;
+      const slot = slots.put(part.cols!, part.row++);
+      if (part.left === 0) {
+        open.splice(i, 1);
+        part.file.free();
         await fill();
       }
       if (buffer.length < opts.bufferSize) {
-        buffer.push(row);
+        buffer.push(slot);
         continue;
       }
       const j = Math.floor(rng.uniform() * buffer.length);
-      yield buffer[j]!;
-      buffer[j] = row;
+      pending.push(buffer[j]!);
+      buffer[j] = slot;
+      if (pending.length === run) {
+        const out = flush();
+        if (out !== undefined) yield out;
+      }
     }
   } finally {
     for (const o of open) o.file.free();
   }
-  yield* shuffled(buffer, rng);
+  for (const j of shuffled(range(buffer.length), rng)) {
+    pending.push(buffer[j]!);
+    if (pending.length === run) {
+      const out = flush();
+      if (out !== undefined) yield out;
+    }
+  }
+  if (pending.length > 0) {
+    const out = flush();
+    if (out !== undefined) yield out;
+  }
 }
 
 const DEFAULT_OPEN_PARTS = 16;
@@ -134,7 +182,7 @@ export function openPartsFor(parts: readonly PartRef[], wholePartBytes = WHOLE_P
 }
 
 interface OpenPart {
-  file: PartReader;
+  file: GroupSource;
   /** Row groups not read yet, next last. */
   groups: number[];
   cols: ModelInputs | undefined;
@@ -142,9 +190,8 @@ interface OpenPart {
   left: number;
 }
 
-/** Index of the part that `u` ∈ [0, 1) falls on when parts are weighted by rows left. */
-function pickByRowsLeft(open: OpenPart[], u: number): number {
-  let at = u * open.reduce((s, o) => s + o.left, 0);
+/** Index of the part that `at` ∈ [0, rows left) falls on when parts are weighted by rows left. */
+function pickByRowsLeft(open: OpenPart[], at: number): number {
   for (let i = 0; i < open.length; i++) {
     at -= open[i]!.left;
     if (at < 0) return i;
@@ -152,21 +199,19 @@ function pickByRowsLeft(open: OpenPart[], u: number): number {
   return open.length - 1;
 }
 
-async function nextRow(part: OpenPart, needs: DataNeeds): Promise<Row> {
+async function readNextGroup(part: OpenPart, needs: DataNeeds): Promise<void> {
   while (!part.cols || part.row >= part.cols.rows) {
     const g = part.groups.pop();
     if (g === undefined) throw new Error(`a stage-2 part has fewer rows than its metadata's ${part.file.rows}`);
     part.cols = await part.file.read(g, needs);
     part.row = 0;
   }
-  part.left--;
-  return copyRow(part.cols, part.row++, needs);
 }
 
 /** The test rows in file order (no shuffling: predictions line up with the files). */
 export async function* orderedRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: StreamOptions = {}): AsyncGenerator<Row> {
   for (const part of parts) {
-    const file = await PartReader.open(storage, part, opts.wholePartBytes);
+    const file = await openPart(storage, part, needs, opts);
     try {
       for (let g = 0; g < file.rowGroups; g++) {
         const cols = await file.read(g, needs);
@@ -176,41 +221,6 @@ export async function* orderedRows(storage: Storage, parts: PartRef[], needs: Da
       file.free();
     }
   }
-}
-
-/** Groups rows into batches of `size` (the last one may be smaller); skips the first `skip` batches. */
-export async function* batches(rows: AsyncIterable<Row>, size: number, needs: DataNeeds, skip = 0): AsyncGenerator<Batch> {
-  let pending: Row[] = [];
-  let index = 0;
-  for await (const row of rows) {
-    pending.push(row);
-    if (pending.length === size) {
-      if (index++ >= skip) yield assemble(pending, needs);
-      pending = [];
-    }
-  }
-  if (pending.length > 0 && index >= skip) yield assemble(pending, needs);
-}
-
-/** Rows as one batch (particles trimmed to the longest when `needs.trim`). */
-export function assemble(rows: Row[], needs: DataNeeds): Batch {
-  const size = rows.length;
-  const labels = Int8Array.from(rows, (r) => r.label);
-  let hlf: Float32Array | undefined;
-  if (needs.hlf) {
-    hlf = new Float32Array(size * HLF_FEATURES);
-    rows.forEach((r, i) => hlf!.set(r.hlf!, i * HLF_FEATURES));
-  }
-  let particles: Float32Array | undefined;
-  let steps = 0;
-  if (needs.particles) {
-    const full = rows[0]!.particles!.length / PARTICLE_FEATURES;
-    steps = needs.trim ? Math.max(1, ...rows.map((r) => r.length)) : full;
-    const width = steps * PARTICLE_FEATURES;
-    particles = new Float32Array(size * width);
-    rows.forEach((r, i) => particles!.set(r.particles!.subarray(0, width), i * width));
-  }
-  return { size, hlf, particles, steps, labels };
 }
 
 function copyRow(cols: ModelInputs, r: number, needs: DataNeeds): Row {
@@ -225,20 +235,45 @@ function copyRow(cols: ModelInputs, r: number, needs: DataNeeds): Row {
   return { hlf, particles, length, label: cols.label[r]! };
 }
 
-/** Rows up to and including the last one with a non-zero value. */
-export function realLength(particles: Float32Array): number {
-  for (let i = particles.length - 1; i >= 0; i--) if (particles[i] !== 0) return Math.floor(i / PARTICLE_FEATURES) + 1;
-  return 0;
+const WHOLE_PART_BYTES = 32 * 2 ** 20;
+
+/** A part's row groups, as a stream reads them. */
+interface GroupSource {
+  readonly rows: number;
+  readonly rowGroups: number;
+  read(group: number, needs: DataNeeds): Promise<ModelInputs>;
+  free(): void;
 }
 
-const WHOLE_PART_BYTES = 32 * 2 ** 20;
+/** A part from what `opts.kept` holds of it, and otherwise from storage (offering what it decodes to be kept). */
+async function openPart(storage: Storage, part: PartRef, needs: DataNeeds, opts: StreamOptions): Promise<GroupSource> {
+  const kept = opts.kept;
+  if (!kept) return PartReader.open(storage, part, opts.wholePartBytes);
+  const id = `${part.key}@${part.sha256}:${needs.particles ? 'particles' : 'hlf'}`;
+  const known = kept.get(id);
+  if (KeptGroups.complete(known)) {
+    return { rows: known.rows, rowGroups: known.rowGroups, read: async (g) => known.groups.get(g)!, free: () => {} };
+  }
+  const file = await PartReader.open(storage, part, opts.wholePartBytes);
+  const record = kept.opened(id, file.rows, file.rowGroups);
+  return {
+    rows: file.rows,
+    rowGroups: file.rowGroups,
+    read: async (g, n) => {
+      const cols = record.groups.get(g) ?? (await file.read(g, n));
+      kept.offer(record, g, cols);
+      return cols;
+    },
+    free: () => file.free(),
+  };
+}
 
 /**
  * A stage-2 part, fetched whole when small (one storage read; measured 1.3×
  * the rows/s of range reads on local storage) or else by range reads: its
  * footer now, a row group's needed column chunks when read. Errors name the object.
  */
-class PartReader {
+class PartReader implements GroupSource {
   private constructor(private readonly file: FeaturesFile, private readonly uri: string) {}
 
   static async open(storage: Storage, part: PartRef, wholePartBytes = WHOLE_PART_BYTES): Promise<PartReader> {

@@ -140,8 +140,8 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
     if (cfg.lrSchedule) io.log(`epoch ${state.epoch + 1}/${cfg.epochs}: learning rate ${cfg.learningRate * adam.lrFactor}`);
     const p = state.partial;
     const elapsed = () => p.trainSeconds + (Date.now() - started) / 1000;
-    const rows = io.data.epoch(needs, { seed: cfg.seed, epoch: state.epoch, bufferSize: cfg.shuffleBuffer });
-    for await (const batch of batches(rows, cfg.batchSize, needs, state.stepInEpoch)) {
+    const stream = io.data.epoch(needs, { seed: cfg.seed, epoch: state.epoch, bufferSize: cfg.shuffleBuffer, batchSize: cfg.batchSize, skip: state.stepInEpoch });
+    for await (const batch of stream) {
       if (io.signal.aborted) throw new Error('training cancelled');
       clock.step = state.globalStep;
       const { loss, correct } = trainStep(built, adam, vars, batch);

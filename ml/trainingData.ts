@@ -1,29 +1,41 @@
 /**
- * Where a training loop's rows come from: a features stage's Parquet parts,
- * streamed from storage (training), or rows held in memory (a tuning trial's
- * folds of a small sample). The trainer sees only this interface.
+ * Where a training loop's batches come from: a features stage's Parquet
+ * parts, streamed from storage (training), or rows held in memory (a tuning
+ * trial's folds of a small sample). The trainer sees only this interface.
  */
 import { Rng } from '../common/rng.js';
 import type { Storage } from '../storage/index.js';
-import { epochRows, orderedRows, shuffled, type DataNeeds, type PartRef, type Row } from './data.js';
+import { KeptGroups } from './keptGroups.js';
+import { batchesOf, epochBatches, orderedRows, shuffled, type Batch, type DataNeeds, type PartRef, type Row } from './data.js';
+
+export interface EpochRequest {
+  seed: number;
+  epoch: number;
+  bufferSize: number;
+  batchSize: number;
+  /** Batches to leave out at the start (a resumed epoch's, already trained on). */
+  skip?: number;
+}
 
 export interface TrainingData {
   readonly trainRows: number;
   readonly testRows: number;
-  /** The training rows of one epoch, in an order that is a function of (seed, epoch). */
-  epoch(needs: DataNeeds, opts: { seed: number; epoch: number; bufferSize: number }): AsyncIterable<Row>;
+  /** The training batches of one epoch, in an order that is a function of (seed, epoch) and the batch size. */
+  epoch(needs: DataNeeds, opts: EpochRequest): AsyncIterable<Batch>;
   /** The test rows, always in the same order (predictions line up with it). */
   test(needs: DataNeeds): AsyncIterable<Row>;
 }
 
 const rowsOf = (parts: PartRef[]) => parts.reduce((s, p) => s + p.rows, 0);
 
+/** Row groups decoded in one epoch are kept for the next ones, within a budget (see keptGroups.ts). */
 export function storedData(storage: Storage, train: PartRef[], test: PartRef[]): TrainingData {
+  const kept = new KeptGroups();
   return {
     trainRows: rowsOf(train),
     testRows: rowsOf(test),
-    epoch: (needs, opts) => epochRows(storage, train, needs, opts),
-    test: (needs) => orderedRows(storage, test, needs),
+    epoch: (needs, opts) => epochBatches(storage, train, needs, { ...opts, kept }),
+    test: (needs) => orderedRows(storage, test, needs, { kept }),
   };
 }
 
@@ -36,7 +48,7 @@ export function memoryData(train: readonly Row[], test: readonly Row[]): Trainin
   return {
     trainRows: train.length,
     testRows: test.length,
-    epoch: (_needs, opts) => iterate(shuffled(train, new Rng(opts.seed, opts.epoch, 0x7e57))),
+    epoch: (needs, opts) => batchesOf(shuffled(train, new Rng(opts.seed, opts.epoch, 0x7e57)), opts.batchSize, needs, opts.skip),
     test: () => iterate(test),
   };
 }

@@ -27,7 +27,6 @@ import type { PartSummary, RoundShard, RoundState } from '../ml/distributed/roun
 import { CheckpointStore } from '../ml/checkpoint.js';
 import { unpackTensors } from '../ml/tensorPack.js';
 import { joinKey } from '../storage/index.js';
-import type { Row } from '../ml/data.js';
 import { BackendChoice } from '../ml/backendChoice.js';
 
 const BACKEND = BackendChoice.parse(process.env.TOPOFLOW_TEST_BACKEND ?? 'wasm');
@@ -85,23 +84,22 @@ describe('the reduce', () => {
 });
 
 describe('stream cursor', () => {
-  const row = (i: number): Row => ({ hlf: Float32Array.from([i]), particles: undefined, length: 0, label: i % 3 });
-  test('takes row ranges, reading on from where it stands and reopening only for a range behind it', async () => {
-    let opened = 0;
-    async function* make(): AsyncGenerator<Row> {
-      opened++;
-      for (let i = 0; i < 20; i++) yield row(i);
+  test('takes items by index, reading on from where it stands and reopening (at the item) only for one behind it', async () => {
+    const opened: number[] = [];
+    async function* make(skip: number): AsyncGenerator<number> {
+      opened.push(skip);
+      for (let i = skip; i < 20; i++) yield i;
     }
-    const c = new StreamCursor();
-    const ids = async (start: number, end: number, id = 'e0') => (await c.take(id, make, start, end)).map((r) => r.hlf![0]);
-    assert.deepEqual(await ids(2, 5), [2, 3, 4]);
-    assert.deepEqual(await ids(8, 10), [8, 9]);
-    assert.equal(opened, 1);
-    assert.deepEqual(await ids(3, 4), [3], 'behind: reopened');
-    assert.equal(opened, 2);
-    assert.deepEqual(await ids(0, 1, 'e1'), [0], 'another stream: reopened');
-    assert.equal(opened, 3);
-    await assert.rejects(c.take('e1', make, 18, 25), /the training stream ended at row 20, before row 25/);
+    const c = new StreamCursor<number>();
+    const take = (index: number, id = 'e0') => c.take(id, make, index);
+    assert.equal(await take(2), 2);
+    assert.equal(await take(3), 3);
+    assert.equal(await take(8), 8);
+    assert.deepEqual(opened, [2]);
+    assert.equal(await take(3), 3, 'behind: reopened');
+    assert.equal(await take(0, 'e1'), 0, 'another stream: reopened');
+    assert.deepEqual(opened, [2, 3, 0]);
+    await assert.rejects(c.take('e1', make, 24), /the training stream ended at batch 20, before batch 25/);
   });
 });
 

@@ -17,7 +17,7 @@
 import { Adam, KERAS_ADAM } from '../adam.js';
 import { buildModel, type BuiltModel } from '../build.js';
 import { CheckpointStore } from '../checkpoint.js';
-import { assemble, verifyParts } from '../data.js';
+import { verifyParts, type Batch } from '../data.js';
 import { classifierFiles, type ClassifierData, type ClassifierSettings, type ClassifierSummary } from '../classifier.js';
 import type { JobCallbacks, JobResult } from '../job.js';
 import { packTensors, unpackTensors, type NamedTensor, type PackedTensor } from '../tensorPack.js';
@@ -31,7 +31,7 @@ import { hashJson, sha256Hex } from '../../common/hash.js';
 import { joinKey, type Storage } from '../../storage/index.js';
 import { averageParts } from './average.js';
 import { StreamCursor } from './cursor.js';
-import { firstRound, nextInEpoch, roundsPerEpoch, stepsPerEpoch, workerRows, type RoundPlace, type Topology } from './schedule.js';
+import { firstRound, nextInEpoch, roundsPerEpoch, stepsPerEpoch, workerBatch, workerRows, type RoundPlace, type Topology } from './schedule.js';
 
 export interface DistributedSettings extends ClassifierSettings {
   workers: number;
@@ -135,8 +135,8 @@ export async function trainPart(storage: Storage, s: DistributedSettings, data: 
   const topo = topologyOf(s, rows);
   const needs = needsOf(s.model, s);
   const training = storedData(storage, data.train, data.test);
-  const streamId = hashJson({ parts: data.train.map((p) => p.sha256), needs, seed: s.seed, epoch: shard.epoch, buffer: s.shuffleBuffer });
-  const stream = () => training.epoch(needs, { seed: s.seed, epoch: shard.epoch, bufferSize: s.shuffleBuffer });
+  const streamId = hashJson({ parts: data.train.map((p) => p.sha256), needs, seed: s.seed, epoch: shard.epoch, buffer: s.shuffleBuffer, batch: s.batchSize });
+  const stream = (skip: number) => training.epoch(needs, { seed: s.seed, epoch: shard.epoch, bufferSize: s.shuffleBuffer, batchSize: s.batchSize, skip });
   const rounds = totalRounds(s, data);
   const lastRate = start.state.rounds.at(-1)?.samplesPerSecond;
   const started = Date.now();
@@ -147,7 +147,8 @@ export async function trainPart(storage: Storage, s: DistributedSettings, data: 
     if (io.signal.aborted) throw new Error('training cancelled');
     const { start: from, end } = workerRows(topo, shard.fromStep + k, shard.worker);
     if (end <= from) break; // the epoch's last rows went to the workers before this one
-    const batch = assemble(await cursor.take(streamId, stream, from, end), needs);
+    const batch = await cursor.take(streamId, stream, workerBatch(topo, shard.fromStep + k, shard.worker));
+    if (batch.size !== end - from) throw new Error(`the training stream's batch at rows ${from}..${end} has ${batch.size} rows (does the manifest's row count match the parts?)`);
     // Each worker and step draws its own dropout masks, the same on any machine.
     replica.built.clock.step = (start.state.globalStep + k) * s.workers + shard.worker;
     const step = trainStep(replica.built, replica.adam, replica.vars, batch);
@@ -300,7 +301,7 @@ function replicaFor(s: DistributedSettings): Replica {
   return replica.replica;
 }
 
-const cursor = new StreamCursor();
+const cursor = new StreamCursor<Batch>();
 const verified = new Set<string>();
 
 /** Every part's bytes are checked once per process (each round would otherwise re-hash the whole data set). */

@@ -42,6 +42,9 @@ export function nextInEpoch(t: Topology, r: RoundPlace): RoundPlace | null {
   return from < total ? { epoch: r.epoch, fromStep: from, steps: Math.min(t.syncEvery, total - from) } : null;
 }
 
+/** The batch (of `batchSize` rows, in the epoch's stream) that `worker` trains on in global step `step`: rows `workerRows`. */
+export const workerBatch = (t: Topology, step: number, worker: number): number => step * t.workers + worker;
+
 /** Rows [start, end) of the epoch's stream that `worker` trains on in global step `step` (may be empty at the epoch's end). */
 export function workerRows(t: Topology, step: number, worker: number): { start: number; end: number } {
   const start = Math.min(t.rows, step * t.workers * t.batchSize + worker * t.batchSize);
