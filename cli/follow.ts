@@ -33,10 +33,7 @@ export function exitCodeOf(end: FollowEnd): number {
 export async function followRun(client: Client, runId: string, opts: FollowOptions): Promise<FollowEnd> {
   const handle = client.workflow.getHandle(runId);
   const view = opts.out.isTTY && !opts.json ? new TtyView(opts.out) : new LineView(opts.json ? null : opts.out, opts.lineEveryMs);
-  // Wake up as soon as the run closes instead of at the next poll. The long poll is cancelled when
-  // following ends: left pending, it would be retried on a closed connection and crash the process.
-  const stopWaiting = new AbortController();
-  const closedSignal = client.withAbortSignal(stopWaiting.signal, () => handle.result()).then(() => undefined, () => undefined);
+  const closing = new CloseWatch(client, handle);
   const reconnect = new Reconnect(opts);
   try {
     for (;;) {
@@ -57,12 +54,50 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
       // A run that continues as new goes on under the same id.
       if (desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') return await closed(handle, progress);
       if (progress?.status === 'held') return { kind: 'held', progress };
-      await Promise.race([sleep(opts.pollMs ?? 500), closedSignal]);
+      await Promise.race([sleep(opts.pollMs ?? 500), closing.closed()]);
     }
   } finally {
-    stopWaiting.abort();
+    closing.stop();
   }
 }
+
+/**
+ * Wakes the follower as soon as the run closes instead of at the next poll: a
+ * long poll for the result, cancelled when following ends (left pending, it
+ * would be retried on a closed connection and crash the process). The client
+ * adds an abort listener to the signal for every long-poll call it makes and
+ * never removes it, so the wait is renewed with a fresh signal every minute:
+ * a run of hours would otherwise pile up listeners (and Node's
+ * MaxListenersExceededWarning after ten).
+ */
+export class CloseWatch {
+  private controller = new AbortController();
+  private wait: Promise<void> = Promise.resolve();
+  private since = 0;
+
+  constructor(private readonly client: Client, private readonly handle: ReturnType<Client['workflow']['getHandle']>) {
+    this.renew();
+  }
+
+  /** Resolves when the run closes (or the wait is renewed: one early poll). */
+  closed(): Promise<void> {
+    if (Date.now() - this.since > RENEW_WAIT_MS) this.renew();
+    return this.wait;
+  }
+
+  stop(): void {
+    this.controller.abort();
+  }
+
+  private renew(): void {
+    this.controller.abort();
+    this.controller = new AbortController();
+    this.since = Date.now();
+    this.wait = this.client.withAbortSignal(this.controller.signal, () => this.handle.result()).then(() => undefined, () => undefined);
+  }
+}
+
+const RENEW_WAIT_MS = 60_000;
 
 const POLL_DEADLINE_MS = 10_000;
 

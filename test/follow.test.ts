@@ -3,9 +3,10 @@
  * terminal, a summary that fits 100 columns with the report's location, and
  * the evaluation metrics of --json as numbers.
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineView, evaluationMetrics, jsonSummary, summaryTable, SUMMARY_COLUMNS } from '../cli/follow.js';
+import { CloseWatch, LineView, evaluationMetrics, jsonSummary, summaryTable, SUMMARY_COLUMNS } from '../cli/follow.js';
+import type { Client } from '@temporalio/client';
 import type { RunProgress, StageOutcome, StageState } from '../protocol/protocol.js';
 
 const outcome = (over: Partial<StageOutcome> = {}): StageOutcome => ({
@@ -66,4 +67,36 @@ test('--json carries each tune stage’s best trial under `tuning`', () => {
   assert.deepEqual((jsonSummary('r1', { kind: 'closed', status: 'completed', progress: p }) as { tuning: unknown }).tuning, { tune: summary });
   const none = progress({ other: { status: 'completed', uses: 'noop', needs: [], outcome: outcome() } });
   assert.equal('tuning' in (jsonSummary('r1', { kind: 'closed', status: 'completed', progress: none }) as object), false);
+});
+
+test('waiting for the run to close renews its abort signal every minute, so a long run piles up no listeners', async () => {
+  mock.timers.enable({ apis: ['Date'], now: 0 });
+  try {
+    // As the SDK does: every long-poll call under withAbortSignal adds an abort listener to the signal.
+    const signals: AbortSignal[] = [];
+    let closeRun = (): void => {};
+    const closedRun = new Promise<void>((resolve) => (closeRun = resolve));
+    const client = {
+      withAbortSignal: (signal: AbortSignal, fn: () => Promise<unknown>) => {
+        signals.push(signal);
+        signal.addEventListener('abort', () => {});
+        return Promise.race([fn(), new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('cancelled'))))]);
+      },
+    } as unknown as Client;
+    const watch = new CloseWatch(client, { result: () => closedRun } as unknown as ReturnType<Client['workflow']['getHandle']>);
+    for (let t = 0; t < 10 * 60_000; t += 500) {
+      mock.timers.setTime(t);
+      void watch.closed();
+    }
+    assert.ok(signals.length >= 10 && signals.length <= 11, `one wait per minute over 10 minutes (${signals.length})`);
+    assert.deepEqual(signals.slice(0, -1).filter((s) => !s.aborted), [], 'every earlier wait was cancelled');
+    assert.equal(signals.at(-1)!.aborted, false, 'the current wait is live');
+    const closed = watch.closed();
+    closeRun();
+    await closed;
+    watch.stop();
+    assert.equal(signals.at(-1)!.aborted, true, 'stop cancels the current wait');
+  } finally {
+    mock.timers.reset();
+  }
 });

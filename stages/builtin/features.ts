@@ -83,7 +83,7 @@ export const features: FanoutStageKind<With, Shard> = {
       if (empty.length) {
         throw new BadInputError(`stage "${ctx.stageId}": class(es) ${empty.join(', ')} (0 QCD, 1 ttbar, 2 W+jets) have no events after stage 1; cannot balance`);
       }
-      const prepared: Prepared = { stats: stats.toJSON(), ...particleStatsOf(ctx.with, results as unknown as Prepared[]) };
+      const prepared: Prepared = { stats: stats.toJSON(), ...particleStatsOf(ctx.stageId, ctx.with, results as unknown as Prepared[]) };
       return prepared as unknown as JsonValue;
     },
   },
@@ -133,11 +133,11 @@ export const features: FanoutStageKind<With, Shard> = {
 };
 
 /** The merged particle statistics of the parts, with `particleScaling: dataset`; a dataset without a particle is an error. */
-function particleStatsOf(w: With, results: Prepared[]): Pick<Prepared, 'particles'> {
+function particleStatsOf(stageId: string, w: With, results: Prepared[]): Pick<Prepared, 'particles'> {
   if (w.particleScaling !== 'dataset') return {};
   const stats = new ParticleStats();
   for (const r of results) if (r.particles) stats.merge(ParticleStats.fromJSON(r.particles));
-  if (stats.rows === 0) throw new BadInputError('particleScaling: dataset: the stage-1 parts hold no particle to fit the scale on');
+  if (stats.rows === 0) throw new BadInputError(`stage "${stageId}": with.particleScaling "dataset": the stage-1 parts hold no particle row to fit the scale on`);
   return { particles: stats.toJSON() };
 }
 
