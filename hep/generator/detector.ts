@@ -20,6 +20,7 @@ import {
   D_HADRON,
   GLUON_SHOWER,
   QUARK_SHOWER,
+  SPECIES,
   chargedHadronPid,
   decayHadronicTau,
   decayHeavyHadron,
@@ -292,16 +293,16 @@ export class Detector {
     const direction = Math.atan2(-py, -px);
     const n = 1 + Math.floor(total / RECOIL.meanPt);
     const pv = this.pv;
+    const pt = total / n;
     for (let k = 0; k < n; k++) {
-      const pt = total / n;
       const phi = wrapPhi(direction + RECOIL.phiSpread * rng.normal());
       const eta = RECOIL.etaSpread * rng.normal();
       const u = rng.uniform();
-      if (u < 0.6) {
+      if (u < SPECIES.charged) {
         if (Math.abs(eta) < TRACKER_ETA && pt >= TRACK_PT_MIN) this.track(rec, chargedHadronPid(rng), pt, eta, phi, pv.x, pv.y, pv.z);
         else if (Math.abs(eta) < CALO_ETA_MAX) this.hcal.deposit(pt, eta, phi);
       } else if (Math.abs(eta) < CALO_ETA_MAX) {
-        (u < 0.87 ? this.ecal : this.hcal).deposit(pt, eta, phi);
+        (u < SPECIES.photon ? this.ecal : this.hcal).deposit(pt, eta, phi);
       }
     }
   }

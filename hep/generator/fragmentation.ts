@@ -16,6 +16,12 @@ import type { Rng } from '../../common/rng.js';
 import { clamp, exponential, poisson } from './samplers.js';
 import { CHARGED, LEPTON, NEUTRAL_HADRON, PHOTON, type ParticleBuffer } from './particles.js';
 
+/**
+ * Particle species by a uniform draw u: charged hadrons below `charged`,
+ * photons below `photon`, neutral hadrons above (60 / 27 / 13 %).
+ */
+export const SPECIES = { charged: 0.6, photon: 0.87 } as const;
+
 export interface Vertex {
   x: number;
   y: number;
@@ -91,9 +97,9 @@ export function shower(rng: Rng, out: ParticleBuffer, total: number, style: Show
     const dEta = theta * rng.normal();
     const dPhi = theta * rng.normal();
     const u = rng.uniform();
-    if (u < 0.6) {
+    if (u < SPECIES.charged) {
       if (pt < TRACK_PT_MIN) continue;
-      if (u < 0.6 * V0_SHARE) {
+      if (u < SPECIES.charged * V0_SHARE) {
         const length = exponential(rng, ((pt * coshEta) / V0_MASS) * V0_CTAU);
         if (length / coshEta > TRACKER_RADIUS) continue;
         flight(axis, length, pv, v0Vertex);
@@ -102,7 +108,7 @@ export function shower(rng: Rng, out: ParticleBuffer, total: number, style: Show
         out.add(CHARGED, chargedHadronPid(rng), pt, dEta, dPhi, pv.x, pv.y, pv.z);
       }
     } else {
-      out.add(u < 0.87 ? PHOTON : NEUTRAL_HADRON, u < 0.87 ? 22 : 130, pt, dEta, dPhi, pv.x, pv.y, pv.z);
+      out.add(u < SPECIES.photon ? PHOTON : NEUTRAL_HADRON, u < SPECIES.photon ? 22 : 130, pt, dEta, dPhi, pv.x, pv.y, pv.z);
     }
   }
 }
