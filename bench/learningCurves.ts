@@ -12,8 +12,9 @@
  * stack of TOPOFLOW_DATA, or one started for the command): stages already in
  * the store come from the cache, so re-running this script after the runs
  * only re-reads their results. Keras (`--keras`) trains particle_sequence and
- * inclusive with the pipeline's recurrent settings (lr, early stopping, max
- * epochs, reset_after=false as TensorFlow.js) and the seed's HLF net 50-20-10
+ * inclusive with the run's particle_sequence stage settings, read from its
+ * manifest (lr and its steps, early stopping, max epochs; reset_after=false as
+ * TensorFlow.js) and the seed's HLF net 50-20-10
  * (20 epochs, not the tuned one) on that run's features parts, with
  * bench/keras/train_keras.py and .venv-bench (infra/python-bench.sh); each result is kept in --keras-dir
  * and reused while the run's train parts are the same files.
@@ -65,7 +66,14 @@ interface RunResult {
   testEvents: number;
   models: ModelResult[];
   features: { train: string[]; test: string[] };
-  kerasSettings: { epochs: number; lr: number; minDelta: number };
+  /** The particle_sequence train stage's settings (its manifest's `with`), which Keras repeats for both GRU models. */
+  recurrent: RecurrentSettings;
+}
+interface RecurrentSettings {
+  epochs: number;
+  learningRate: number;
+  lrSchedule?: Array<{ fromEpoch: number; factor: number }>;
+  earlyStopping?: { patience: number; minDelta: number };
 }
 interface KerasResult {
   events: number;
@@ -108,20 +116,26 @@ function runOnce(events: number, seed: number): RunResult {
   const manifestPath = feat?.manifest ? localPath(feat.manifest) : null;
   const featOutputs = manifestPath ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as { outputs: Array<{ name: string; uri: string }> }).outputs : [];
   const files = (prefix: string) => featOutputs.filter((o) => o.name.startsWith(prefix) && o.name.endsWith('.parquet')).map((o) => localPath(o.uri)!).sort();
-  const param = (name: string, fallback: number) => {
-    const set = sets.find((s) => s.startsWith(`${name}=`));
-    return set ? Number(set.slice(name.length + 1)) : fallback;
-  };
+  // Keras repeats the recurrent stages' resolved settings, read from the stage's manifest (defaults and --set applied).
+  const psStage = Object.entries(res.metrics).flatMap((m) => Object.entries(m[1])).find(([, m]) => m.model === 'particle_sequence')?.[0];
+  const psManifest = psStage ? localPath(res.stages[psStage]?.manifest ?? '') : null;
+  if (!psManifest) throw new Error(`run ${events}:${seed}: no particle_sequence train stage with a local manifest`);
+  const recurrent = (JSON.parse(readFileSync(psManifest, 'utf8')) as { with: RecurrentSettings }).with;
   return {
     events, seed, runId: res.runId, trainEvents, testEvents, models,
     features: { train: files('train-'), test: files('test-') },
-    kerasSettings: { epochs: param('epochs', 15), lr: param('lr', 0.003), minDelta: param('minDelta', 0.002) },
+    recurrent: { epochs: recurrent.epochs, learningRate: recurrent.learningRate, lrSchedule: recurrent.lrSchedule, earlyStopping: recurrent.earlyStopping },
   };
 }
 
 function keras(run: RunResult, model: string): KerasResult {
   const recurrent = model !== 'hlf';
-  const settings = recurrent ? `e${run.kerasSettings.epochs}-lr${run.kerasSettings.lr}-es${run.kerasSettings.minDelta}` : 'e20';
+  const r = run.recurrent;
+  const schedule = (r.lrSchedule ?? []).map((s) => `${s.fromEpoch}:${s.factor}`).join(',');
+  const stopping = r.earlyStopping ? `${r.earlyStopping.patience}:${r.earlyStopping.minDelta}` : '';
+  const settings = recurrent
+    ? `e${r.epochs}-lr${r.learningRate}${stopping ? `-es${stopping.replace(':', 'p')}` : ''}${schedule ? `-s${schedule.replace(/[:,]/g, '_')}` : ''}`
+    : 'e20';
   // One file per run, model and settings: a result already there (same data: the run's features parts) is reused.
   const outFile = join(kerasDir, `${pipeline}-${run.events}-${run.seed}-${model}-${settings}.json`);
   mkdirSync(dirname(outFile), { recursive: true });
@@ -129,14 +143,15 @@ function keras(run: RunResult, model: string): KerasResult {
     join(projectRoot, 'bench', 'keras', 'train_keras.py'), '--train', ...run.features.train, '--test', ...run.features.test,
     '--model', model, '--seed', String(run.seed), '--threads', '2', '--verbose', '0', '--out', outFile,
     ...(recurrent
-      ? ['--epochs', String(run.kerasSettings.epochs), '--learning-rate', String(run.kerasSettings.lr), '--early-stopping', `2:${run.kerasSettings.minDelta}`, '--reset-after', 'false']
+      ? ['--epochs', String(r.epochs), '--learning-rate', String(r.learningRate), '--reset-after', 'false',
+          ...(stopping ? ['--early-stopping', stopping] : []), ...(schedule ? ['--lr-schedule', schedule] : [])]
       : ['--epochs', '20']),
   ];
   const sameData = (k: { train_files?: string[] }) => JSON.stringify(k.train_files ?? []) === JSON.stringify(run.features.train);
   if (!existsSync(outFile) || !sameData(JSON.parse(readFileSync(outFile, 'utf8')) as { train_files?: string[] })) {
     console.error(`learningCurves: keras ${model} on ${run.events}:${run.seed}`);
-    const r = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0) throw new Error(`train_keras.py ${model} exited ${r.status}`);
+    const child = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
+    if (child.status !== 0) throw new Error(`train_keras.py ${model} exited ${child.status}`);
   }
   const k = JSON.parse(readFileSync(outFile, 'utf8')) as { auc: Auc; accuracy: number; epochs: number; total_seconds: number };
   return { events: run.events, seed: run.seed, model, auc: k.auc, accuracy: k.accuracy, epochs: k.epochs, seconds: k.total_seconds };
