@@ -24,13 +24,18 @@ export interface TrainingData {
   epoch(needs: DataNeeds, opts: EpochRequest): AsyncIterable<Batch>;
   /** The test rows, always in the same order (predictions line up with it). */
   test(needs: DataNeeds): AsyncIterable<Row>;
+  /** Frees what the source holds beyond its epochs (a prefetch worker thread); the owner calls it when training ends. */
+  close?(): Promise<void>;
 }
 
 const rowsOf = (parts: PartRef[]) => parts.reduce((s, p) => s + p.rows, 0);
 
-/** Row groups decoded in one epoch are kept for the next ones, within a budget (see keptGroups.ts). */
-export function storedData(storage: Storage, train: PartRef[], test: PartRef[]): TrainingData {
-  const kept = new KeptGroups();
+/**
+ * Row groups decoded in one epoch are kept for the next ones, within a budget
+ * (see keptGroups.ts); `kept` may outlive this object (a data-parallel
+ * worker's rounds share one).
+ */
+export function storedData(storage: Storage, train: PartRef[], test: PartRef[], kept = new KeptGroups()): TrainingData {
   return {
     trainRows: rowsOf(train),
     testRows: rowsOf(test),

@@ -113,7 +113,7 @@ describe('rounds through the train kind', () => {
   });
 
   /** Plan, every round's parts in `order` (worker indices), reduce, combine: the engine's steps in one process. */
-  async function runRounds(w: TrainWith, folder: string, order: (round: number, n: number) => number[] = (_r, n) => [...Array(n).keys()]) {
+  async function runRounds(w: TrainWith, folder: string, order: (round: number, n: number) => number[] = (_r, n) => [...Array(n).keys()], beforeShard?: (shard: RoundShard) => void) {
     const kind = trainKind.fanoutFor!(w)!;
     const ctx = ctxFor(w, folder);
     const done: Array<{ shard: RoundShard; result: ShardResult }> = [];
@@ -121,6 +121,7 @@ describe('rounds through the train kind', () => {
     while (round.length) {
       const results = new Map<number, ShardResult>();
       for (const i of order(round[0]!.round, round.length)) {
+        beforeShard?.(round[i]!);
         const r = await kind.runShard(ctxFor(w, folder), round[i]!, done.length + i);
         results.set(i, { index: done.length + i, outputs: [], counts: r.counts ?? {}, worker: 'test', ...(r.summary !== undefined ? { summary: r.summary } : {}) });
       }
@@ -196,5 +197,34 @@ describe('rounds through the train kind', () => {
     assert.ok(b.files['weights.bin']!.equals(a.files['weights.bin']!), 'same weights');
     assert.ok(b.files['predictions.bin']!.equals(a.files['predictions.bin']!), 'same predictions');
     assert.ok(b.files['history.json']!.equals(a.files['history.json']!), 'same history');
+  });
+
+  test('a worker process decodes a data set once: rounds after the first epoch read no features part from storage', async () => {
+    const saved = { storage, data };
+    // A data set of its own, so that nothing is kept from the tests before.
+    const base = new LocalStorage(mkdtempSync(join(tmpdir(), 'topoflow-dist-kept-')));
+    const own = await makeFeaturesDataset(base, { eventsPerSample: 600, filesPerSample: 2, seed: 11 });
+    const partKeys = new Set(own.outputs.map((o) => o.key));
+    let epoch = 0;
+    const reads = [0, 0];
+    storage = new Proxy(base, {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if ((name === 'get' || name === 'getRange') && partKeys.has(args[0] as string)) reads[epoch]!++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    data = own;
+    try {
+      const w = trainKind.withSchema.parse({ model: SMALL_GRU, workers: 2, syncEvery: 3, epochs: 2, batchSize: 64, seed: 5, backend: BACKEND });
+      await runRounds(w, 'run-kept', undefined, (shard) => (epoch = shard.epoch));
+      assert.ok(reads[0]! > 0, `epoch 1 reads the parts (${reads[0]} reads)`);
+      assert.equal(reads[1], 0, 'epoch 2: every row group comes from what the process kept');
+    } finally {
+      ({ storage, data } = saved);
+    }
   });
 });

@@ -23,6 +23,7 @@ import type { JobCallbacks, JobResult } from '../job.js';
 import { packTensors, unpackTensors, type NamedTensor, type PackedTensor } from '../tensorPack.js';
 import { earlyStopDue, evaluate, lrFactorAt, needsOf, restore, snapshot, trainStep, type EpochMetrics } from '../trainer.js';
 import { storedData } from '../trainingData.js';
+import { KeptGroups } from '../keptGroups.js';
 import { useBackend } from '../backend.js';
 import { backendChoice } from '../backendChoice.js';
 import { usesInput } from '../modelSpec.js';
@@ -134,7 +135,7 @@ export async function trainPart(storage: Storage, s: DistributedSettings, data: 
   const rows = rowsOf(data);
   const topo = topologyOf(s, rows);
   const needs = needsOf(s.model, s);
-  const training = storedData(storage, data.train, data.test);
+  const training = storedData(storage, data.train, data.test, keptGroupsFor(data));
   const streamId = hashJson({ parts: data.train.map((p) => p.sha256), needs, seed: s.seed, epoch: shard.epoch, buffer: s.shuffleBuffer, batch: s.batchSize });
   const stream = (skip: number) => training.epoch(needs, { seed: s.seed, epoch: shard.epoch, bufferSize: s.shuffleBuffer, batchSize: s.batchSize, skip });
   const rounds = totalRounds(s, data);
@@ -208,7 +209,7 @@ export async function reduceRound(storage: Storage, s: DistributedSettings, data
     const replica = replicaFor(s);
     replica.load(averaged, globalStep);
     const needs = needsOf(s.model, s);
-    const training = storedData(storage, data.train, data.test);
+    const training = storedData(storage, data.train, data.test, keptGroupsFor(data));
     io.log(`validating epoch ${place.epoch + 1}/${s.epochs} on ${training.testRows} test rows (the reduce of round ${round + 1})`);
     const val = await evaluate(replica.built, training.test(needs), training.testRows, needs, s.evalBatchSize);
     const m: EpochMetrics = { epoch: place.epoch + 1, loss: partial.lossSum / partial.seen, accuracy: partial.correct / partial.seen, valLoss: val.loss, valAccuracy: val.accuracy, trainSeconds: partial.trainSeconds, samplesPerSecond: partial.seen / partial.trainSeconds };
@@ -303,6 +304,18 @@ function replicaFor(s: DistributedSettings): Replica {
 
 const cursor = new StreamCursor<Batch>();
 const verified = new Set<string>();
+let kept: { id: string; groups: KeptGroups } | undefined;
+
+/**
+ * The row groups this worker process has decoded from a data set, kept from
+ * round to round as a single-process run keeps them from epoch to epoch; one
+ * data set at a time, so memory stays within one budget.
+ */
+export function keptGroupsFor(data: ClassifierData): KeptGroups {
+  const id = hashJson([...data.train, ...data.test].map((p) => `${p.key}@${p.sha256}`));
+  if (kept?.id !== id) kept = { id, groups: new KeptGroups() };
+  return kept.groups;
+}
 
 /** Every part's bytes are checked once per process (each round would otherwise re-hash the whole data set). */
 async function verifyOnce(storage: Storage, data: ClassifierData, io: JobCallbacks): Promise<void> {
