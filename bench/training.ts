@@ -68,7 +68,7 @@ import { useBackend } from '../ml/backend.js';
 import { tf } from '../ml/tf.js';
 import { train, type TrainConfig, type TrainResult, type TrainState } from '../ml/trainer.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
-import { storedData } from '../ml/trainingData.js';
+import { streamedData } from '../ml/prefetch.js';
 import { KeptGroups } from '../ml/keptGroups.js';
 import { epochBatches, type DataNeeds, type PartRef } from '../ml/data.js';
 import { accuracy, argmaxRows, oneVsRest } from '../ml/metrics.js';
@@ -174,10 +174,11 @@ const config = (epochs: number, trim: boolean): TrainConfig => ({
 
 async function tfTrain(model: ModelSpec, data: Dataset, cfg: TrainConfig): Promise<TrainResult & { seconds: number }> {
   const t0 = performance.now();
+  const stream = streamedData(data.storage, data.train, data.test);
   const r = await train(model, cfg, {
-    data: storedData(data.storage, data.train, data.test), checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${process.pid}-${runId++}`),
+    data: stream, checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${process.pid}-${runId++}`),
     signal: new AbortController().signal, log: (m) => log(`  tfjs ${model.name}: ${m}`), progress: () => {},
-  });
+  }).finally(() => stream.close?.());
   return { ...r, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -186,9 +187,10 @@ async function tfSteps(model: ModelSpec, data: Dataset, trim: boolean, steps: nu
   const abort = new AbortController();
   const ends: number[] = [];
   const cap = Math.min(steps, Math.floor(rowsOf(data.train) / S.batchSize));
+  const stream = streamedData(data.storage, data.train, data.test);
   try {
     await train(model, { ...config(1, trim), shuffleBuffer: rowsOf(data.train) }, {
-      data: storedData(data.storage, data.train, data.test), checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${process.pid}-${runId++}`),
+      data: stream, checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${process.pid}-${runId++}`),
       signal: abort.signal, log: () => {},
       progress: (p) => {
         ends.push(performance.now());
@@ -198,6 +200,8 @@ async function tfSteps(model: ModelSpec, data: Dataset, trim: boolean, steps: nu
     });
   } catch (err) {
     if (!/training cancelled/.test((err as Error).message)) throw err;
+  } finally {
+    await stream.close?.();
   }
   const n = ends.length;
   if (n <= WARMUP) throw new Error(`only ${n} steps ran`);

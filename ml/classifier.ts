@@ -13,7 +13,7 @@ import type { JobCallbacks, JobResult } from './job.js';
 import { usesInput, type ModelSpec } from './modelSpec.js';
 import { train, type EpochMetrics, type TrainConfig, type TrainState } from './trainer.js';
 import type { BuiltModel } from './build.js';
-import { storedData } from './trainingData.js';
+import { streamedData } from './prefetch.js';
 import { encodeModel } from './modelFile.js';
 
 export interface ClassifierSettings extends TrainConfig {
@@ -49,13 +49,15 @@ export async function trainClassifier(
   io.log(`training "${settings.model.name ?? 'model'}" on the ${backend.name} back end: ${backend.description}`);
   // Every attempt checks its inputs: a retry may follow a worker that a damaged part crashed.
   await verifyParts(storage, [...data.train, ...data.test], (done, total) => io.progress({ done, total, unit: 'parts verified' }));
+  const stream = streamedData(storage, data.train, data.test);
+  if (stream.prefetched) io.log('training batches are assembled on a worker thread, ahead of the step that uses them');
   const result = await train(settings.model, settings, {
-    data: storedData(storage, data.train, data.test),
+    data: stream,
     checkpoints: new CheckpointStore<TrainState>(storage, checkpointFolder),
     progress: (p) => io.progress(p),
     log: (m) => io.log(m),
     signal: io.signal,
-  });
+  }).finally(() => stream.close?.());
   const out = classifierFiles(result.built, settings, backend.name, result.history, result.predictions, result.labels, { resumedFromStep: result.resumedFromStep });
   result.built.model.dispose();
   return {

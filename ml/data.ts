@@ -26,6 +26,9 @@ import { realLength, type Batch, type DataNeeds, type Row } from './rows.js';
 
 export { assemble, batches, batchesOf, realLength, type Batch, type DataNeeds, type Row } from './rows.js';
 
+/** What reading parts needs of a storage: a stream can run on anything that serves these (e.g. a prefetching worker's proxy). */
+export type PartReads = Pick<Storage, 'uri' | 'get' | 'getRange'>;
+
 export interface PartRef {
   key: string;
   rows: number;
@@ -63,12 +66,12 @@ export interface EpochOptions extends StreamOptions {
  * consecutive runs of `batchSize` rows, the last one maybe shorter, less the
  * first `skip` (a resumed run's; they are drawn, not assembled).
  */
-export function epochBatches(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: EpochOptions & { batchSize: number; skip?: number }): AsyncGenerator<Batch> {
+export function epochBatches(storage: PartReads, parts: PartRef[], needs: DataNeeds, opts: EpochOptions & { batchSize: number; skip?: number }): AsyncGenerator<Batch> {
   return epochOrder(storage, parts, needs, opts, opts.batchSize, opts.skip ?? 0, (slots, ids) => slots.batch(ids));
 }
 
 /** The rows behind `epochBatches`, one at a time, each a copy (tests, and the torch kernel's reference). */
-export async function* epochRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: EpochOptions): AsyncGenerator<Row> {
+export async function* epochRows(storage: PartReads, parts: PartRef[], needs: DataNeeds, opts: EpochOptions): AsyncGenerator<Row> {
   for await (const rows of epochOrder(storage, parts, needs, opts, ROWS_PER_PULL, 0, (slots, ids) => ids.map((id) => slots.row(id)))) yield* rows;
 }
 
@@ -98,7 +101,7 @@ const ROWS_PER_PULL = 256;
  * group's column chunks, plus its current decoded row group; slots for the
  * buffer's rows and one run's; and what `opts.kept` holds (its budget).
  */
-async function* epochOrder<T>(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: EpochOptions, run: number, skip: number, make: (slots: RowSlots, ids: readonly number[]) => T): AsyncGenerator<T> {
+async function* epochOrder<T>(storage: PartReads, parts: PartRef[], needs: DataNeeds, opts: EpochOptions, run: number, skip: number, make: (slots: RowSlots, ids: readonly number[]) => T): AsyncGenerator<T> {
   const rng = new Rng(opts.seed, opts.epoch, 0x5eed);
   const queue = shuffled(parts.map((_, i) => i), rng);
   const openParts = opts.openParts ?? openPartsFor(parts, opts.wholePartBytes);
@@ -209,7 +212,7 @@ async function readNextGroup(part: OpenPart, needs: DataNeeds): Promise<void> {
 }
 
 /** The test rows in file order (no shuffling: predictions line up with the files). */
-export async function* orderedRows(storage: Storage, parts: PartRef[], needs: DataNeeds, opts: StreamOptions = {}): AsyncGenerator<Row> {
+export async function* orderedRows(storage: PartReads, parts: PartRef[], needs: DataNeeds, opts: StreamOptions = {}): AsyncGenerator<Row> {
   for (const part of parts) {
     const file = await openPart(storage, part, needs, opts);
     try {
@@ -246,7 +249,7 @@ interface GroupSource {
 }
 
 /** A part from what `opts.kept` holds of it, and otherwise from storage (offering what it decodes to be kept). */
-async function openPart(storage: Storage, part: PartRef, needs: DataNeeds, opts: StreamOptions): Promise<GroupSource> {
+async function openPart(storage: PartReads, part: PartRef, needs: DataNeeds, opts: StreamOptions): Promise<GroupSource> {
   const kept = opts.kept;
   if (!kept) return PartReader.open(storage, part, opts.wholePartBytes);
   const id = `${part.key}@${part.sha256}:${needs.particles ? 'particles' : 'hlf'}`;
@@ -276,7 +279,7 @@ async function openPart(storage: Storage, part: PartRef, needs: DataNeeds, opts:
 class PartReader implements GroupSource {
   private constructor(private readonly file: FeaturesFile, private readonly uri: string) {}
 
-  static async open(storage: Storage, part: PartRef, wholePartBytes = WHOLE_PART_BYTES): Promise<PartReader> {
+  static async open(storage: PartReads, part: PartRef, wholePartBytes = WHOLE_PART_BYTES): Promise<PartReader> {
     const uri = storage.uri(part.key);
     try {
       const source = part.bytes <= wholePartBytes ? await storage.get(part.key) : { size: part.bytes, read: (offset: number, length: number) => storage.getRange(part.key, offset, length) };
