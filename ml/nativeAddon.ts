@@ -6,7 +6,6 @@
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { availableParallelism } from 'node:os';
 
 const require = createRequire(import.meta.url);
 
@@ -30,11 +29,13 @@ const setup = (pkg: string) => `bash infra/tfjs-node.sh${pkg.endsWith('-gpu') ? 
 
 /**
  * TensorFlow reads these once, when its library loads: intra-op threads from
- * TOPOFLOW_THREADS, else the cores this process may use; one inter-op thread
+ * TOPOFLOW_THREADS, else one (these models' ops are too small to split: on 2
+ * cores one thread trained the GRU models 15-30 % faster than two, and the
+ * other core assembles the next batches, ml/prefetch.ts); one inter-op thread
  * (the models' ops run one after another); INFO logs off. Values already set win.
  */
 export function prepareNativeEnv(env: NodeJS.ProcessEnv = process.env): void {
-  env.TF_NUM_INTRAOP_THREADS ??= env.TOPOFLOW_THREADS || String(availableParallelism());
+  env.TF_NUM_INTRAOP_THREADS ??= env.TOPOFLOW_THREADS || '1';
   env.TF_NUM_INTEROP_THREADS ??= '1';
   env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 }
