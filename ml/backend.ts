@@ -86,7 +86,7 @@ async function tryActivate(candidate: BackendChoice, auto: boolean): Promise<str
 function describe(candidate: BackendChoice, passed: string[]): string {
   const what = {
     'tensorflow-gpu': 'native TensorFlow with CUDA (@tensorflow/tfjs-node-gpu)',
-    tensorflow: `native TensorFlow (@tensorflow/tfjs-node, ${process.env.TF_NUM_INTRAOP_THREADS ?? '?'} threads)`,
+    tensorflow: `native TensorFlow (@tensorflow/tfjs-node, ${process.env.TF_NUM_INTRAOP_THREADS ?? '?'} intra-op thread${process.env.TF_NUM_INTRAOP_THREADS === '1' ? '' : 's'})`,
     wasm: 'WebAssembly (@tensorflow/tfjs-backend-wasm, SIMD, one thread)',
     cpu: 'pure JavaScript (@tensorflow/tfjs-backend-cpu)',
     auto: '',
