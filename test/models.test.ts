@@ -219,7 +219,7 @@ describe('back ends', () => {
       assert.match(b.description, /tensorflow: @tensorflow\/tfjs-node [^;]*\(bash infra\/tfjs-node\.sh builds it\)/);
     } else {
       assert.equal(b.name, 'tensorflow');
-      assert.match(b.description, /native TensorFlow \(@tensorflow\/tfjs-node, \d+ threads\)/);
+      assert.match(b.description, /native TensorFlow \(@tensorflow\/tfjs-node, \d+ intra-op threads?\)/);
     }
   });
 

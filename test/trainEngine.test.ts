@@ -66,7 +66,7 @@ describe('train and evaluate on the engine', () => {
     if (nativeAddonProblem('@tensorflow/tfjs-node')) {
       assert.match(trainWorker.output(), /training "inclusive" on the wasm back end: WebAssembly .*tensorflow: @tensorflow\/tfjs-node [^;]*\(bash infra\/tfjs-node\.sh builds it\)/, 'without tfjs-node it trains on wasm and says so');
     } else {
-      assert.match(trainWorker.output(), /training "inclusive" on the tensorflow back end: native TensorFlow \(@tensorflow\/tfjs-node, \d+ threads\)/, 'with tfjs-node built, auto trains the GRU model on it');
+      assert.match(trainWorker.output(), /training "inclusive" on the tensorflow back end: native TensorFlow \(@tensorflow\/tfjs-node, \d+ intra-op threads?\)/, 'with tfjs-node built, auto trains the GRU model on it');
     }
     const evaluation = await manifestOf(reference, 'evaluate', local);
     assert.match(evaluation.report ?? '', /\| inclusive \| 12203 \| 0\.\d{4} \| 0\.\d{4} \| 0\.\d{4} \|/);
