@@ -4,6 +4,7 @@
  * heartbeat reports merged in), then the summary table or JSON.
  */
 import { WorkflowFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { innermostMessage } from '../protocol/errors.js';
 import { NAMES, type RunProgress, type RunResult, type StageState } from '../protocol/protocol.js';
@@ -66,9 +67,11 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
  * long poll for the result, cancelled when following ends (left pending, it
  * would be retried on a closed connection and crash the process). The client
  * adds an abort listener to the signal for every long-poll call it makes and
- * never removes it, so the wait is renewed with a fresh signal every minute:
- * a run of hours would otherwise pile up listeners (and Node's
- * MaxListenersExceededWarning after ten).
+ * never removes it (one per history event the poll wakes on), so the wait is
+ * renewed with a fresh signal every minute: a run of hours would otherwise
+ * pile up listeners. Within the minute a busy run (a stage of 72 shards
+ * completing) can still add more than Node's default of ten, so the signal
+ * has no cap; its listeners go with it when it is renewed.
  */
 export class CloseWatch {
   private controller = new AbortController();
@@ -92,6 +95,7 @@ export class CloseWatch {
   private renew(): void {
     this.controller.abort();
     this.controller = new AbortController();
+    setMaxListeners(0, this.controller.signal);
     this.since = Date.now();
     this.wait = this.client.withAbortSignal(this.controller.signal, () => this.handle.result()).then(() => undefined, () => undefined);
   }
