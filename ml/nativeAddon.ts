@@ -30,8 +30,8 @@ const setup = (pkg: string) => `bash infra/tfjs-node.sh${pkg.endsWith('-gpu') ? 
 /**
  * TensorFlow reads these once, when its library loads: intra-op threads from
  * TOPOFLOW_THREADS, else one (these models' ops are too small to split: on 2
- * cores one thread trained the GRU models 15-30 % faster than two, and the
- * other core assembles the next batches, ml/prefetch.ts); one inter-op thread
+ * cores, with the other core assembling the next batches (ml/prefetch.ts),
+ * one thread trained the GRU models as fast as two or up to 29 % faster); one inter-op thread
  * (the models' ops run one after another); INFO logs off. Values already set win.
  */
 export function prepareNativeEnv(env: NodeJS.ProcessEnv = process.env): void {
