@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Storage } from '../storage/index.js';
-import { orderedRows, type Batch, type DataNeeds, type PartRef } from './data.js';
+import type { Batch, DataNeeds, PartRef } from './data.js';
 import { KeptGroups } from './keptGroups.js';
 import { ownBytes, type FromWorker, type PrefetchInit, type ToWorker } from './prefetchProtocol.js';
 import { storedData, type EpochRequest, type TrainingData } from './trainingData.js';
@@ -33,9 +33,10 @@ interface Listener {
   error(e: Error): void;
 }
 
+/** `storedData` with its epochs read on a worker thread; the test rows stay in-process. */
 export function prefetchedData(storage: Storage, train: PartRef[], test: PartRef[], opts: { ahead?: number; keptBytes?: number; wholePartBytes?: number } = {}): TrainingData {
   const ahead = opts.ahead ?? PREFETCH_AHEAD;
-  const keptTest = new KeptGroups(opts.keptBytes);
+  const inProcess = storedData(storage, train, test, new KeptGroups(opts.keptBytes));
   const listeners = new Map<number, Listener>();
   let worker: Worker | undefined;
   let nextId = 0;
@@ -104,10 +105,8 @@ export function prefetchedData(storage: Storage, train: PartRef[], test: PartRef
   }
 
   return {
-    trainRows: train.reduce((s, p) => s + p.rows, 0),
-    testRows: test.reduce((s, p) => s + p.rows, 0),
+    ...inProcess,
     epoch,
-    test: (needs) => orderedRows(storage, test, needs, { kept: keptTest, wholePartBytes: opts.wholePartBytes }),
     close: async () => {
       const w = worker;
       worker = undefined;
