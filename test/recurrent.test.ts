@@ -102,6 +102,25 @@ test('native TensorFlow: FastGRU runs as its fused GRUBlockCell', { skip: native
   assert.ok(hasGruBlock(), 'GRUBlockCell runs');
 });
 
+test('native TensorFlow: the fused GRU loop leaves no TensorFlow handle behind', { skip: nativeProblem ? `native TensorFlow is not available: ${nativeProblem}` : false }, async () => {
+  await useBackend('tensorflow');
+  // Its loops run on raw handles, outside tfjs' count: the binding's own count must come back.
+  const handles = () => (tf.backend() as unknown as { binding: { getNumOfTensors(): number } }).binding.getNumOfTensors();
+  const layer = fastGru({ units: 6, recurrentActivation: 'sigmoid', seed: 3 });
+  const x = paddedInput(4, 7, 5, 2);
+  const mask = tf.notEqual(tf.sum(tf.abs(x), 2), 0);
+  tf.tidy(() => layer.apply(x, { mask }) as tf.Tensor); // builds the weights
+  const before = { tfjs: tf.memory().numTensors, tf: handles() };
+  tf.tidy(() => (layer.apply(x, { mask }) as tf.Tensor).dataSync()); // inference: no tape
+  const vars = variablesOf(layer);
+  tf.tidy(() => {
+    const g = tf.variableGrads(() => tf.sum<tf.Scalar>(layer.apply(x, { mask }) as tf.Tensor), vars);
+    assert.ok(Object.values(g.grads).every((t) => t.shape.length > 0));
+  });
+  assert.deepEqual({ tfjs: tf.memory().numTensors, tf: handles() }, before);
+  tf.dispose([x, mask]);
+});
+
 for (const [backend, cell] of BACKENDS.flatMap((b) => CELLS.map((c) => [b, c] as const))) {
   describe(`${cell.name} on ${backend}`, () => {
     before(async () => {
