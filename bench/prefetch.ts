@@ -1,6 +1,7 @@
 /**
  * The train stage's data path with and without the prefetch worker thread
- * (ml/prefetch.ts), per model and TensorFlow intra-op thread count: training
+ * (ml/prefetch.ts), per model, TensorFlow intra-op thread count and model
+ * replicas (ml/replicas.ts): training
  * samples/s over steps 6..N of a first epoch with the stage's defaults
  * (shuffle buffer 2048, batch 128, masked padding trimmed), so Parquet decode
  * happens while training, as in a real run (bench/training.ts instead fills
@@ -9,7 +10,7 @@
  *   npm run build
  *   node dist/bench/prefetch.js [--features <features stage key prefix in data/store>]
  *       [--events-per-sample 40000] [--models particle_sequence,inclusive,hlf] [--threads 1,2]
- *       [--steps 150] [--repeat 2]
+ *       [--replicas 1,2] [--steps 150] [--repeat 2]
  *
  * Without --features it generates a stage-2 data set (demo caps) in a temp
  * folder. Each cell runs in a child process of its own (TensorFlow reads its
@@ -29,6 +30,7 @@ import { builtinKinds } from '../stages/index.js';
 import { KindRegistry } from '../stages/registry.js';
 import { ModelSpec, usesInput } from '../ml/modelSpec.js';
 import { useBackend } from '../ml/backend.js';
+import { replicaCount } from '../ml/replicas.js';
 import { train } from '../ml/trainer.js';
 import { streamedData } from '../ml/prefetch.js';
 import type { PartRef } from '../ml/data.js';
@@ -42,6 +44,7 @@ interface Cell {
   model: string;
   backend: string;
   threads: string;
+  replicas: number;
   prefetch: boolean;
   samplesPerSecond: number;
 }
@@ -55,11 +58,12 @@ async function child(root: string, manifestPath: string, model: string, steps: n
   const spec = ModelSpec.parse({ name: model, ...models[model] });
   const backend = await useBackend('auto', { recurrent: usesInput(spec, 'particles') });
   const data = streamedData(new LocalStorage(root), parts('train-'), parts('test-'));
+  const replicas = replicaCount(backend, usesInput(spec, 'particles'));
   const abort = new AbortController();
   const ends: number[] = [];
   try {
     await train(spec, { epochs: 1, batchSize: 128, learningRate: 1e-3, seed: 42, shuffleBuffer: 2048, evalBatchSize: 256, checkpointSteps: 1e9, checkpointSeconds: 1e9, trim: true }, {
-      data, signal: abort.signal, log: () => {},
+      data, signal: abort.signal, log: () => {}, replicas,
       progress: (p) => {
         ends.push(performance.now());
         if (p.done >= steps) abort.abort();
@@ -72,7 +76,7 @@ async function child(root: string, manifestPath: string, model: string, steps: n
   }
   if (ends.length <= WARMUP + 1) throw new Error(`only ${ends.length} steps ran: use a larger data set`);
   const seconds = (ends.at(-1)! - ends[WARMUP - 1]!) / 1000;
-  const cell: Cell = { model, backend: backend.name, threads: process.env.TF_NUM_INTRAOP_THREADS ?? '', prefetch: data.prefetched, samplesPerSecond: Math.round(((ends.length - WARMUP) * 128) / seconds) };
+  const cell: Cell = { model, backend: backend.name, threads: process.env.TF_NUM_INTRAOP_THREADS ?? '', replicas, prefetch: data.prefetched, samplesPerSecond: Math.round(((ends.length - WARMUP) * 128) / seconds) };
   console.log(JSON.stringify(cell));
 }
 
@@ -80,6 +84,9 @@ async function main(): Promise<void> {
   if (argv[0] === '--child') return child(argv[1]!, argv[2]!, argv[3]!, Number(argv[4]));
   const models = opt('--models', 'particle_sequence,inclusive,hlf').split(',');
   const threads = opt('--threads', '1,2').split(',');
+  const replicaCounts = opt('--replicas', '1,2').split(',');
+  /** hlf: one replica (its default: a ~1 ms step is shorter than a round trip to a thread). */
+  const replicasOf = (model: string) => (model === 'hlf' ? ['1'] : replicaCounts);
   const steps = Number(opt('--steps', '150'));
   const repeat = Number(opt('--repeat', '2'));
   const features = opt('--features', '');
@@ -104,12 +111,12 @@ async function main(): Promise<void> {
   console.error(`load average at the start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   for (let r = 0; r < repeat; r++) {
     for (const model of models) {
-      for (const t of model === 'hlf' ? ['1'] : threads) {
+      for (const t of model === 'hlf' ? ['1'] : threads) for (const r of replicasOf(model)) {
         for (const prefetch of ['0', '1']) {
-          const env = { ...process.env, TOPOFLOW_PREFETCH: prefetch, TF_NUM_INTRAOP_THREADS: t };
+          const env = { ...process.env, TOPOFLOW_PREFETCH: prefetch, TF_NUM_INTRAOP_THREADS: t, TOPOFLOW_REPLICAS: r };
           const res = spawnSync(process.execPath, [self, '--child', root, manifestPath, model, String(steps)], { env, encoding: 'utf8' });
           const line = res.stdout.split('\n').find((l) => l.startsWith('{'));
-          if (res.status !== 0 || !line) throw new Error(`${model}, ${t} thread(s), prefetch ${prefetch}: ${res.stderr.trim().split('\n').slice(-3).join(' ')}`);
+          if (res.status !== 0 || !line) throw new Error(`${model}, ${t} thread(s), ${r} replica(s), prefetch ${prefetch}: ${res.stderr.trim().split('\n').slice(-3).join(' ')}`);
           const cell = JSON.parse(line) as Cell;
           console.error(JSON.stringify(cell));
           cells.push(cell);
@@ -117,13 +124,13 @@ async function main(): Promise<void> {
       }
     }
   }
-  const rows = ['| model | back end | TF intra-op threads | samples/s, prefetch off | samples/s, prefetch on | on / off |', '|---|---|---:|---:|---:|---:|'];
+  const rows = ['| model | back end | TF intra-op threads | replicas | samples/s, prefetch off | samples/s, prefetch on | on / off |', '|---|---|---:|---:|---:|---:|---:|'];
   for (const model of models) {
-    for (const t of model === 'hlf' ? ['1'] : threads) {
-      const of = (p: boolean) => cells.filter((c) => c.model === model && c.threads === t && c.prefetch === p).map((c) => c.samplesPerSecond);
+    for (const t of model === 'hlf' ? ['1'] : threads) for (const r of replicasOf(model)) {
+      const of = (p: boolean) => cells.filter((c) => c.model === model && c.threads === t && String(c.replicas) === r && c.prefetch === p).map((c) => c.samplesPerSecond);
       const best = (xs: number[]) => Math.max(...xs);
       const backend = cells.find((c) => c.model === model)!.backend;
-      rows.push(`| ${model} | ${backend} | ${backend === 'tensorflow' ? t : '–'} | ${of(false).join(', ')} | ${of(true).join(', ')} | **${(best(of(true)) / best(of(false))).toFixed(2)}×** (best of each) |`);
+      rows.push(`| ${model} | ${backend} | ${backend === 'tensorflow' ? t : '–'} | ${r} | ${of(false).join(', ')} | ${of(true).join(', ')} | **${(best(of(true)) / best(of(false))).toFixed(2)}×** (best of each) |`);
     }
   }
   console.log(rows.join('\n'));

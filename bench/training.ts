@@ -17,14 +17,16 @@
  *    machine (TensorFlow's default threads, and 1 thread). The native
  *    `tensorflow` back end reads its thread count once, when it loads, so
  *    each `--tf-threads` count runs in a child process of its own (this
- *    script with --child) on the same files; with `--tf-formulations` also
+ *    script with --child) on the same files, and so does each `--tf-replicas`
+ *    count (ml/replicas.ts: each batch split over model copies on threads of
+ *    their own; replicas × threads at most the cores); with `--tf-formulations` also
  *    with TOPOFLOW_NATIVE_CELLS=0 (FastGRU's tfjs ops instead of the fused
  *    cell), at the largest thread count.
  *
  *   npm run build   # or: npx tsc -p tsconfig.json
  *   node dist/bench/training.js [--events-per-sample 20000] [--hlf-epochs 20] [--epochs 5]
  *       [--throughput-events 12000] [--steps 50] [--cpu-steps 6] [--max-seconds 60] [--repeat 3] [--seeds 3]
- *       [--backends tensorflow,wasm,cpu] [--tf-threads 1,2] [--tf-formulations]
+ *       [--backends tensorflow,wasm,cpu] [--tf-threads 1,2] [--tf-replicas 1,2] [--tf-formulations]
  *       [--parity-backend wasm|tensorflow] [--throughput-models hlf,particle_sequence,inclusive]
  *       [--skip-parity] [--skip-throughput] [--skip-cpu-untrimmed] [--parity-models hlf,inclusive] [--quick] [--keep]
  *
@@ -64,7 +66,8 @@ import { builtinKinds } from '../stages/index.js';
 import { KindRegistry } from '../stages/registry.js';
 import { ModelSpec, masksPadding, usesInput } from '../ml/modelSpec.js';
 import { CLASS_NAMES } from '../hep/layout.js';
-import { useBackend } from '../ml/backend.js';
+import { activeBackend, useBackend } from '../ml/backend.js';
+import { replicaCount } from '../ml/replicas.js';
 import { tf } from '../ml/tf.js';
 import { train, type TrainConfig, type TrainResult, type TrainState } from '../ml/trainer.js';
 import { CheckpointStore } from '../ml/checkpoint.js';
@@ -102,6 +105,7 @@ const childDir = argv.includes('--child') ? opt('--child', '') : null;
 const nativeProblem = nativeAddonProblem('@tensorflow/tfjs-node');
 const backendList = opt('--backends', nativeProblem ? 'wasm' : 'tensorflow,wasm').split(',') as BackendChoice[];
 const tfThreads = opt('--tf-threads', '1,2').split(',').map(Number);
+const tfReplicas = opt('--tf-replicas', '1,2').split(',').map(Number);
 const parityBackend = opt('--parity-backend', 'wasm') as BackendChoice;
 const throughputModels = opt('--throughput-models', 'hlf,particle_sequence,inclusive').split(',');
 const skipParity = flag('--skip-parity') || childDir !== null;
@@ -176,11 +180,15 @@ async function tfTrain(model: ModelSpec, data: Dataset, cfg: TrainConfig): Promi
   const t0 = performance.now();
   const stream = streamedData(data.storage, data.train, data.test);
   const r = await train(model, cfg, {
+    replicas: replicasFor(model),
     data: stream, checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${process.pid}-${runId++}`),
     signal: new AbortController().signal, log: (m) => log(`  tfjs ${model.name}: ${m}`), progress: () => {},
   }).finally(() => stream.close?.());
   return { ...r, seconds: (performance.now() - t0) / 1000 };
 }
+
+/** TOPOFLOW_REPLICAS (a child's variant), else 1: the columns say what they ran. */
+const replicasFor = (model: ModelSpec) => replicaCount(activeBackend() ?? { choice: 'wasm' }, usesInput(model, 'particles'), { TOPOFLOW_REPLICAS: process.env.TOPOFLOW_REPLICAS ?? '1' });
 
 /** samples/s over steps WARMUP+1..N of one epoch; stops the trainer after step N or maxSeconds. */
 async function tfSteps(model: ModelSpec, data: Dataset, trim: boolean, steps: number): Promise<{ rate: number; steps: number; seconds: number }> {
@@ -190,6 +198,7 @@ async function tfSteps(model: ModelSpec, data: Dataset, trim: boolean, steps: nu
   const stream = streamedData(data.storage, data.train, data.test);
   try {
     await train(model, { ...config(1, trim), shuffleBuffer: rowsOf(data.train) }, {
+      replicas: replicasFor(model),
       data: stream, checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${process.pid}-${runId++}`),
       signal: abort.signal, log: () => {},
       progress: (p) => {
@@ -430,12 +439,16 @@ try {
       for (const backend of backendList) {
         if (backend === 'tensorflow') {
           // Each thread count (and formulation) in a child process: TensorFlow reads them once, at load.
-          const variants = [...tfThreads.map((t) => ({ t, cells: true })), ...(flag('--tf-formulations') ? [{ t: Math.max(...tfThreads), cells: false }] : [])];
+          // Replicas × threads beyond the cores would only share them.
+          const variants = [
+            ...tfReplicas.flatMap((r) => tfThreads.filter((t) => r === 1 || r * t <= cpus().length).map((t) => ({ t, r, cells: true }))),
+            ...(flag('--tf-formulations') ? [{ t: Math.max(...tfThreads), r: 1, cells: false }] : []),
+          ];
           for (const v of variants) {
-            const who = `tfjs tensorflow ${v.t} thread${v.t > 1 ? 's' : ''}${v.cells ? '' : ', tfjs ops'}`;
+            const who = `tfjs tensorflow ${v.r > 1 ? `${v.r} replicas × ` : ''}${v.t} thread${v.t > 1 ? 's' : ''}${v.cells ? '' : ', tfjs ops'}`;
             columns.push(who);
             log(`throughput: ${who} in a child process (load ${load()})...`);
-            const env = { ...process.env, TOPOFLOW_THREADS: String(v.t), TF_NUM_INTRAOP_THREADS: String(v.t), TOPOFLOW_NATIVE_CELLS: v.cells ? '1' : '0' };
+            const env = { ...process.env, TOPOFLOW_THREADS: String(v.t), TF_NUM_INTRAOP_THREADS: String(v.t), TOPOFLOW_NATIVE_CELLS: v.cells ? '1' : '0', TOPOFLOW_REPLICAS: String(v.r) };
             const text = execFileSync(process.execPath, [script, '--child', dir, '--backends', 'tensorflow', ...passOn, ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
             const line = text.split('\n').find((l) => l.startsWith('CHILD-RESULT '));
             if (!line) throw new Error(`the ${who} child printed no result`);
@@ -473,7 +486,7 @@ try {
       out('Ratios: each tfjs column over Keras with the same thread count (Keras default threads = all cores; wasm and cpu are single-threaded, compared with Keras 1 thread).\n');
       out(`| model, data | Keras default threads | Keras 1 thread | ${columns.join(' | ')} | ${columns.map((w) => `${w.replace('tfjs ', '')} / Keras`).join(' | ')} | tfjs data stream alone | data stream, groups kept | mean batch length tfjs / Keras |`);
       out(`|---|---:|---:|${columns.map(() => '---:').join('|')}|${columns.map(() => '---:').join('|')}|---:|---:|---:|`);
-      const kerasFor = (who: string) => (/ 1 thread/.test(who) || !/tensorflow/.test(who) ? 'Keras 1 thread' : 'Keras default threads');
+      const kerasFor = (who: string) => ((/ 1 thread/.test(who) && !/replicas/.test(who)) || !/tensorflow/.test(who) ? 'Keras 1 thread' : 'Keras default threads');
       for (const c of cases) {
         const st = stream.get(c.label)!;
         const kNote = res.get(key(c, 'Keras default threads'))?.note ?? '';

@@ -230,13 +230,20 @@ function trainWorkers(): number {
   return n;
 }
 
+/** Each of `workers` train workers' share of this machine's cores (at least one). */
+export function trainCores(workers: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, workers)));
+}
+
 function spawnWorker(address: string, namespace: string, opts: StackOptions, queue: string, logName: string): ChildProcess {
   const logPath = join(logsFolder(opts.dataDir), logName);
   const fd = openSync(logPath, 'a');
-  // A train worker takes one training at a time: tfjs runs on one core per process.
-  const slots = queue === TRAIN_TASK_QUEUE ? ['--slots', '1'] : [];
+  // A train worker takes one training at a time, and its share of the cores (what model replicas may use: ml/replicas.ts).
+  const train = queue === TRAIN_TASK_QUEUE;
+  const slots = train ? ['--slots', '1'] : [];
+  const cores = train ? { TOPOFLOW_TRAIN_CORES: process.env.TOPOFLOW_TRAIN_CORES ?? String(trainCores(trainWorkers())) } : {};
   const child = spawn(process.execPath, [cliEntry, 'worker', '--queues', queue, ...slots, '--file', opts.specFile], {
-    env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace },
+    env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, ...cores },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);

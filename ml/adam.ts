@@ -17,6 +17,11 @@ export interface AdamConfig {
 /** Keras defaults, as in the seed's models. */
 export const KERAS_ADAM: AdamConfig = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 
+/** Tensors flattened and concatenated, in order: one vector for the whole model. */
+export function flatten(tensors: tf.Tensor[]): tf.Tensor1D {
+  return tf.tidy(() => tf.concat<tf.Tensor1D>(tensors.map((x) => tf.reshape(x, [-1]))));
+}
+
 /**
  * The moments are kept flat, all variables in one tensor each, so an update
  * is a dozen ops for the whole model instead of a dozen per variable: on the
@@ -41,11 +46,16 @@ export class Adam {
 
   /** One update; `grads` in the order of the variables. */
   apply(grads: tf.Tensor[]): void {
+    tf.tidy(() => this.applyFlat(flatten(grads)));
+  }
+
+  /** One update from the gradients of all variables, flattened and concatenated in their order (as `flatten`). */
+  applyFlat(g: tf.Tensor): void {
+    if (g.size !== this.m.size) throw new Error(`Adam: ${g.size} gradient values for ${this.m.size} weights`);
     const t = ++this.step;
     const { beta1, beta2, epsilon } = this.cfg;
     const alpha = (this.cfg.learningRate * this.lrFactor * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
     tf.tidy(() => {
-      const g = tf.concat(grads.map((x) => tf.reshape(x, [-1])));
       const m = this.m.mul(beta1).add(g.mul(1 - beta1));
       const v = this.v.mul(beta2).add(g.square().mul(1 - beta2));
       this.m.assign(m);

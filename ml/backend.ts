@@ -15,6 +15,8 @@ export interface ActiveBackend {
   name: string;
   /** Which package provided it, and why earlier choices were passed over. */
   description: string;
+  /** The choice that loaded (never `auto`): what another thread of this process names to get the same back end. */
+  choice: Exclude<BackendChoice, 'auto'>;
 }
 
 /** Native packages register the `tensorflow` back end when imported. */
@@ -46,7 +48,7 @@ export async function useBackend(choice: BackendChoice, hints?: ModelHints): Pro
     const problem = await tryActivate(candidate, choice === 'auto');
     if (problem === null) {
       const why = choice === 'auto' && candidate === 'wasm' && hints?.recurrent === false ? ['tensorflow: not tried first, wasm is faster for a model without a recurrent layer'] : [];
-      active = { name: tf.getBackend(), description: describe(candidate, [...passed, ...why]) };
+      active = { name: tf.getBackend(), description: describe(candidate, [...passed, ...why]), choice: candidate as Exclude<BackendChoice, 'auto'> };
       activeKey = key;
       return active;
     }
@@ -54,6 +56,11 @@ export async function useBackend(choice: BackendChoice, hints?: ModelHints): Pro
     passed.push(`${candidate}: ${problem}`);
   }
   throw new Error(`no TensorFlow.js back end could start (${passed.join('; ')})`);
+}
+
+/** The back end this thread activated last, if any. */
+export function activeBackend(): ActiveBackend | undefined {
+  return active;
 }
 
 async function tryActivate(candidate: BackendChoice, auto: boolean): Promise<string | null> {

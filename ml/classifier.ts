@@ -14,6 +14,7 @@ import { usesInput, type ModelSpec } from './modelSpec.js';
 import { train, type EpochMetrics, type TrainConfig, type TrainState } from './trainer.js';
 import type { BuiltModel } from './build.js';
 import { streamedData } from './prefetch.js';
+import { replicaCount } from './replicas.js';
 import { encodeModel } from './modelFile.js';
 
 export interface ClassifierSettings extends TrainConfig {
@@ -52,6 +53,7 @@ export async function trainClassifier(
   const stream = streamedData(storage, data.train, data.test);
   if (stream.prefetched) io.log('training batches are assembled on a worker thread, ahead of the step that uses them');
   const result = await train(settings.model, settings, {
+    replicas: replicaCount(backend, usesInput(settings.model, 'particles')),
     data: stream,
     checkpoints: new CheckpointStore<TrainState>(storage, checkpointFolder),
     progress: (p) => io.progress(p),

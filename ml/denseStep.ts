@@ -37,39 +37,48 @@ const PROB_CLIP = 1e-7;
  */
 export function denseTrainStep(hidden: Hidden[], vars: tf.Variable[], adam: Adam, batch: Batch): { loss: number; correct: number } {
   return tf.tidy(() => {
-    const n = batch.size;
-    const x = tf.tensor2d(batch.hlf!, [n, HLF_FEATURES]);
-    const labels = tf.tensor1d(Int32Array.from(batch.labels), 'int32');
-    const y = tf.oneHot(labels, CLASSES).cast('float32');
-    // Forward, keeping each layer's input and output.
-    const acts: tf.Tensor2D[] = [x];
-    hidden.forEach((activation, l) => {
-      // tfjs fuses relu and sigmoid into the matMul, not tanh.
-      const z = tf.fused.matMul({ a: acts[l]!, b: vars[2 * l]!, bias: vars[2 * l + 1]!, activation: activation === 'tanh' ? 'linear' : activation }) as tf.Tensor2D;
-      acts.push(activation === 'tanh' ? tf.tanh<tf.Tensor2D>(z) : z);
-    });
-    const L = hidden.length;
-    const logits = tf.fused.matMul({ a: acts[L]!, b: vars[2 * L]!, bias: vars[2 * L + 1]! });
-    const p = tf.softmax(logits);
-    const clipped = tf.clipByValue(p, PROB_CLIP, 1 - PROB_CLIP);
-    const loss = tf.neg(tf.mean(tf.sum(y.mul(tf.log(clipped)), 1)));
-    // dLoss/dp through the clip (zero where clipped), then through the softmax.
-    const inside = p.greaterEqual(PROB_CLIP).logicalAnd(p.lessEqual(1 - PROB_CLIP)).cast('float32');
-    const g = y.div(clipped).mul(inside).mul(-1 / n);
-    let dz = p.mul<tf.Tensor2D>(g.sub(g.mul(p).sum(1, true)));
-    const grads: tf.Tensor[] = new Array<tf.Tensor>(vars.length);
-    for (let l = L; l >= 0; l--) {
-      const input = acts[l]!;
-      grads[2 * l] = tf.matMul(input, dz, true, false);
-      grads[2 * l + 1] = dz.sum(0);
-      if (l === 0) break;
-      const da = tf.matMul<tf.Tensor2D>(dz, vars[2 * l]!, false, true);
-      dz = backThrough(hidden[l - 1]!, da, input) as tf.Tensor2D;
-    }
+    const { grads, loss, correct } = denseGradients(hidden, vars, batch);
     adam.apply(grads);
-    const correct = p.argMax(1).equal(labels).sum().dataSync()[0]!;
-    return { loss: loss.dataSync()[0]!, correct };
+    return { loss, correct };
   });
+}
+
+/**
+ * The gradients of the batch's mean loss w.r.t. `vars`, with that loss and
+ * the correct count; call inside tf.tidy (the gradients are tracked by it).
+ */
+export function denseGradients(hidden: Hidden[], vars: tf.Variable[], batch: Batch): { grads: tf.Tensor[]; loss: number; correct: number } {
+  const n = batch.size;
+  const x = tf.tensor2d(batch.hlf!, [n, HLF_FEATURES]);
+  const labels = tf.tensor1d(Int32Array.from(batch.labels), 'int32');
+  const y = tf.oneHot(labels, CLASSES).cast('float32');
+  // Forward, keeping each layer's input and output.
+  const acts: tf.Tensor2D[] = [x];
+  hidden.forEach((activation, l) => {
+    // tfjs fuses relu and sigmoid into the matMul, not tanh.
+    const z = tf.fused.matMul({ a: acts[l]!, b: vars[2 * l]!, bias: vars[2 * l + 1]!, activation: activation === 'tanh' ? 'linear' : activation }) as tf.Tensor2D;
+    acts.push(activation === 'tanh' ? tf.tanh<tf.Tensor2D>(z) : z);
+  });
+  const L = hidden.length;
+  const logits = tf.fused.matMul({ a: acts[L]!, b: vars[2 * L]!, bias: vars[2 * L + 1]! });
+  const p = tf.softmax(logits);
+  const clipped = tf.clipByValue(p, PROB_CLIP, 1 - PROB_CLIP);
+  const loss = tf.neg(tf.mean(tf.sum(y.mul(tf.log(clipped)), 1)));
+  // dLoss/dp through the clip (zero where clipped), then through the softmax.
+  const inside = p.greaterEqual(PROB_CLIP).logicalAnd(p.lessEqual(1 - PROB_CLIP)).cast('float32');
+  const g = y.div(clipped).mul(inside).mul(-1 / n);
+  let dz = p.mul<tf.Tensor2D>(g.sub(g.mul(p).sum(1, true)));
+  const grads: tf.Tensor[] = new Array<tf.Tensor>(vars.length);
+  for (let l = L; l >= 0; l--) {
+    const input = acts[l]!;
+    grads[2 * l] = tf.matMul(input, dz, true, false);
+    grads[2 * l + 1] = dz.sum(0);
+    if (l === 0) break;
+    const da = tf.matMul<tf.Tensor2D>(dz, vars[2 * l]!, false, true);
+    dz = backThrough(hidden[l - 1]!, da, input) as tf.Tensor2D;
+  }
+  const correct = p.argMax(1).equal(labels).sum().dataSync()[0]!;
+  return { grads, loss: loss.dataSync()[0]!, correct };
 }
 
 /** d(loss)/d(pre-activation) from d(loss)/d(output) and the output `a` of the activation. */

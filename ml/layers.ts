@@ -7,9 +7,15 @@
  */
 import { tf } from './tf.js';
 
-/** Shared by the model's dropout layers; the trainer sets `step` before each step. */
+/**
+ * Shared by the model's dropout layers; the trainer sets `step` before each
+ * step. `rows`: this pass holds rows offset.. of a batch of `total` (a
+ * replica's shard, ml/replicas.ts), so each row gets the mask it would have
+ * had in the whole batch.
+ */
 export class StepClock {
   step = 0;
+  rows: { offset: number; total: number } | null = null;
 }
 
 interface SeededDropoutArgs {
@@ -37,7 +43,11 @@ export class SeededDropout extends tf.layers.Layer {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     if (kwargs.training !== true || this.rate === 0) return x;
     return tf.tidy(() => {
-      const keep = tf.randomUniform(x.shape, 0, 1, 'float32', `${this.seed}:${this.clock.step}`).greaterEqual(this.rate);
+      const rows = this.clock.rows;
+      const seed = `${this.seed}:${this.clock.step}`;
+      // The mask of the whole batch, then this shard's rows of it (rows are drawn in order, so row i's mask is the same either way).
+      const drawn = rows ? tf.slice(tf.randomUniform([rows.total, ...x.shape.slice(1)], 0, 1, 'float32', seed), rows.offset, x.shape[0]) : tf.randomUniform(x.shape, 0, 1, 'float32', seed);
+      const keep = drawn.greaterEqual(this.rate);
       // Inverted dropout, as Keras: scale the kept units so the expectation is unchanged.
       return x.mul(keep.cast('float32')).div(1 - this.rate);
     });

@@ -18,7 +18,7 @@ import { backendChoice, BackendChoice } from './backendChoice.js';
 import { decodeModel } from './modelFile.js';
 import type { BuiltModel } from './build.js';
 import { batches, realLength, type DataNeeds, type Row } from './data.js';
-import { inputsOf } from './trainer.js';
+import { inputsOf } from './gradients.js';
 import { encodeScores } from './scoresParquet.js';
 import type { JobCallbacks } from './job.js';
 

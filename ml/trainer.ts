@@ -8,14 +8,17 @@
 import { tf } from './tf.js';
 import { Adam, KERAS_ADAM } from './adam.js';
 import { buildModel, type BuiltModel } from './build.js';
-import { CLASSES, HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
+import { CLASSES } from '../hep/layout.js';
 import { CheckpointStore } from './checkpoint.js';
 import type { NamedTensor } from './tensorPack.js';
 import { batches, type Batch, type DataNeeds, type Row } from './data.js';
 import type { TrainingData } from './trainingData.js';
 import { masksPadding, usesInput, type ModelSpec } from './modelSpec.js';
 import { accuracy, argmaxRows } from './metrics.js';
-import { denseTrainStep } from './denseStep.js';
+import { batchGradients, inputsOf, PROB_CLIP } from './gradients.js';
+import { ReplicaPool } from './replicas.js';
+import { activeBackend } from './backend.js';
+import { BackendChoice } from './backendChoice.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -86,6 +89,8 @@ export interface TrainIO {
   progress(p: { done: number; total: number; unit: string; message: string }): void;
   log(message: string): void;
   signal: AbortSignal;
+  /** Model replicas each step's batch is split over (replicas.ts; replicaCount picks); 1 (default): this thread alone. */
+  replicas?: number;
 }
 
 export interface TrainResult {
@@ -107,8 +112,6 @@ export interface TrainState {
   partial: { lossSum: number; correct: number; seen: number; trainSeconds: number };
 }
 
-/** Keras clips probabilities to [ε, 1 − ε] before the log. */
-const PROB_CLIP = 1e-7;
 
 export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Promise<TrainResult> {
   const needs = needsOf(spec, cfg);
@@ -133,51 +136,67 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
   let lastSave = Date.now();
   let predictions: Float32Array | undefined;
   let labels: Int8Array | undefined;
+  const pool = replicaPool(spec, cfg.seed, io);
 
-  while (state.epoch < cfg.epochs && !earlyStopDue(state.history, cfg.earlyStopping)) {
-    const started = Date.now();
-    adam.lrFactor = lrFactorAt(state.epoch + 1, cfg.lrSchedule);
-    if (cfg.lrSchedule) io.log(`epoch ${state.epoch + 1}/${cfg.epochs}: learning rate ${cfg.learningRate * adam.lrFactor}`);
-    const p = state.partial;
-    const elapsed = () => p.trainSeconds + (Date.now() - started) / 1000;
-    const stream = io.data.epoch(needs, { seed: cfg.seed, epoch: state.epoch, bufferSize: cfg.shuffleBuffer, batchSize: cfg.batchSize, skip: state.stepInEpoch });
-    for await (const batch of stream) {
-      if (io.signal.aborted) throw new Error('training cancelled');
-      clock.step = state.globalStep;
-      const { loss, correct } = trainStep(built, adam, vars, batch);
-      p.lossSum += loss * batch.size;
-      p.correct += correct;
-      p.seen += batch.size;
-      state.stepInEpoch++;
-      state.globalStep++;
-      io.progress({
-        done: state.globalStep,
-        total: stepsPerEpoch * cfg.epochs,
-        unit: 'steps',
-        message: `epoch ${state.epoch + 1}/${cfg.epochs} · step ${state.stepInEpoch}/${stepsPerEpoch} · loss ${(p.lossSum / p.seen).toFixed(4)} · accuracy ${(p.correct / p.seen).toFixed(4)} · ${Math.round(p.seen / elapsed())} samples/s`,
-      });
-      if (state.stepInEpoch % cfg.checkpointSteps === 0 || Date.now() - lastSave > cfg.checkpointSeconds * 1000) {
-        await save({ ...state, partial: { ...p, trainSeconds: elapsed() } });
-        lastSave = Date.now();
+  try {
+    await pool?.ready();
+    while (state.epoch < cfg.epochs && !earlyStopDue(state.history, cfg.earlyStopping)) {
+      const started = Date.now();
+      adam.lrFactor = lrFactorAt(state.epoch + 1, cfg.lrSchedule);
+      if (cfg.lrSchedule) io.log(`epoch ${state.epoch + 1}/${cfg.epochs}: learning rate ${cfg.learningRate * adam.lrFactor}`);
+      const p = state.partial;
+      const elapsed = () => p.trainSeconds + (Date.now() - started) / 1000;
+      const stream = io.data.epoch(needs, { seed: cfg.seed, epoch: state.epoch, bufferSize: cfg.shuffleBuffer, batchSize: cfg.batchSize, skip: state.stepInEpoch });
+      for await (const batch of stream) {
+        if (io.signal.aborted) throw new Error('training cancelled');
+        clock.step = state.globalStep;
+        const { loss, correct } = pool ? await pool.step(built, adam, vars, batch, needs.trim, state.globalStep) : trainStep(built, adam, vars, batch);
+        p.lossSum += loss * batch.size;
+        p.correct += correct;
+        p.seen += batch.size;
+        state.stepInEpoch++;
+        state.globalStep++;
+        io.progress({
+          done: state.globalStep,
+          total: stepsPerEpoch * cfg.epochs,
+          unit: 'steps',
+          message: `epoch ${state.epoch + 1}/${cfg.epochs} · step ${state.stepInEpoch}/${stepsPerEpoch} · loss ${(p.lossSum / p.seen).toFixed(4)} · accuracy ${(p.correct / p.seen).toFixed(4)} · ${Math.round(p.seen / elapsed())} samples/s`,
+        });
+        if (state.stepInEpoch % cfg.checkpointSteps === 0 || Date.now() - lastSave > cfg.checkpointSeconds * 1000) {
+          await save({ ...state, partial: { ...p, trainSeconds: elapsed() } });
+          lastSave = Date.now();
+        }
+        await new Promise((r) => setImmediate(r)); // let heartbeats and cancellation through
       }
-      await new Promise((r) => setImmediate(r)); // let heartbeats and cancellation through
+      const trainSeconds = elapsed();
+      const val = await evaluate(built, io.data.test(needs), io.data.testRows, needs, cfg.evalBatchSize);
+      predictions = val.predictions;
+      labels = val.labels;
+      const m: EpochMetrics = { epoch: state.epoch + 1, loss: p.lossSum / p.seen, accuracy: p.correct / p.seen, valLoss: val.loss, valAccuracy: val.accuracy, trainSeconds, samplesPerSecond: p.seen / trainSeconds };
+      io.log(`epoch ${m.epoch}/${cfg.epochs}: loss ${m.loss.toFixed(4)} accuracy ${m.accuracy.toFixed(4)} · val_loss ${m.valLoss.toFixed(4)} val_accuracy ${m.valAccuracy.toFixed(4)} · ${Math.round(m.samplesPerSecond)} samples/s`);
+      state = { epoch: state.epoch + 1, stepInEpoch: 0, globalStep: state.globalStep, history: [...state.history, m], partial: emptyPartial() };
+      await save(state);
+      lastSave = Date.now();
+      if (state.epoch < cfg.epochs && earlyStopDue(state.history, cfg.earlyStopping)) {
+        io.log(`early stop after epoch ${state.epoch}: val_loss has not improved by more than ${cfg.earlyStopping!.minDelta} for ${cfg.earlyStopping!.patience} epoch(s)`);
+      }
     }
-    const trainSeconds = elapsed();
-    const val = await evaluate(built, io.data.test(needs), io.data.testRows, needs, cfg.evalBatchSize);
-    predictions = val.predictions;
-    labels = val.labels;
-    const m: EpochMetrics = { epoch: state.epoch + 1, loss: p.lossSum / p.seen, accuracy: p.correct / p.seen, valLoss: val.loss, valAccuracy: val.accuracy, trainSeconds, samplesPerSecond: p.seen / trainSeconds };
-    io.log(`epoch ${m.epoch}/${cfg.epochs}: loss ${m.loss.toFixed(4)} accuracy ${m.accuracy.toFixed(4)} · val_loss ${m.valLoss.toFixed(4)} val_accuracy ${m.valAccuracy.toFixed(4)} · ${Math.round(m.samplesPerSecond)} samples/s`);
-    state = { epoch: state.epoch + 1, stepInEpoch: 0, globalStep: state.globalStep, history: [...state.history, m], partial: emptyPartial() };
-    await save(state);
-    lastSave = Date.now();
-    if (state.epoch < cfg.epochs && earlyStopDue(state.history, cfg.earlyStopping)) {
-      io.log(`early stop after epoch ${state.epoch}: val_loss has not improved by more than ${cfg.earlyStopping!.minDelta} for ${cfg.earlyStopping!.patience} epoch(s)`);
-    }
+  } finally {
+    if (pool) io.log(`replica threads computed ${pool.shards.onReplicas} of ${pool.shards.onReplicas + pool.shards.here} batch shards`);
+    await pool?.close();
   }
   adam.dispose();
   if (!predictions || !labels) ({ predictions, labels } = await evaluate(built, io.data.test(needs), io.data.testRows, needs, cfg.evalBatchSize)); // resumed after the last epoch
   return { built, history: state.history, predictions, labels, steps: state.globalStep, resumedFromStep };
+}
+
+/** Replica threads for `io.replicas` > 1, on this thread's back end. */
+function replicaPool(spec: ModelSpec, seed: number, io: TrainIO): ReplicaPool | null {
+  const count = io.replicas ?? 1;
+  if (count <= 1) return null;
+  const backend = activeBackend()?.choice ?? BackendChoice.exclude(['auto']).parse(tf.getBackend());
+  io.log(`each batch is split over ${count} model replicas: this thread and ${count - 1} replica thread${count > 2 ? 's' : ''}`);
+  return new ReplicaPool({ spec, seed, backend }, count, (m) => io.log(m));
 }
 
 /** What the model reads from each row, and whether its padding may be trimmed. */
@@ -187,33 +206,11 @@ export function needsOf(spec: ModelSpec, cfg: Pick<TrainConfig, 'trim'>): DataNe
 
 /** Forward, loss, backward and update for one batch; returns the batch's mean loss and correct count. */
 export function trainStep(built: BuiltModel, adam: Adam, vars: tf.Variable[], batch: Batch): { loss: number; correct: number } {
-  if (built.dense) return denseTrainStep(built.dense, vars, adam, batch);
   return tf.tidy(() => {
-    const xs = inputsOf(built, batch);
-    const labels = tf.tensor1d(Int32Array.from(batch.labels), 'int32');
-    const y = tf.oneHot(labels, CLASSES).cast('float32');
-    let probs: tf.Tensor2D | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      probs = tf.keep(built.model.apply(xs, { training: true }) as tf.Tensor2D);
-      return crossEntropy(probs, y);
-    }, vars);
-    adam.apply(vars.map((v) => grads[v.name]!));
-    const correct = probs!.argMax(1).equal(labels).sum().dataSync()[0]!;
-    probs!.dispose();
-    return { loss: value.dataSync()[0]!, correct };
+    const { grads, loss, correct } = batchGradients(built, vars, batch);
+    adam.apply(grads);
+    return { loss, correct };
   });
-}
-
-/** Keras' categorical cross-entropy on probabilities: clipped away from 0 and 1. */
-function crossEntropy(probs: tf.Tensor2D, y: tf.Tensor): tf.Scalar {
-  return tf.neg(tf.mean(tf.sum(y.mul(tf.log(tf.clipByValue(probs, PROB_CLIP, 1 - PROB_CLIP))), 1))) as tf.Scalar;
-}
-
-/** The batch as the tensors the model takes, in its input order. */
-export function inputsOf(built: BuiltModel, batch: Batch): tf.Tensor[] {
-  return built.inputs.map((name) =>
-    name === 'hlf' ? tf.tensor2d(batch.hlf!, [batch.size, HLF_FEATURES]) : tf.tensor3d(batch.particles!, [batch.size, batch.steps, PARTICLE_FEATURES]),
-  );
 }
 
 /** Inference over `n` test rows in their order: loss, accuracy and the softmax outputs. */
