@@ -57,7 +57,7 @@ async function child(root: string, manifestPath: string, model: string, steps: n
   const models = loadPipelinesFile(join(projectRoot, 'pipelines.yaml'), configVocabulary(new KindRegistry(builtinKinds))).pipelines.demo!.models!;
   const spec = ModelSpec.parse({ name: model, ...models[model] });
   const backend = await useBackend('auto', { recurrent: usesInput(spec, 'particles') });
-  const data = streamedData(new LocalStorage(root), parts('train-'), parts('test-'));
+  const data = streamedData(new LocalStorage(root), parts('train-'), parts('test-'), { recurrent: usesInput(spec, 'particles') });
   const replicas = replicaCount(backend, usesInput(spec, 'particles'));
   const abort = new AbortController();
   const ends: number[] = [];

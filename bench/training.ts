@@ -178,7 +178,7 @@ const config = (epochs: number, trim: boolean): TrainConfig => ({
 
 async function tfTrain(model: ModelSpec, data: Dataset, cfg: TrainConfig): Promise<TrainResult & { seconds: number }> {
   const t0 = performance.now();
-  const stream = streamedData(data.storage, data.train, data.test);
+  const stream = streamedData(data.storage, data.train, data.test, { recurrent: usesInput(model, 'particles') });
   const r = await train(model, cfg, {
     replicas: replicasFor(model),
     data: stream, checkpoints: new CheckpointStore<TrainState>(data.storage, `ckpt/${process.pid}-${runId++}`),
@@ -195,7 +195,7 @@ async function tfSteps(model: ModelSpec, data: Dataset, trim: boolean, steps: nu
   const abort = new AbortController();
   const ends: number[] = [];
   const cap = Math.min(steps, Math.floor(rowsOf(data.train) / S.batchSize));
-  const stream = streamedData(data.storage, data.train, data.test);
+  const stream = streamedData(data.storage, data.train, data.test, { recurrent: usesInput(model, 'particles') });
   try {
     await train(model, { ...config(1, trim), shuffleBuffer: rowsOf(data.train) }, {
       replicas: replicasFor(model),

@@ -50,10 +50,11 @@ export async function trainClassifier(
   io.log(`training "${settings.model.name ?? 'model'}" on the ${backend.name} back end: ${backend.description}`);
   // Every attempt checks its inputs: a retry may follow a worker that a damaged part crashed.
   await verifyParts(storage, [...data.train, ...data.test], (done, total) => io.progress({ done, total, unit: 'parts verified' }));
-  const stream = streamedData(storage, data.train, data.test);
+  const recurrent = usesInput(settings.model, 'particles');
+  const stream = streamedData(storage, data.train, data.test, { recurrent });
   if (stream.prefetched) io.log('training batches are assembled on a worker thread, ahead of the step that uses them');
   const result = await train(settings.model, settings, {
-    replicas: replicaCount(backend, usesInput(settings.model, 'particles')),
+    replicas: replicaCount(backend, recurrent),
     data: stream,
     checkpoints: new CheckpointStore<TrainState>(storage, checkpointFolder),
     progress: (p) => io.progress(p),

@@ -19,11 +19,14 @@ export const PREFETCH_AHEAD = 4;
 
 /**
  * The training data a training job streams from storage: prefetched on a
- * worker thread when this process may use more than one core, unless
- * TOPOFLOW_PREFETCH=0; in-process otherwise.
+ * worker thread for a model with a recurrent layer when this process may use
+ * more than one core; in-process otherwise. TOPOFLOW_PREFETCH=0 or 1 decides
+ * instead. An HLF net's step (~1 ms) is shorter than what a batch's message
+ * and the proxied reads cost the training thread: prefetched, it trained at
+ * 0.7-0.9x the in-process rate (bench/RESULTS.md).
  */
-export function streamedData(storage: Storage, train: PartRef[], test: PartRef[], env: NodeJS.ProcessEnv = process.env): TrainingData & { prefetched: boolean } {
-  const prefetch = env.TOPOFLOW_PREFETCH !== undefined ? env.TOPOFLOW_PREFETCH !== '0' : availableParallelism() > 1;
+export function streamedData(storage: Storage, train: PartRef[], test: PartRef[], model: { recurrent: boolean }, env: NodeJS.ProcessEnv = process.env): TrainingData & { prefetched: boolean } {
+  const prefetch = env.TOPOFLOW_PREFETCH !== undefined ? env.TOPOFLOW_PREFETCH !== '0' : model.recurrent && availableParallelism() > 1;
   return prefetch ? { ...prefetchedData(storage, train, test), prefetched: true } : { ...storedData(storage, train, test), prefetched: false };
 }
 

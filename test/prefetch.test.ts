@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { LocalStorage, type Storage } from '../storage/index.js';
 import { Rng } from '../common/rng.js';
 import { collectBytes } from '../parquet/index.js';
@@ -116,9 +117,9 @@ describe('prefetched training batches', () => {
   });
 
   test('TOPOFLOW_PREFETCH=0 trains from the in-process stream; =1 from the worker', async () => {
-    const off = streamedData(storage, parts, parts, { TOPOFLOW_PREFETCH: '0' });
+    const off = streamedData(storage, parts, parts, { recurrent: true }, { TOPOFLOW_PREFETCH: '0' });
     assert.equal(off.prefetched, false);
-    const on = streamedData(storage, parts, parts, { TOPOFLOW_PREFETCH: '1' });
+    const on = streamedData(storage, parts, parts, { recurrent: false }, { TOPOFLOW_PREFETCH: '1' });
     try {
       assert.equal(on.prefetched, true);
       const req: EpochRequest = { seed: 2, epoch: 0, bufferSize: 8, batchSize: 16 };
@@ -126,5 +127,11 @@ describe('prefetched training batches', () => {
     } finally {
       await on.close?.();
     }
+  });
+
+  test('by default only a recurrent model prefetches, and only with two or more cores', async () => {
+    const streams = [true, false].map((recurrent) => streamedData(storage, parts, parts, { recurrent }, {}));
+    assert.deepEqual(streams.map((s) => s.prefetched), [availableParallelism() > 1, false]);
+    await Promise.all(streams.map((s) => s.close?.()));
   });
 });
