@@ -132,6 +132,6 @@ describe('prefetched training batches', () => {
   test('by default only a recurrent model prefetches, and only with two or more cores', async () => {
     const streams = [true, false].map((recurrent) => streamedData(storage, parts, parts, { recurrent }, {}));
     assert.deepEqual(streams.map((s) => s.prefetched), [availableParallelism() > 1, false]);
-    await Promise.all(streams.map((s) => s.close?.()));
+    for (const s of streams) await s.close?.();
   });
 });
