@@ -10,7 +10,10 @@
  *   npm run build
  *   node dist/bench/prefetch.js [--features <features stage key prefix in data/store>]
  *       [--events-per-sample 40000] [--models particle_sequence,inclusive,hlf] [--threads 1,2]
- *       [--replicas 1,2] [--steps 150] [--repeat 2]
+ *       [--replicas 1,2] [--steps 150] [--epochs 1] [--repeat 2]
+ *
+ * `--epochs N` (N > 1): whole epochs instead, the rate of epoch N (row
+ * groups kept from the earlier ones, as a real run's later epochs).
  *
  * Without --features it generates a stage-2 data set (demo caps) in a temp
  * folder. Each cell runs in a child process of its own (TensorFlow reads its
@@ -49,8 +52,12 @@ interface Cell {
   samplesPerSecond: number;
 }
 
-/** One cell: a child process trains `model` until step N and prints its rate. */
-async function child(root: string, manifestPath: string, model: string, steps: number): Promise<void> {
+/**
+ * One cell: a child process trains `model` until step N of its first epoch
+ * and prints its rate; with `epochs` > 1, whole epochs instead, and the rate
+ * of the last one (the trainer's own figure: training time, no validation).
+ */
+async function child(root: string, manifestPath: string, model: string, steps: number, epochs: number): Promise<void> {
   const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as StageManifest;
   const parts = (prefix: string): PartRef[] =>
     m.outputs.filter((o) => o.name.split('/').pop()!.startsWith(prefix)).map((o) => ({ key: o.key, rows: o.rows!, bytes: o.bytes, sha256: o.sha256 }));
@@ -61,14 +68,16 @@ async function child(root: string, manifestPath: string, model: string, steps: n
   const replicas = replicaCount(backend, usesInput(spec, 'particles'));
   const abort = new AbortController();
   const ends: number[] = [];
+  let lastEpoch = 0;
   try {
-    await train(spec, { epochs: 1, batchSize: 128, learningRate: 1e-3, seed: 42, shuffleBuffer: 2048, evalBatchSize: 256, checkpointSteps: 1e9, checkpointSeconds: 1e9, trim: true }, {
+    const r = await train(spec, { epochs, batchSize: 128, learningRate: 1e-3, seed: 42, shuffleBuffer: 2048, evalBatchSize: 256, checkpointSteps: 1e9, checkpointSeconds: 1e9, trim: true }, {
       data, signal: abort.signal, log: () => {}, replicas,
       progress: (p) => {
         ends.push(performance.now());
-        if (p.done >= steps) abort.abort();
+        if (epochs === 1 && p.done >= steps) abort.abort();
       },
     });
+    lastEpoch = r.history.at(-1)!.samplesPerSecond;
   } catch (err) {
     if (!/training cancelled/.test((err as Error).message)) throw err;
   } finally {
@@ -76,18 +85,20 @@ async function child(root: string, manifestPath: string, model: string, steps: n
   }
   if (ends.length <= WARMUP + 1) throw new Error(`only ${ends.length} steps ran: use a larger data set`);
   const seconds = (ends.at(-1)! - ends[WARMUP - 1]!) / 1000;
-  const cell: Cell = { model, backend: backend.name, threads: process.env.TF_NUM_INTRAOP_THREADS ?? '', replicas, prefetch: data.prefetched, samplesPerSecond: Math.round(((ends.length - WARMUP) * 128) / seconds) };
+  const rate = epochs > 1 ? lastEpoch : ((ends.length - WARMUP) * 128) / seconds;
+  const cell: Cell = { model, backend: backend.name, threads: process.env.TF_NUM_INTRAOP_THREADS ?? '', replicas, prefetch: data.prefetched, samplesPerSecond: Math.round(rate) };
   console.log(JSON.stringify(cell));
 }
 
 async function main(): Promise<void> {
-  if (argv[0] === '--child') return child(argv[1]!, argv[2]!, argv[3]!, Number(argv[4]));
+  if (argv[0] === '--child') return child(argv[1]!, argv[2]!, argv[3]!, Number(argv[4]), Number(argv[5]));
   const models = opt('--models', 'particle_sequence,inclusive,hlf').split(',');
   const threads = opt('--threads', '1,2').split(',');
   const replicaCounts = opt('--replicas', '1,2').split(',');
   /** hlf: one replica (its default: a ~1 ms step is shorter than a round trip to a thread). */
   const replicasOf = (model: string) => (model === 'hlf' ? ['1'] : replicaCounts);
   const steps = Number(opt('--steps', '150'));
+  const epochs = Number(opt('--epochs', '1'));
   const repeat = Number(opt('--repeat', '2'));
   const features = opt('--features', '');
   let root: string;
@@ -114,7 +125,7 @@ async function main(): Promise<void> {
       for (const t of model === 'hlf' ? ['1'] : threads) for (const r of replicasOf(model)) {
         for (const prefetch of ['0', '1']) {
           const env = { ...process.env, TOPOFLOW_PREFETCH: prefetch, TF_NUM_INTRAOP_THREADS: t, TOPOFLOW_REPLICAS: r };
-          const res = spawnSync(process.execPath, [self, '--child', root, manifestPath, model, String(steps)], { env, encoding: 'utf8' });
+          const res = spawnSync(process.execPath, [self, '--child', root, manifestPath, model, String(steps), String(epochs)], { env, encoding: 'utf8' });
           const line = res.stdout.split('\n').find((l) => l.startsWith('{'));
           if (res.status !== 0 || !line) throw new Error(`${model}, ${t} thread(s), ${r} replica(s), prefetch ${prefetch}: ${res.stderr.trim().split('\n').slice(-3).join(' ')}`);
           const cell = JSON.parse(line) as Cell;
@@ -134,7 +145,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(rows.join('\n'));
-  console.log(`\n${repeat} repeat(s), ${steps} steps each; ${((Date.now() - started) / 60000).toFixed(1)} min; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`\n${repeat} repeat(s), ${epochs > 1 ? `epoch ${epochs} of ${epochs}` : `steps ${WARMUP + 1}..${steps} of the first epoch`} each; ${((Date.now() - started) / 60000).toFixed(1)} min; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (temp) rmSync(temp, { recursive: true, force: true });
 }
 

@@ -21,9 +21,9 @@ export const PREFETCH_AHEAD = 4;
  * The training data a training job streams from storage: prefetched on a
  * worker thread for a model with a recurrent layer when this process may use
  * more than one core; in-process otherwise. TOPOFLOW_PREFETCH=0 or 1 decides
- * instead. An HLF net's step (~1 ms) is shorter than what a batch's message
- * and the proxied reads cost the training thread: prefetched, it trained at
- * 0.7-0.9x the in-process rate (bench/RESULTS.md).
+ * instead. An HLF net's step (~1 ms) leaves little to overlap, and a batch's
+ * message costs the training thread about what the thread saves: prefetched,
+ * it trained at 0.76-1.02x the in-process rate (bench/RESULTS.md).
  */
 export function streamedData(storage: Storage, train: PartRef[], test: PartRef[], model: { recurrent: boolean }, env: NodeJS.ProcessEnv = process.env): TrainingData & { prefetched: boolean } {
   const prefetch = env.TOPOFLOW_PREFETCH !== undefined ? env.TOPOFLOW_PREFETCH !== '0' : model.recurrent && availableParallelism() > 1;
