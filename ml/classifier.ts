@@ -53,15 +53,16 @@ export async function trainClassifier(
   const recurrent = usesInput(settings.model, 'particles');
   const stream = streamedData(storage, data.train, data.test, { recurrent });
   if (stream.prefetched) io.log('training batches are assembled on a worker thread, ahead of the step that uses them');
+  const replicas = replicaCount(backend, recurrent);
   const result = await train(settings.model, settings, {
-    replicas: replicaCount(backend, recurrent),
+    replicas,
     data: stream,
     checkpoints: new CheckpointStore<TrainState>(storage, checkpointFolder),
     progress: (p) => io.progress(p),
     log: (m) => io.log(m),
     signal: io.signal,
   }).finally(() => stream.close?.());
-  const out = classifierFiles(result.built, settings, backend.name, result.history, result.predictions, result.labels, { resumedFromStep: result.resumedFromStep });
+  const out = classifierFiles(result.built, settings, backend.name, result.history, result.predictions, result.labels, { resumedFromStep: result.resumedFromStep, replicas, prefetched: stream.prefetched });
   result.built.model.dispose();
   return {
     ...out,
