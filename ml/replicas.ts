@@ -90,7 +90,7 @@ function rowsOf(b: Batch, offset: number, size: number, trim: boolean): Batch {
 }
 
 /** One shard's gradients (flat, in the order of `vars`), mean loss and correct count, with the dropout masks of its rows. */
-export function shardGradients(built: BuiltModel, vars: tf.Tensor[], step: number, rows: ShardRows, batch: Batch): { grads: Float32Array; loss: number; correct: number } {
+export function shardGradients(built: BuiltModel, vars: tf.Tensor[], step: number, rows: ShardRows, batch: Batch): ShardResult {
   built.clock.step = step;
   built.clock.rows = rows;
   try {
@@ -117,12 +117,21 @@ export function setFlatWeights(vars: tf.Tensor[], flat: Float32Array): void {
   });
 }
 
+/** One shard's gradients (flat, in the order of the model's trainable weights), mean loss and correct count. */
+export interface ShardResult {
+  grads: Float32Array;
+  loss: number;
+  correct: number;
+}
+
 interface Helper {
   worker: Worker;
   state: 'starting' | 'ready' | 'failed';
   /** Resolves once it is ready or has failed. */
   started: Promise<void>;
-  pending: Map<number, { resolve(r: { grads: Float32Array; loss: number; correct: number }): void; reject(e: Error): void }>;
+  pending: Map<number, { resolve(r: ShardResult): void; reject(e: Error): void }>;
+  /** Shards it failed on (the first is logged). */
+  shardFailures: number;
 }
 
 /** Replica threads for one training run; `step` does one data-parallel update. */
@@ -144,7 +153,7 @@ export class ReplicaPool {
   private start(init: ReplicaInit): Helper {
     let settle = () => {};
     const started = new Promise<void>((r) => (settle = r));
-    const h: Helper = { worker: new Worker(new URL('./replicaWorker.js', import.meta.url), { workerData: init }), state: 'starting', started, pending: new Map() };
+    const h: Helper = { worker: new Worker(new URL('./replicaWorker.js', import.meta.url), { workerData: init }), state: 'starting', started, pending: new Map(), shardFailures: 0 };
     const fail = (why: string) => {
       settle();
       if (h.state === 'failed') return;
@@ -158,12 +167,13 @@ export class ReplicaPool {
       if (m.type === 'ready') {
         h.state = h.state === 'starting' ? 'ready' : h.state;
         settle();
-      }
-      else if (m.type === 'grads') {
+      } else if (m.type === 'grads') {
         h.pending.get(m.id)?.resolve(m);
         h.pending.delete(m.id);
-      } else if (m.id === null) fail(`it could not start: ${m.message}`);
-      else {
+      } else if (m.id === null) {
+        fail(`it could not start: ${m.message}`);
+      } else {
+        if (h.shardFailures++ === 0) this.log(`a replica thread failed on a shard (${m.message}); such shards are computed on the training thread`);
         h.pending.get(m.id)?.reject(new Error(m.message));
         h.pending.delete(m.id);
       }
@@ -225,7 +235,7 @@ export class ReplicaPool {
     if (h.state !== 'ready') return null;
     const id = this.nextId++;
     const m: ToReplica = { type: 'shard', id, step, rows: s.rows, weights, batch: s.batch };
-    return new Promise<{ grads: Float32Array; loss: number; correct: number }>((resolve, reject) => {
+    return new Promise<ShardResult>((resolve, reject) => {
       h.pending.set(id, { resolve, reject });
       h.worker.postMessage(m, batchBuffers(s.batch));
     });

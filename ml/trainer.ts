@@ -112,7 +112,6 @@ export interface TrainState {
   partial: { lossSum: number; correct: number; seen: number; trainSeconds: number };
 }
 
-
 export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Promise<TrainResult> {
   const needs = needsOf(spec, cfg);
   const built = buildModel(spec, cfg.seed);

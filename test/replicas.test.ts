@@ -136,6 +136,7 @@ describe('training over replica threads', () => {
     // A replica whose model does not match: it fails on the shard, and stays up.
     const wrong = await step({ spec: ModelSpec.parse({ ...INCLUSIVE, branches: { ...INCLUSIVE.branches, particles: [{ masking: 0 }, { gru: 9 }] } }), backend: BACKEND });
     assert.deepEqual(wrong.shards, { onReplicas: 0, here: 2 });
+    assert.match(wrong.logs.join('\n'), /a replica thread failed on a shard \(\d+ weight values for a model of \d+\)/);
     for (const other of [down, wrong]) {
       assert.deepEqual(other.weights, up.weights);
       assert.deepEqual(other.out, up.out);
