@@ -17,6 +17,16 @@ export interface AdamConfig {
 /** Keras defaults, as in the seed's models. */
 export const KERAS_ADAM: AdamConfig = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 
+/** The part of tfjs-backend-wasm's BackendWasm used here: a tensor's values as a view of the wasm heap. */
+interface WasmHeap {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/** Whether updates run in place on the wasm heap (TOPOFLOW_WASM_ADAM=0: as tfjs ops, like the other back ends). */
+function inPlace(): boolean {
+  return tf.getBackend() === 'wasm' && process.env.TOPOFLOW_WASM_ADAM !== '0';
+}
+
 /** Tensors flattened and concatenated, in order: one vector for the whole model. */
 export function flatten(tensors: tf.Tensor[]): tf.Tensor1D {
   return tf.tidy(() => tf.concat<tf.Tensor1D>(tensors.map((x) => tf.reshape(x, [-1]))));
@@ -46,15 +56,15 @@ export class Adam {
 
   /** One update; `grads` in the order of the variables. */
   apply(grads: tf.Tensor[]): void {
-    tf.tidy(() => this.applyFlat(flatten(grads)));
+    if (inPlace()) this.applyInPlace(grads);
+    else tf.tidy(() => this.applyFlat(flatten(grads)));
   }
 
   /** One update from the gradients of all variables, flattened and concatenated in their order (as `flatten`). */
   applyFlat(g: tf.Tensor): void {
     if (g.size !== this.m.size) throw new Error(`Adam: ${g.size} gradient values for ${this.m.size} weights`);
-    const t = ++this.step;
-    const { beta1, beta2, epsilon } = this.cfg;
-    const alpha = (this.cfg.learningRate * this.lrFactor * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+    if (inPlace()) return this.applyInPlace([g]);
+    const { beta1, beta2, epsilon, alpha } = this.next();
     tf.tidy(() => {
       const m = this.m.mul(beta1).add(g.mul(1 - beta1));
       const v = this.v.mul(beta2).add(g.square().mul(1 - beta2));
@@ -63,6 +73,48 @@ export class Adam {
       const steps = tf.split(m.mul(alpha).div(v.sqrt().add(epsilon)), this.sizes);
       this.vars.forEach((x, i) => x.assign(x.sub(tf.reshape(steps[i]!, x.shape))));
     });
+  }
+
+  /** Counts the update and gives its constants (the step size in double precision, from the step count). */
+  private next() {
+    const t = ++this.step;
+    const { beta1, beta2, epsilon } = this.cfg;
+    return { beta1, beta2, epsilon, alpha: (this.cfg.learningRate * this.lrFactor * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t) };
+  }
+
+  /**
+   * The update as one loop over the wasm heap, in place: the moments and the
+   * weights are rewritten where they lie, reading the gradients (any split
+   * into tensors, in the variables' order) where they lie. On wasm each tfjs
+   * op costs a few µs whatever its size, and Adam's ~45 ops were about half an
+   * HLF net's step. The same formula in double precision, rounded to float32
+   * once per value (within rounding of the op path; a resumed run repeats it
+   * bit for bit).
+   */
+  private applyInPlace(grads: tf.Tensor[]): void {
+    const heap = tf.backend() as unknown as WasmHeap;
+    const total = grads.reduce((s, g) => s + g.size, 0);
+    if (total !== this.m.size) throw new Error(`Adam: ${total} gradient values for ${this.m.size} weights`);
+    const { beta1, beta2, epsilon, alpha } = this.next();
+    // Views taken together, with no allocation in between (a growing heap would detach them).
+    const m = heap.typedArrayFromHeap(this.m);
+    const v = heap.typedArrayFromHeap(this.v);
+    const ws = this.vars.map((x) => heap.typedArrayFromHeap(x));
+    const gs = grads.map((x) => heap.typedArrayFromHeap(x));
+    let gi = 0;
+    let gAt = 0;
+    let k = 0;
+    for (const w of ws) {
+      for (let i = 0; i < w.length; i++, k++, gAt++) {
+        while (gAt >= gs[gi]!.length) [gi, gAt] = [gi + 1, 0];
+        const g = gs[gi]![gAt]!;
+        const mk = beta1 * m[k]! + (1 - beta1) * g;
+        const vk = beta2 * v[k]! + (1 - beta2) * g * g;
+        m[k] = mk;
+        v[k] = vk;
+        w[i] = w[i]! - (alpha * m[k]!) / (Math.sqrt(v[k]!) + epsilon);
+      }
+    }
   }
 
   /** The first and second moments per variable (for a checkpoint), in the order of the variables. */
