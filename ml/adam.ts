@@ -83,13 +83,15 @@ export class Adam {
   }
 
   /**
-   * The update as one loop over the wasm heap, in place: the moments and the
-   * weights are rewritten where they lie, reading the gradients (any split
-   * into tensors, in the variables' order) where they lie. On wasm each tfjs
-   * op costs a few µs whatever its size, and Adam's ~45 ops were about half an
-   * HLF net's step. The same formula in double precision, rounded to float32
-   * once per value (within rounding of the op path; a resumed run repeats it
-   * bit for bit).
+   * The update as one loop over the wasm heap: the moments are rewritten
+   * where they lie, the gradients (any split into tensors, in the variables'
+   * order) read where they lie, and each weight gets a new tensor. Weights
+   * must not change in place: the wasm back end's matMul packs its weight
+   * operand once per tensor and reuses the packing while that tensor lives.
+   * On wasm each tfjs op costs a few µs whatever its size, and Adam's ~45 ops
+   * were about half an HLF net's step. The same formula in double precision,
+   * rounded to float32 once per value (within rounding of the op path; a
+   * resumed run repeats it bit for bit).
    */
   private applyInPlace(grads: tf.Tensor[]): void {
     const heap = tf.backend() as unknown as WasmHeap;
@@ -101,20 +103,21 @@ export class Adam {
     const v = heap.typedArrayFromHeap(this.v);
     const ws = this.vars.map((x) => heap.typedArrayFromHeap(x));
     const gs = grads.map((x) => heap.typedArrayFromHeap(x));
+    const next = ws.map((w) => new Float32Array(w.length)); // JS memory: no wasm allocation
     let gi = 0;
     let gAt = 0;
     let k = 0;
-    for (const w of ws) {
+    ws.forEach((w, j) => {
+      const out = next[j]!;
       for (let i = 0; i < w.length; i++, k++, gAt++) {
         while (gAt >= gs[gi]!.length) [gi, gAt] = [gi + 1, 0];
         const g = gs[gi]![gAt]!;
-        const mk = beta1 * m[k]! + (1 - beta1) * g;
-        const vk = beta2 * v[k]! + (1 - beta2) * g * g;
-        m[k] = mk;
-        v[k] = vk;
-        w[i] = w[i]! - (alpha * m[k]!) / (Math.sqrt(v[k]!) + epsilon);
+        m[k] = beta1 * m[k]! + (1 - beta1) * g;
+        v[k] = beta2 * v[k]! + (1 - beta2) * g * g;
+        out[i] = w[i]! - (alpha * m[k]!) / (Math.sqrt(v[k]!) + epsilon);
       }
-    }
+    });
+    tf.tidy(() => this.vars.forEach((x, j) => x.assign(tf.tensor(next[j]!, x.shape))));
   }
 
   /** The first and second moments per variable (for a checkpoint), in the order of the variables. */

@@ -64,6 +64,7 @@ export function gruBlockLastState(x: Tensor, kernel: Tensor, recurrentKernel: Te
     const weights = raw.handles([wRu, wC, bRu, bC]);
     const h0 = tf.zeros([batch, u]);
     const steps: Step[] = [];
+    const stepHandles = () => steps.flatMap((st) => [st.h, st.r, st.u, st.c]); // their x are in xs
     const xs = raw.unpack(raw.handles([xT])[0]!, time);
     let h = raw.run('Identity', raw.handles([h0]), 1)[0]!;
     h0.dispose();
@@ -76,7 +77,7 @@ export function gruBlockLastState(x: Tensor, kernel: Tensor, recurrentKernel: Te
       }
       if (!recording) raw.free(xs);
     } catch (err) {
-      raw.free([...xs, ...steps.map((st) => st.h), ...steps.flatMap((st) => [st.r, st.u, st.c]), h]);
+      raw.free([...xs, ...stepHandles(), h]);
       throw err;
     }
     if (recording) save([wRu, wC, bRu, bC, xT]);
@@ -102,7 +103,7 @@ export function gruBlockLastState(x: Tensor, kernel: Tensor, recurrentKernel: Te
         // Each a [T, B, ·] stack, one op each; tfjs owns them from here.
         packed = [steps.map((st) => st.h), steps.map((st) => st.r), grads.dru, grads.dc, grads.dx].map((list) => raw.adopt(raw.pack(list)));
       } finally {
-        raw.free([...xs, ...steps.flatMap((st) => [st.h, st.r, st.u, st.c]), ...grads.dx, ...grads.dc, ...grads.dru, dhOwned]);
+        raw.free([...xs, ...stepHandles(), ...grads.dx, ...grads.dc, ...grads.dru, dhOwned]);
         steps.length = 0;
       }
       const [H, R, dRu, dC, dX] = packed as [Tensor, Tensor, Tensor, Tensor, Tensor];

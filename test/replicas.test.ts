@@ -19,6 +19,7 @@ import { assemble, type Batch, type Row } from '../ml/rows.js';
 import { memoryData } from '../ml/trainingData.js';
 import { train } from '../ml/trainer.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
+import { trainCores } from '../cli/stack.js';
 
 const BACKEND = BackendChoice.parse(process.env.TOPOFLOW_TEST_BACKEND ?? 'wasm');
 const STEPS = 12;
@@ -154,4 +155,8 @@ test('replicaCount: TOPOFLOW_REPLICAS, else 2 for a recurrent model on a CPU bac
   assert.equal(replicaCount({ choice: 'tensorflow' }, true, { TOPOFLOW_TRAIN_CORES: '1' }), 1);
   for (const bad of ['0', '1.5', 'two', '17']) assert.throws(() => replicaCount({ choice: 'wasm' }, true, { TOPOFLOW_REPLICAS: bad }), /TOPOFLOW_REPLICAS=.*whole number from 1 to 16/);
   assert.throws(() => replicaCount({ choice: 'wasm' }, true, { TOPOFLOW_TRAIN_CORES: 'all' }), /TOPOFLOW_TRAIN_CORES="all": expected a whole number/);
+});
+
+test('the embedded stack gives each train worker its share of the cores, at least one', () => {
+  assert.deepEqual([trainCores(2, 2), trainCores(1, 2), trainCores(2, 16), trainCores(4, 2), trainCores(0, 4)], [1, 2, 8, 1, 4]);
 });
