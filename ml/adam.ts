@@ -22,8 +22,8 @@ interface WasmHeap {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 
-/** Whether updates run in place on the wasm heap (TOPOFLOW_WASM_ADAM=0: as tfjs ops, like the other back ends). */
-function inPlace(): boolean {
+/** Whether updates run as one loop over the wasm heap (TOPOFLOW_WASM_ADAM=0: as tfjs ops, like the other back ends). */
+function onWasmHeap(): boolean {
   return tf.getBackend() === 'wasm' && process.env.TOPOFLOW_WASM_ADAM !== '0';
 }
 
@@ -56,14 +56,14 @@ export class Adam {
 
   /** One update; `grads` in the order of the variables. */
   apply(grads: tf.Tensor[]): void {
-    if (inPlace()) this.applyInPlace(grads);
+    if (onWasmHeap()) this.applyOnHeap(grads);
     else tf.tidy(() => this.applyFlat(flatten(grads)));
   }
 
   /** One update from the gradients of all variables, flattened and concatenated in their order (as `flatten`). */
   applyFlat(g: tf.Tensor): void {
+    if (onWasmHeap()) return this.applyOnHeap([g]);
     if (g.size !== this.m.size) throw new Error(`Adam: ${g.size} gradient values for ${this.m.size} weights`);
-    if (inPlace()) return this.applyInPlace([g]);
     const { beta1, beta2, epsilon, alpha } = this.next();
     tf.tidy(() => {
       const m = this.m.mul(beta1).add(g.mul(1 - beta1));
@@ -93,7 +93,7 @@ export class Adam {
    * rounded to float32 once per value (within rounding of the op path; a
    * resumed run repeats it bit for bit).
    */
-  private applyInPlace(grads: tf.Tensor[]): void {
+  private applyOnHeap(grads: tf.Tensor[]): void {
     const heap = tf.backend() as unknown as WasmHeap;
     const total = grads.reduce((s, g) => s + g.size, 0);
     if (total !== this.m.size) throw new Error(`Adam: ${total} gradient values for ${this.m.size} weights`);

@@ -29,7 +29,8 @@ export function denseChain(spec: ModelSpec): Hidden[] | null {
   return hidden.every((a): a is Hidden => a !== 'softmax') ? hidden : null;
 }
 
-const PROB_CLIP = 1e-7;
+/** Keras clips probabilities to [ε, 1 − ε] before the log. */
+export const PROB_CLIP = 1e-7;
 
 /**
  * One step on `vars` (kernel, bias per layer, as the model's trainable

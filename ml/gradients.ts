@@ -7,11 +7,10 @@
 import { tf } from './tf.js';
 import type { BuiltModel } from './build.js';
 import type { Batch } from './rows.js';
-import { denseGradients } from './denseStep.js';
+import { denseGradients, PROB_CLIP } from './denseStep.js';
 import { CLASSES, HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 
-/** Keras clips probabilities to [ε, 1 − ε] before the log. */
-export const PROB_CLIP = 1e-7;
+export { PROB_CLIP };
 
 export interface BatchGradients {
   /** In the order of the variables asked for; tracked by the enclosing tf.tidy. */

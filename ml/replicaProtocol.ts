@@ -34,9 +34,16 @@ export interface ShardRequest {
 
 export type ToReplica = ShardRequest;
 
+/** One shard's gradients (flat, in the order of the model's trainable weights), mean loss and correct count. */
+export interface ShardResult {
+  grads: Float32Array;
+  loss: number;
+  correct: number;
+}
+
 export type FromReplica =
   | { type: 'ready' }
-  | { type: 'grads'; id: number; grads: Float32Array; loss: number; correct: number }
+  | ({ type: 'grads'; id: number } & ShardResult)
   /** `id` null: the replica could not start. */
   | { type: 'failed'; id: number | null; message: string };
 

@@ -23,7 +23,7 @@ import type { ActiveBackend } from './backend.js';
 import type { BuiltModel } from './build.js';
 import { batchGradients } from './gradients.js';
 import { realLengthAt, type Batch } from './rows.js';
-import { batchBuffers, type FromReplica, type ReplicaInit, type ShardRows, type ToReplica } from './replicaProtocol.js';
+import { batchBuffers, type FromReplica, type ReplicaInit, type ShardResult, type ShardRows, type ToReplica } from './replicaProtocol.js';
 import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 
 /** The most replicas TOPOFLOW_REPLICAS may ask for. */
@@ -115,13 +115,6 @@ export function setFlatWeights(vars: tf.Tensor[], flat: Float32Array): void {
       at += v.size;
     }
   });
-}
-
-/** One shard's gradients (flat, in the order of the model's trainable weights), mean loss and correct count. */
-export interface ShardResult {
-  grads: Float32Array;
-  loss: number;
-  correct: number;
 }
 
 interface Helper {
