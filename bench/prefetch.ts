@@ -65,7 +65,7 @@ async function child(root: string, manifestPath: string, model: string, steps: n
   const spec = ModelSpec.parse({ name: model, ...models[model] });
   const backend = await useBackend('auto', { recurrent: usesInput(spec, 'particles') });
   const data = streamedData(new LocalStorage(root), parts('train-'), parts('test-'), { recurrent: usesInput(spec, 'particles') });
-  const replicas = replicaCount(backend, usesInput(spec, 'particles'));
+  const replicas = replicaCount(backend, { recurrent: usesInput(spec, 'particles'), trimmed: true });
   const abort = new AbortController();
   const ends: number[] = [];
   let lastEpoch = 0;

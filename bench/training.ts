@@ -188,7 +188,7 @@ async function tfTrain(model: ModelSpec, data: Dataset, cfg: TrainConfig): Promi
 }
 
 /** TOPOFLOW_REPLICAS (a child's variant), else 1: the columns say what they ran. */
-const replicasFor = (model: ModelSpec) => replicaCount(activeBackend() ?? { choice: 'wasm' }, usesInput(model, 'particles'), { TOPOFLOW_REPLICAS: process.env.TOPOFLOW_REPLICAS ?? '1' });
+const replicasFor = (model: ModelSpec) => replicaCount(activeBackend() ?? { choice: 'wasm' }, { recurrent: usesInput(model, 'particles'), trimmed: false }, { TOPOFLOW_REPLICAS: process.env.TOPOFLOW_REPLICAS ?? '1' });
 
 /** samples/s over steps WARMUP+1..N of one epoch; stops the trainer after step N or maxSeconds. */
 async function tfSteps(model: ModelSpec, data: Dataset, trim: boolean, steps: number): Promise<{ rate: number; steps: number; seconds: number }> {

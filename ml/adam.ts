@@ -6,6 +6,7 @@
  * run would drift). Same update as Keras: lr·√(1−β2^t)/(1−β1^t)·m/(√v+ε).
  */
 import { tf } from './tf.js';
+import type { WasmBackend } from './wasmKernels.js';
 
 export interface AdamConfig {
   learningRate: number;
@@ -16,11 +17,6 @@ export interface AdamConfig {
 
 /** Keras defaults, as in the seed's models. */
 export const KERAS_ADAM: AdamConfig = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
-
-/** The part of tfjs-backend-wasm's BackendWasm used here: a tensor's values as a view of the wasm heap. */
-interface WasmHeap {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
 
 /** Whether updates run as one loop over the wasm heap (TOPOFLOW_WASM_ADAM=0: as tfjs ops, like the other back ends). */
 function onWasmHeap(): boolean {
@@ -94,15 +90,16 @@ export class Adam {
    * resumed run repeats it bit for bit).
    */
   private applyOnHeap(grads: tf.Tensor[]): void {
-    const heap = tf.backend() as unknown as WasmHeap;
+    const backend = tf.backend() as unknown as WasmBackend;
+    const heap = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array; // float32 tensors only
     const total = grads.reduce((s, g) => s + g.size, 0);
     if (total !== this.m.size) throw new Error(`Adam: ${total} gradient values for ${this.m.size} weights`);
     const { beta1, beta2, epsilon, alpha } = this.next();
     // Views taken together, with no allocation in between (a growing heap would detach them).
-    const m = heap.typedArrayFromHeap(this.m);
-    const v = heap.typedArrayFromHeap(this.v);
-    const ws = this.vars.map((x) => heap.typedArrayFromHeap(x));
-    const gs = grads.map((x) => heap.typedArrayFromHeap(x));
+    const m = heap(this.m);
+    const v = heap(this.v);
+    const ws = this.vars.map(heap);
+    const gs = grads.map(heap);
     const next = ws.map((w) => new Float32Array(w.length)); // JS memory: no wasm allocation
     let gi = 0;
     let gAt = 0;

@@ -26,7 +26,7 @@ export interface BuiltModel {
 export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
   const clock = new StepClock();
   let layerIndex = 0;
-  const make = (l: LayerSpec, list: string, index: number) => makeLayer(l, layerName(list, index, l), mixSeed(seed, layerIndex++), clock);
+  const make = (l: LayerSpec, list: string, index: number, afterWeights: boolean) => makeLayer(l, layerName(list, index, l), mixSeed(seed, layerIndex++), clock, afterWeights);
 
   const inputs: tf.SymbolicTensor[] = [];
   const names: ModelInput[] = [];
@@ -35,10 +35,11 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
     const input = tf.input({ name, shape: name === 'hlf' ? [HLF_FEATURES] : [null, PARTICLE_FEATURES] });
     inputs.push(input);
     names.push(name);
-    outputs.push(layers.reduce((x, l, i) => make(l, name, i).apply(x) as tf.SymbolicTensor, input));
+    outputs.push(layers.reduce((x, l, i) => make(l, name, i, layers.slice(0, i).some(hasWeights)).apply(x) as tf.SymbolicTensor, input));
   }
   let x = outputs.length === 1 ? outputs[0]! : (tf.layers.concatenate({ name: 'concatenate' }).apply(outputs) as tf.SymbolicTensor);
-  spec.layers.forEach((l, i) => (x = make(l, 'layers', i).apply(x) as tf.SymbolicTensor));
+  const branchWeights = branchesOf(spec).some(([, layers]) => layers.some(hasWeights));
+  spec.layers.forEach((l, i) => (x = make(l, 'layers', i, branchWeights || spec.layers.slice(0, i).some(hasWeights)).apply(x) as tf.SymbolicTensor));
   return { model: tf.model({ name: 'classifier', inputs, outputs: x }), inputs: names, clock, dense: denseChain(spec) };
 }
 
@@ -47,14 +48,20 @@ function layerName(list: string, index: number, l: LayerSpec): string {
   return `${list}_${index}_${layerKind(l)}`;
 }
 
-function makeLayer(l: LayerSpec, name: string, seed: number, clock: StepClock): tf.layers.Layer {
+/** Whether the layer has trainable weights (so the gradient must reach its input). */
+function hasWeights(l: LayerSpec): boolean {
+  return 'dense' in l || 'gru' in l || 'lstm' in l;
+}
+
+/** `afterWeights`: a layer with weights comes before this one (its input's gradient is wanted). */
+function makeLayer(l: LayerSpec, name: string, seed: number, clock: StepClock, afterWeights: boolean): tf.layers.Layer {
   if ('dense' in l) {
     return tf.layers.dense({ name, units: l.dense, activation: l.activation, kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: 'zeros' });
   }
   if ('dropout' in l) return new SeededDropout({ name, rate: l.dropout, seed, clock });
   if ('masking' in l) return tf.layers.masking({ name, maskValue: l.masking });
   if ('gru' in l) {
-    if (l.impl === 'fast' && l.recurrentActivation === 'sigmoid') return fastGru({ name, units: l.gru, recurrentActivation: l.recurrentActivation, seed });
+    if (l.impl === 'fast' && l.recurrentActivation === 'sigmoid') return fastGru({ name, units: l.gru, recurrentActivation: l.recurrentActivation, seed, packing: clock, inputGradient: afterWeights });
     return tf.layers.gru({
       name,
       units: l.gru,

@@ -11,7 +11,7 @@ import { CheckpointStore } from './checkpoint.js';
 import { verifyParts, type PartRef } from './data.js';
 import type { JobCallbacks, JobResult } from './job.js';
 import { usesInput, type ModelSpec } from './modelSpec.js';
-import { train, type EpochMetrics, type TrainConfig, type TrainState } from './trainer.js';
+import { needsOf, train, type EpochMetrics, type TrainConfig, type TrainState } from './trainer.js';
 import type { BuiltModel } from './build.js';
 import { streamedData } from './prefetch.js';
 import { replicaCount } from './replicas.js';
@@ -53,7 +53,7 @@ export async function trainClassifier(
   const recurrent = usesInput(settings.model, 'particles');
   const stream = streamedData(storage, data.train, data.test, { recurrent });
   if (stream.prefetched) io.log('training batches are assembled on a worker thread, ahead of the step that uses them');
-  const replicas = replicaCount(backend, recurrent);
+  const replicas = replicaCount(backend, { recurrent, trimmed: needsOf(settings.model, settings).trim });
   const result = await train(settings.model, settings, {
     replicas,
     data: stream,

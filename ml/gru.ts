@@ -188,7 +188,7 @@ export class FastGRU extends FastRecurrent {
 
   protected lastState(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor, mask: Tensor | null): Tensor {
     // Native TensorFlow: its fused cell (gruBlock.ts), one op per step.
-    if (nativeCells() && hasGruBlock()) return gruBlockLastState(x, kernel, recurrentKernel, bias, mask);
+    if (nativeCells() && hasGruBlock()) return gruBlockLastState(x, kernel, recurrentKernel, bias, mask, { packed: this.packed, inputGradient: this.inputGradient });
     return gruLastState(x, kernel, recurrentKernel, bias, mask);
   }
 }

@@ -8,14 +8,16 @@
 import { tf } from './tf.js';
 
 /**
- * Shared by the model's dropout layers; the trainer sets `step` before each
- * step. `rows`: this pass holds rows offset.. of a batch of `total` (a
- * replica's shard, ml/replicas.ts), so each row gets the mask it would have
- * had in the whole batch.
+ * Shared by the model's dropout and recurrent layers; the trainer sets
+ * `step` before each step. `rows`: this pass holds rows offset.. of a batch
+ * of `total` (a replica's shard, ml/replicas.ts), so each row gets the mask
+ * it would have had in the whole batch.
  */
 export class StepClock {
   step = 0;
   rows: { offset: number; total: number } | null = null;
+  /** Recurrent layers may skip masked rows' trailing steps (FastRecurrentConfig.packing). */
+  packed = true;
 }
 
 interface SeededDropoutArgs {

@@ -25,6 +25,7 @@ interface NodeBackend {
     TF_ATTR_BOOL: number;
     TF_ATTR_INT: number;
     TF_FLOAT: number;
+    TF_INT32: number;
     executeOp(name: string, attrs: OpAttr[], inputs: number[], outputs: number): RawTensor[];
     deleteTensor(id: number): void;
   };
@@ -74,16 +75,30 @@ export class RawOps {
     return this.b.binding.executeOp(name, [floatAttr(this.b)], inputs, outputs);
   }
 
-  /** `tensors` stacked along a new first axis (one op). */
-  pack(tensors: RawTensor[]): RawTensor {
-    const attrs = [{ name: 'N', type: this.b.binding.TF_ATTR_INT, value: tensors.length }, floatAttr(this.b), { name: 'axis', type: this.b.binding.TF_ATTR_INT, value: 0 }];
-    return this.b.binding.executeOp('Pack', attrs, tensors.map((t) => t.id), 1)[0]!;
+  /** The rows of handle `id` cut into consecutive pieces of `sizes` rows (one SplitV op). */
+  splitRows(id: number, sizes: number[]): RawTensor[] {
+    const b = this.b.binding;
+    const attrs = [{ name: 'num_split', type: b.TF_ATTR_INT, value: sizes.length }, floatAttr(this.b), { name: 'Tlen', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }];
+    return this.alongRows([sizes], ([splits], axis) => b.executeOp('SplitV', attrs, [id, splits!, axis], sizes.length));
   }
 
-  /** The `num` slices of handle `id` along its first axis (one op). */
-  unpack(id: number, num: number): RawTensor[] {
-    const attrs = [{ name: 'num', type: this.b.binding.TF_ATTR_INT, value: num }, floatAttr(this.b), { name: 'axis', type: this.b.binding.TF_ATTR_INT, value: 0 }];
-    return this.b.binding.executeOp('Unpack', attrs, [id], num);
+  /** Handles `ids` joined along their first axis (one ConcatV2 op; one handle: a copy of it). */
+  concatRows(ids: number[]): RawTensor {
+    const b = this.b.binding;
+    if (ids.length === 1) return this.run('Identity', ids, 1)[0]!;
+    const attrs = [{ name: 'N', type: b.TF_ATTR_INT, value: ids.length }, floatAttr(this.b), { name: 'Tidx', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }];
+    return this.alongRows([], (_, axis) => b.executeOp('ConcatV2', attrs, [...ids, axis], 1)[0]!);
+  }
+
+  /** Runs `f` with handles of int32 vectors holding `vectors` and of the axis 0 (a scalar); the int tensors are disposed after. */
+  private alongRows<T>(vectors: number[][], f: (vectorIds: number[], axis: number) => T): T {
+    const ints = [tf.scalar(0, 'int32'), ...vectors.map((v) => tf.tensor1d(v, 'int32'))];
+    try {
+      const [axis, ...ids] = this.handles(ints);
+      return f(ids, axis!);
+    } finally {
+      tf.dispose(ints);
+    }
   }
 
   /** A tfjs tensor owning `t` (tracked by tf.tidy; do not free `t` after this). */

@@ -20,6 +20,19 @@ export interface FastRecurrentConfig extends LayerArgs {
   activation?: string;
   recurrentActivation?: string;
   returnSequences?: boolean;
+  /**
+   * Read at each call, never saved: whether a masked batch may skip each
+   * row's steps after its last real one (rowPlan.ts; the native fused cell
+   * only). Absent: it may. The trainer sets it false when a run keeps its
+   * padding (trim: false), which then costs what it costs Keras.
+   */
+  packing?: { packed: boolean };
+  /**
+   * Whether anything trainable comes before the layer, so that its input's
+   * gradient is wanted (never saved; absent: yes). ml/build.ts says no for a
+   * recurrent layer on a model input, and the fused cell then skips it.
+   */
+  inputGradient?: boolean;
 }
 
 /** What differs between the cells. */
@@ -44,6 +57,9 @@ export abstract class FastRecurrent extends tf.layers.Layer {
   private kernel: tf.LayerVariable | null = null;
   private recurrentKernel: tf.LayerVariable | null = null;
   private bias: tf.LayerVariable | null = null;
+  private readonly packing: { packed: boolean } | undefined;
+  /** See FastRecurrentConfig.inputGradient. */
+  readonly inputGradient: boolean;
 
   protected constructor(config: FastRecurrentConfig, private readonly cell: CellShape) {
     super(config);
@@ -56,8 +72,15 @@ export abstract class FastRecurrent extends tf.layers.Layer {
     if (config.returnSequences) throw new Error(`${name}: returnSequences is not implemented`);
     this.units = config.units;
     this.seed = config.seed;
+    this.packing = config.packing;
+    this.inputGradient = config.inputGradient ?? true;
     this.supportsMasking = true;
     this.inputSpec = [new tf.InputSpec({ ndim: 3 })];
+  }
+
+  /** Whether this call may skip masked rows' trailing steps (see FastRecurrentConfig.packing). */
+  protected get packed(): boolean {
+    return this.packing?.packed ?? true;
   }
 
   /** x [batch, time, in] → last state [batch, units]; `mask` [batch, time] freezes a sample's state where false. */

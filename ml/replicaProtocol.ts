@@ -14,6 +14,8 @@ export interface ReplicaInit {
   seed: number;
   /** The back end the training thread runs on; the replica activates the same. */
   backend: Exclude<BackendChoice, 'auto'>;
+  /** The model's recurrent layers may skip masked rows' trailing steps (StepClock.packed). */
+  packed: boolean;
 }
 
 /** Rows `offset`.. of a batch of `total` rows (for the dropout masks). */

@@ -17,6 +17,7 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 try {
   await useBackend(init.backend);
   const built = buildModel(init.spec, init.seed);
+  built.clock.packed = init.packed;
   const vars = built.model.trainableWeights.map((w) => w.read());
   port.on('message', (m: ToReplica) => {
     try {

@@ -29,19 +29,30 @@ import { HLF_FEATURES, PARTICLE_FEATURES } from '../hep/layout.js';
 /** The most replicas TOPOFLOW_REPLICAS may ask for. */
 export const MAX_REPLICAS = 16;
 
+/** What decides a run's replica count besides the back end. */
+export interface ReplicaNeeds {
+  /** The model has a recurrent layer. */
+  recurrent: boolean;
+  /** Its batches are trimmed to their longest event (and its rows packed): short steps. */
+  trimmed: boolean;
+}
+
 /**
  * Replicas for a training run: TOPOFLOW_REPLICAS when set; else 2 for a
- * recurrent model on a CPU back end when the training may use 2 or more cores,
- * else 1 (a GPU runs a whole batch at once; an HLF net's ~1 ms step is shorter
- * than a round trip to a thread). The cores a training may use:
- * TOPOFLOW_TRAIN_CORES (the embedded stack gives each of its train workers its
- * share), else the process's.
+ * recurrent model whose batches keep their padding (long steps), on a CPU
+ * back end, when the training may use 2 or more cores; else 1. A GPU runs a
+ * whole batch at once; an HLF net's ~1 ms step is shorter than a round trip
+ * to a thread; and a trimmed, packed GRU step is short enough that on 2 cores
+ * one thread beat 2 replicas in every such cell (bench/RESULTS.md, runs F, G
+ * and H), while at 801 untrimmed steps 2 replicas won in every one. The cores
+ * a training may use: TOPOFLOW_TRAIN_CORES (the embedded stack gives each of
+ * its train workers its share), else the process's.
  */
-export function replicaCount(backend: Pick<ActiveBackend, 'choice'>, recurrent: boolean, env: NodeJS.ProcessEnv = process.env): number {
+export function replicaCount(backend: Pick<ActiveBackend, 'choice'>, needs: ReplicaNeeds, env: NodeJS.ProcessEnv = process.env): number {
   const set = env.TOPOFLOW_REPLICAS;
   if (set !== undefined && set !== '') return wholeNumber('TOPOFLOW_REPLICAS', set, MAX_REPLICAS);
   const cores = env.TOPOFLOW_TRAIN_CORES ? wholeNumber('TOPOFLOW_TRAIN_CORES', env.TOPOFLOW_TRAIN_CORES, 4096) : availableParallelism();
-  return backend.choice !== 'tensorflow-gpu' && recurrent && cores > 1 ? 2 : 1;
+  return backend.choice !== 'tensorflow-gpu' && needs.recurrent && !needs.trimmed && cores > 1 ? 2 : 1;
 }
 
 function wholeNumber(name: string, value: string, max: number): number {

@@ -116,6 +116,7 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
   const needs = needsOf(spec, cfg);
   const built = buildModel(spec, cfg.seed);
   const { model, clock } = built;
+  clock.packed = needs.trim; // a run that keeps its padding runs every step of it
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const adam = new Adam(vars, { ...KERAS_ADAM, learningRate: cfg.learningRate });
   const trainRows = io.data.trainRows;
@@ -135,7 +136,7 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
   let lastSave = Date.now();
   let predictions: Float32Array | undefined;
   let labels: Int8Array | undefined;
-  const pool = replicaPool(spec, cfg.seed, io);
+  const pool = replicaPool(spec, cfg.seed, needs.trim, io);
 
   try {
     await pool?.ready();
@@ -190,12 +191,12 @@ export async function train(spec: ModelSpec, cfg: TrainConfig, io: TrainIO): Pro
 }
 
 /** Replica threads for `io.replicas` > 1, on this thread's back end. */
-function replicaPool(spec: ModelSpec, seed: number, io: TrainIO): ReplicaPool | null {
+function replicaPool(spec: ModelSpec, seed: number, packed: boolean, io: TrainIO): ReplicaPool | null {
   const count = io.replicas ?? 1;
   if (count <= 1) return null;
   const backend = activeBackend()?.choice ?? BackendChoice.exclude(['auto']).parse(tf.getBackend());
   io.log(`each batch is split over ${count} model replicas: this thread and ${count - 1} replica thread${count > 2 ? 's' : ''}`);
-  return new ReplicaPool({ spec, seed, backend }, count, (m) => io.log(m));
+  return new ReplicaPool({ spec, seed, backend, packed }, count, (m) => io.log(m));
 }
 
 /** What the model reads from each row, and whether its padding may be trimmed. */

@@ -9,7 +9,8 @@ import { useBackend } from '../ml/backend.js';
 import { buildModel } from '../ml/build.js';
 import { Adam, KERAS_ADAM } from '../ml/adam.js';
 import { trainStep } from '../ml/trainer.js';
-import { denseChain } from '../ml/denseStep.js';
+import { denseChain, PROB_CLIP, softmaxCrossEntropy } from '../ml/denseStep.js';
+import { tf } from '../ml/tf.js';
 import { ModelSpec } from '../ml/modelSpec.js';
 import { BackendChoice } from '../ml/backendChoice.js';
 import { Rng } from '../common/rng.js';
@@ -36,6 +37,27 @@ describe('dense training step', () => {
     assert.deepEqual(denseChain(dense([])), []);
     assert.equal(denseChain(ModelSpec.parse({ name: 'd', input: 'hlf', layers: [{ dropout: 0.2 }, { dense: 3, activation: 'softmax' }] })), null, 'dropout: the tape');
     assert.equal(denseChain(ModelSpec.parse({ name: 'p', input: 'particles', layers: [{ masking: 0 }, { gru: 4 }, { dense: 3, activation: 'softmax' }] })), null);
+  });
+
+  test('softmax and cross-entropy in JavaScript: the loss, gradient and correct count of tfjs ops, saturated rows included', () => {
+    const n = 40;
+    const rng = new Rng(5, 0, 1);
+    // Ordinary rows, and rows so confident that the clip at ε and 1 − ε applies.
+    const logits = Float32Array.from({ length: n * 3 }, (_, i) => (Math.floor(i / 3) % 4 === 0 ? 40 : 3) * (2 * rng.uniform() - 1));
+    const labels = Int8Array.from({ length: n }, (_, i) => i % 3);
+    const ours = softmaxCrossEntropy(logits, labels);
+    const y = tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), 3).cast('float32');
+    const lossOf = (z: tf.Tensor) => tf.neg(tf.mean(tf.sum(y.mul(tf.log(tf.clipByValue(tf.softmax(z), PROB_CLIP, 1 - PROB_CLIP))), 1))) as tf.Scalar;
+    const z = tf.tensor2d(logits, [n, 3]);
+    const { value, grad } = tf.valueAndGrad(lossOf)(z);
+    assert.ok(Math.abs(ours.loss - value.dataSync()[0]!) < 1e-5, `loss ${ours.loss} against ${value.dataSync()[0]}`);
+    const want = grad.dataSync();
+    ours.dLogits.forEach((g, i) => assert.ok(Math.abs(g - want[i]!) < 1e-6, `dLogits[${i}]: ${g} against ${want[i]}`));
+    assert.ok(ours.dLogits.some((g) => g !== 0) && want.some((g, i) => g === 0 && i % 12 < 3), 'both clipped and ordinary rows');
+    const expectedCorrect = tf.softmax(z).argMax(1).equal(tf.tensor1d(Int32Array.from(labels), 'int32')).sum().dataSync()[0];
+    assert.equal(ours.correct, expectedCorrect);
+    assert.throws(() => softmaxCrossEntropy(logits.subarray(1), labels), /119 logits for 40 rows of 3/);
+    tf.dispose([y, z, value, grad]);
   });
 
   for (const hidden of [['relu', 'relu', 'relu'], ['tanh', 'sigmoid'], ['linear'], []]) {

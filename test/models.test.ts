@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tf } from '../ml/tf.js';
 import { buildModel } from '../ml/build.js';
+import { FastGRU } from '../ml/gru.js';
 import { decodeModel, encodeModel } from '../ml/modelFile.js';
 import { ModelSpec } from '../ml/modelSpec.js';
 import { useBackend } from '../ml/backend.js';
@@ -76,6 +77,14 @@ describe('seed architectures (seed-pipeline.md §5)', () => {
   test('stock and fast GRU have the same parameters', () => {
     const stock = ModelSpec.parse({ ...models.particle_sequence, layers: [{ masking: 0 }, { gru: 50, impl: 'stock' }, { dropout: 0.2 }, { dense: 3, activation: 'softmax' }] });
     assert.equal(buildModel(stock, 1).model.countParams(), buildModel(spec('particle_sequence'), 1).model.countParams());
+  });
+
+  test('a recurrent layer skips its input gradient only when nothing trainable comes before it', () => {
+    const flags = (m: ModelSpec) => buildModel(m, 1).model.layers.filter((l) => l instanceof FastGRU).map((l) => (l).inputGradient);
+    assert.deepEqual(flags(spec('particle_sequence')), [false], 'masking only before it');
+    assert.deepEqual(flags(spec('inclusive')), [false]);
+    const stacked = ModelSpec.parse({ input: 'particles', layers: [{ masking: 0 }, { dense: 8, activation: 'relu' }, { gru: 4 }, { dense: 3, activation: 'softmax' }] });
+    assert.deepEqual(flags(stacked), [true], 'a dense layer before it');
   });
 
   test('the same seed gives the same initial weights; another seed does not', () => {

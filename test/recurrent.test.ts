@@ -18,7 +18,7 @@ import type { FastRecurrent, FastRecurrentConfig } from '../ml/recurrent.js';
 import { installWasmKernels, uninstallWasmKernels } from '../ml/wasmKernels.js';
 import { nativeAddonProblem } from '../ml/nativeAddon.js';
 import { useBackend } from '../ml/backend.js';
-import { hasGruBlock } from '../ml/gruBlock.js';
+import { gruBlockLastState, hasGruBlock } from '../ml/gruBlock.js';
 
 const nativeProblem = nativeAddonProblem('@tensorflow/tfjs-node');
 if (!nativeProblem) await useBackend('tensorflow'); // registers the back end
@@ -102,23 +102,83 @@ test('native TensorFlow: FastGRU runs as its fused GRUBlockCell', { skip: native
   assert.ok(hasGruBlock(), 'GRUBlockCell runs');
 });
 
-test('native TensorFlow: the fused GRU loop leaves no TensorFlow handle behind', { skip: nativeProblem ? `native TensorFlow is not available: ${nativeProblem}` : false }, async () => {
-  await useBackend('tensorflow');
-  // Its loops run on raw handles, outside tfjs' count: the binding's own count must come back.
-  const handles = () => (tf.backend() as unknown as { binding: { getNumOfTensors(): number } }).binding.getNumOfTensors();
-  const layer = fastGru({ units: 6, recurrentActivation: 'sigmoid', seed: 3 });
-  const x = paddedInput(4, 7, 5, 2);
-  const mask = tf.notEqual(tf.sum(tf.abs(x), 2), 0);
-  tf.tidy(() => layer.apply(x, { mask }) as tf.Tensor); // builds the weights
-  const before = { tfjs: tf.memory().numTensors, tf: handles() };
-  tf.tidy(() => (layer.apply(x, { mask }) as tf.Tensor).dataSync()); // inference: no tape
-  const vars = variablesOf(layer);
-  tf.tidy(() => {
-    const g = tf.variableGrads(() => tf.sum<tf.Scalar>(layer.apply(x, { mask }) as tf.Tensor), vars);
-    assert.ok(Object.values(g.grads).every((t) => t.shape.length > 0));
+for (const packed of [true, false]) {
+  test(`native TensorFlow: the fused GRU loop leaves no TensorFlow handle behind (${packed ? 'rows packed' : 'every row at every step'})`, { skip: nativeProblem ? `native TensorFlow is not available: ${nativeProblem}` : false }, async () => {
+    await useBackend('tensorflow');
+    // Its loops run on raw handles, outside tfjs' count: the binding's own count must come back.
+    const handles = () => (tf.backend() as unknown as { binding: { getNumOfTensors(): number } }).binding.getNumOfTensors();
+    const layer = fastGru({ units: 6, recurrentActivation: 'sigmoid', seed: 3, packing: { packed } });
+    const x = ragged(9, 7, 5, 2);
+    const mask = tf.notEqual(tf.sum(tf.abs(x), 2), 0);
+    tf.tidy(() => layer.apply(x, { mask }) as tf.Tensor); // builds the weights
+    const before = { tfjs: tf.memory().numTensors, tf: handles() };
+    tf.tidy(() => (layer.apply(x, { mask }) as tf.Tensor).dataSync()); // inference: no tape
+    const vars = variablesOf(layer);
+    tf.tidy(() => {
+      const g = tf.variableGrads(() => tf.sum<tf.Scalar>(layer.apply(x, { mask }) as tf.Tensor), vars);
+      assert.ok(Object.values(g.grads).every((t) => t.shape.length > 0));
+    });
+    assert.deepEqual({ tfjs: tf.memory().numTensors, tf: handles() }, before);
+    tf.dispose([x, mask]);
   });
-  assert.deepEqual({ tfjs: tf.memory().numTensors, tf: handles() }, before);
-  tf.dispose([x, mask]);
+}
+
+/**
+ * [batch, time, features], each row zero after a length of its own (lengths
+ * unsorted, 0 and the full length among them), some with holes (masked
+ * steps before their last real one) unless `holes` is false.
+ */
+function ragged(batch: number, time: number, features: number, seed: number, holes = true): tf.Tensor {
+  return tf.tidy(() => {
+    const keep = tf.buffer([batch, time, 1]);
+    for (let i = 0; i < batch; i++) {
+      // Mostly one row finishing at a time: the plan keeps finished rows running a few steps (masked there).
+      const length = i % 9 === 2 ? 0 : i % 9 === 1 ? time : (i * 5 + 3) % (time + 1);
+      for (let t = 0; t < length; t++) keep.set(holes && i % 4 === 3 && t === 1 ? 0 : 1, i, t, 0);
+    }
+    return tf.mul(tf.randomNormal([batch, time, features], 0, 1, 'float32', seed), keep.toTensor());
+  });
+}
+
+for (const holes of [true, false]) test(`native TensorFlow: rows packed (each run up to its last real step) give the outputs and gradients of every row at every step (${holes ? 'rows with holes: the input made time-major' : 'no holes: rows gathered as they lie'})`, { skip: nativeProblem ? `native TensorFlow is not available: ${nativeProblem}` : false }, async () => {
+  await useBackend('tensorflow');
+  const packing = { packed: true };
+  const layer = fastGru({ units: 8, recurrentActivation: 'sigmoid', seed: 5, packing });
+  const x = ragged(27, 11, 4, 9, holes);
+  const mask = tf.notEqual(tf.sum(tf.abs(x), 2), 0);
+  tf.tidy(() => layer.apply(x, { mask }) as tf.Tensor);
+  const vars = variablesOf(layer);
+  const run = (packed: boolean) => {
+    packing.packed = packed;
+    return tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads((xIn: tf.Tensor) => tf.sum<tf.Scalar>(tf.mul(layer.apply(xIn, { mask }) as tf.Tensor, tf.range(1, 9))))([x]);
+      const w = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.square(layer.apply(x, { mask }) as tf.Tensor)), vars);
+      return { out: tf.keep(layer.apply(x, { mask }) as tf.Tensor), value: tf.keep(value), dx: tf.keep(grads[0]!), dw: vars.map((v) => tf.keep(w.grads[v.name]!)) };
+    });
+  };
+  const full = run(false);
+  const packedRun = run(true);
+  assertClose(packedRun.out, full.out, OUT_TOL, 'last states');
+  assertClose(packedRun.dx, full.dx, GRAD_TOL, 'input gradient');
+  packedRun.dw.forEach((g, i) => assertClose(g, full.dw[i]!, GRAD_TOL, `weight gradient ${i}`));
+  assert.ok(maxAbs(full.dx) > 0.01 && full.dw.every((g) => maxAbs(g) > 1e-3), 'gradients that are not all zero');
+  assert.equal(maxAbs(tf.slice(packedRun.out, [2, 0], [1, -1])), 0, 'a row with no real step keeps the zero state');
+  tf.dispose([x, mask, full.out, full.value, full.dx, ...full.dw, packedRun.out, packedRun.value, packedRun.dx, ...packedRun.dw]);
+});
+
+test('native TensorFlow: without the input gradient (nothing trainable before the layer), the same weight gradients and a zero input gradient', { skip: nativeProblem ? `native TensorFlow is not available: ${nativeProblem}` : false }, async () => {
+  await useBackend('tensorflow');
+  const x = ragged(18, 9, 4, 3, false);
+  const mask = tf.notEqual(tf.sum(tf.abs(x), 2), 0);
+  const [k, r, b] = [tf.randomNormal([4, 24], 0, 0.3, 'float32', 1), tf.randomNormal([8, 24], 0, 0.3, 'float32', 2), tf.randomNormal([24], 0, 0.1, 'float32', 3)];
+  const run = (inputGradient: boolean) => tf.grads((...xs: tf.Tensor[]) => tf.sum<tf.Scalar>(tf.square(gruBlockLastState(xs[0]!, xs[1]!, xs[2]!, xs[3]!, mask, { packed: true, inputGradient }))))([x, k, r, b]);
+  const wanted = run(true);
+  const skipped = run(false);
+  wanted.slice(1).forEach((g, i) => assertClose(skipped[i + 1]!, g, GRAD_TOL, `weight gradient ${i}`));
+  assert.ok(maxAbs(wanted[0]!) > 0.01, 'the input gradient when wanted');
+  assert.deepEqual(skipped[0]!.shape, x.shape);
+  assert.equal(maxAbs(skipped[0]!), 0);
+  tf.dispose([x, mask, k, r, b, ...wanted, ...skipped]);
 });
 
 for (const [backend, cell] of BACKENDS.flatMap((b) => CELLS.map((c) => [b, c] as const))) {
@@ -271,7 +331,7 @@ for (const [backend, cell] of BACKENDS.flatMap((b) => CELLS.map((c) => [b, c] as
   });
 }
 
-describe('wasm Slice/Unpack kernels', () => {
+describe('wasm Slice/Unpack/BatchMatMul kernels', () => {
   before(async () => {
     assert.ok(await tf.setBackend('wasm'));
     await tf.ready();
@@ -318,5 +378,32 @@ describe('wasm Slice/Unpack kernels', () => {
     uninstallWasmKernels();
     assert.equal(tf.getKernel('Slice', 'wasm'), stockSlice, 'uninstall restores the stock kernel');
     installWasmKernels();
+  });
+
+  test('BatchMatMul with transposed operands: the stock products within float rounding, no tensor left behind', () => {
+    const products: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }> = [
+      { a: [128, 50], b: [128, 20], transposeA: true, transposeB: false }, // a weight gradient
+      { a: [128, 20], b: [50, 20], transposeA: false, transposeB: true }, // back through a layer
+      { a: [7, 5], b: [3, 7], transposeA: true, transposeB: true },
+      { a: [1, 9, 4], b: [1, 9, 6], transposeA: true, transposeB: false }, // one matrix with an outer axis
+      { a: [3, 9, 4], b: [3, 6, 4], transposeA: false, transposeB: true }, // batched: the stock kernel
+      { a: [6, 4], b: [4, 5], transposeA: false, transposeB: false },
+    ];
+    const operands = products.map(({ a, b }, i) => [tf.randomNormal(a, 0, 1, 'float32', 2 * i + 1), tf.randomNormal(b, 0, 1, 'float32', 2 * i + 2)] as const);
+    const run = () => products.map(({ transposeA, transposeB }, i) => tf.matMul(operands[i]![0], operands[i]![1], transposeA, transposeB));
+    uninstallWasmKernels();
+    const expected = run();
+    installWasmKernels();
+    const before = tf.memory().numTensors;
+    const dataIds = tf.backend().numDataIds();
+    const actual = run();
+    assert.equal(tf.memory().numTensors, before + products.length, 'one tensor per product');
+    assert.equal(tf.backend().numDataIds(), dataIds + products.length, 'no transposed copy left on the heap');
+    actual.forEach((t, i) => {
+      assert.deepEqual(t.shape, expected[i]!.shape, `product ${i} shape`);
+      const want = expected[i]!.dataSync();
+      t.dataSync().forEach((x, k) => assert.ok(Math.abs(x - want[k]!) <= 1e-4 * (1 + Math.abs(want[k]!)), `product ${i}[${k}]: ${x} against ${want[k]}`));
+    });
+    tf.dispose([...expected, ...actual, ...operands.flat()]);
   });
 });

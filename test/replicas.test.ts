@@ -117,7 +117,7 @@ describe('training over replica threads', () => {
       const vars = built.model.trainableWeights.map((w) => w.read() as tf.Variable);
       const adam = new Adam(vars, KERAS_ADAM);
       const logs: string[] = [];
-      const pool = new ReplicaPool({ spec: init.spec, seed: 4, backend: init.backend as 'wasm' }, 2, (m) => logs.push(m));
+      const pool = new ReplicaPool({ spec: init.spec, seed: 4, backend: init.backend as 'wasm', packed: true }, 2, (m) => logs.push(m));
       await pool.ready();
       try {
         const out = await pool.step(built, adam, vars, batch, true, 3);
@@ -145,16 +145,20 @@ describe('training over replica threads', () => {
   });
 });
 
-test('replicaCount: TOPOFLOW_REPLICAS, else 2 for a recurrent model on a CPU back end with 2 or more cores for the training', () => {
-  assert.equal(replicaCount({ choice: 'tensorflow' }, false, { TOPOFLOW_REPLICAS: '3' }), 3);
-  assert.equal(replicaCount({ choice: 'wasm' }, false, {}), 1);
-  assert.equal(replicaCount({ choice: 'tensorflow-gpu' }, true, {}), 1);
-  assert.equal(replicaCount({ choice: 'tensorflow' }, true, { TOPOFLOW_TRAIN_CORES: '2' }), 2);
-  assert.equal(replicaCount({ choice: 'wasm' }, true, { TOPOFLOW_TRAIN_CORES: '4' }), 2);
+test('replicaCount: TOPOFLOW_REPLICAS, else 2 for a recurrent model with untrimmed batches on a CPU back end with 2 or more cores for the training', () => {
+  const long = { recurrent: true, trimmed: false };
+  assert.equal(replicaCount({ choice: 'tensorflow' }, { recurrent: false, trimmed: true }, { TOPOFLOW_REPLICAS: '3' }), 3);
+  assert.equal(replicaCount({ choice: 'wasm' }, { recurrent: false, trimmed: false }, {}), 1);
+  assert.equal(replicaCount({ choice: 'tensorflow-gpu' }, long, {}), 1);
+  assert.equal(replicaCount({ choice: 'tensorflow' }, long, { TOPOFLOW_TRAIN_CORES: '2' }), 2);
+  assert.equal(replicaCount({ choice: 'wasm' }, long, { TOPOFLOW_TRAIN_CORES: '4' }), 2);
+  // Trimmed (and packed) batches: short steps, one thread was faster on 2 cores.
+  assert.equal(replicaCount({ choice: 'tensorflow' }, { recurrent: true, trimmed: true }, { TOPOFLOW_TRAIN_CORES: '2' }), 1);
+  assert.equal(replicaCount({ choice: 'tensorflow' }, { recurrent: true, trimmed: true }, { TOPOFLOW_TRAIN_CORES: '2', TOPOFLOW_REPLICAS: '2' }), 2);
   // The embedded stack's two train workers on two cores: one core each.
-  assert.equal(replicaCount({ choice: 'tensorflow' }, true, { TOPOFLOW_TRAIN_CORES: '1' }), 1);
-  for (const bad of ['0', '1.5', 'two', '17']) assert.throws(() => replicaCount({ choice: 'wasm' }, true, { TOPOFLOW_REPLICAS: bad }), /TOPOFLOW_REPLICAS=.*whole number from 1 to 16/);
-  assert.throws(() => replicaCount({ choice: 'wasm' }, true, { TOPOFLOW_TRAIN_CORES: 'all' }), /TOPOFLOW_TRAIN_CORES="all": expected a whole number/);
+  assert.equal(replicaCount({ choice: 'tensorflow' }, long, { TOPOFLOW_TRAIN_CORES: '1' }), 1);
+  for (const bad of ['0', '1.5', 'two', '17']) assert.throws(() => replicaCount({ choice: 'wasm' }, long, { TOPOFLOW_REPLICAS: bad }), /TOPOFLOW_REPLICAS=.*whole number from 1 to 16/);
+  assert.throws(() => replicaCount({ choice: 'wasm' }, long, { TOPOFLOW_TRAIN_CORES: 'all' }), /TOPOFLOW_TRAIN_CORES="all": expected a whole number/);
 });
 
 test('the embedded stack gives each train worker its share of the cores, at least one', () => {
