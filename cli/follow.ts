@@ -250,7 +250,25 @@ export function summaryTable(p: RunProgress, opts: { verbose?: boolean } = {}): 
     return report ? [`\n${id}:\n${report.trimEnd()}`] : [];
   });
   const files = p.order.flatMap((id) => (p.stages[id]!.outcome?.outputs ?? []).filter((o) => o.name === 'report.md').map((o) => `${id} report (figures beside it): ${o.uri}`));
-  return [head, ...rows, ...reports, ...(files.length ? ['', ...files] : [])].join('\n');
+  const hints = hintLines(p);
+  return [head, ...rows, ...reports, ...(files.length ? ['', ...files] : []), ...(hints.length ? ['', ...hints] : [])].join('\n');
+}
+
+/**
+ * One line per distinct `hint` in the summaries of stages that ran in this
+ * run (not cached), naming the stages: e.g. a faster back end that only
+ * needs building (ml/backend.ts, fasterBackendHint).
+ */
+export function hintLines(p: RunProgress): string[] {
+  const byHint = new Map<string, string[]>();
+  for (const id of p.order) {
+    const { status, outcome } = p.stages[id]!;
+    const summary = outcome?.summary;
+    if (status !== 'completed' || !summary || typeof summary !== 'object' || Array.isArray(summary)) continue;
+    const hint = (summary as Record<string, unknown>).hint;
+    if (typeof hint === 'string' && hint) byHint.set(hint, [...(byHint.get(hint) ?? []), id]);
+  }
+  return [...byHint].map(([hint, ids]) => `note (${ids.join(', ')}): ${hint}`);
 }
 
 const fit = (line: string, columns: number) => (line.length <= columns ? line : `${line.slice(0, columns - 1)}…`);
@@ -263,7 +281,8 @@ export function jsonSummary(runId: string, end: FollowEnd): unknown {
   }));
   const metrics = p ? evaluationMetrics(p) : {};
   const tuning = p ? tuningResults(p) : {};
-  return { runId, status: end.kind === 'held' ? 'held' : end.status, ...(end.kind === 'closed' && end.error ? { error: end.error } : {}), stages, ...(Object.keys(metrics).length ? { metrics } : {}), ...(Object.keys(tuning).length ? { tuning } : {}) };
+  const notes = p ? hintLines(p) : [];
+  return { runId, status: end.kind === 'held' ? 'held' : end.status, ...(end.kind === 'closed' && end.error ? { error: end.error } : {}), stages, ...(Object.keys(metrics).length ? { metrics } : {}), ...(Object.keys(tuning).length ? { tuning } : {}), ...(notes.length ? { notes } : {}) };
 }
 
 /**

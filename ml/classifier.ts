@@ -33,6 +33,8 @@ export type ClassifierSummary = {
   params: number;
   valAccuracy: number;
   valLoss: number;
+  /** A faster back end that only needs building (ActiveBackend.hint): the run's summary shows it. */
+  hint?: string;
 };
 
 /**
@@ -66,6 +68,7 @@ export async function trainClassifier(
   result.built.model.dispose();
   return {
     ...out,
+    ...(backend.hint ? { summary: { ...out.summary, hint: backend.hint } } : {}),
     counts: { ...out.counts, steps: result.steps, trainEvents: data.train.reduce((s, p) => s + p.rows, 0) },
     resumedFromStep: result.resumedFromStep,
   };

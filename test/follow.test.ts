@@ -5,7 +5,7 @@
  */
 import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CloseWatch, LineView, evaluationMetrics, jsonSummary, summaryTable, SUMMARY_COLUMNS } from '../cli/follow.js';
+import { CloseWatch, LineView, evaluationMetrics, hintLines, jsonSummary, summaryTable, SUMMARY_COLUMNS } from '../cli/follow.js';
 import type { Client } from '@temporalio/client';
 import type { RunProgress, StageOutcome, StageState } from '../protocol/protocol.js';
 
@@ -45,6 +45,25 @@ test('the summary fits 100 columns, names the report file, and keeps the long pa
   assert.match(text, /\| model \| AUC \|/);
   const verbose = summaryTable(p, { verbose: true });
   assert.ok(verbose.includes(outcome().manifestUri), 'verbose keeps the manifest URI');
+});
+
+test('a hint in the summaries of stages that ran is shown once, naming them; cached stages and other summaries add none', () => {
+  const hint = 'native TensorFlow is not built here: build it';
+  const trained = (over: Partial<StageOutcome> = {}): StageState => ({ status: 'completed', uses: 'train', needs: [], outcome: outcome({ summary: { backend: 'wasm', hint }, ...over }) });
+  const p = progress({
+    'train-particles': trained(),
+    'train-inclusive': trained(),
+    'train-old': { ...trained({ status: 'cached' }), status: 'cached' },
+    'train-hlf': { status: 'completed', uses: 'train', needs: [], outcome: outcome({ summary: { backend: 'wasm' } }) },
+    other: { status: 'completed', uses: 'noop', needs: [], outcome: outcome({ summary: [1, 2] }) },
+  });
+  assert.deepEqual(hintLines(p), [`note (train-particles, train-inclusive): ${hint}`]);
+  assert.ok(summaryTable(p).endsWith(`\n\nnote (train-particles, train-inclusive): ${hint}`), summaryTable(p));
+  assert.deepEqual((jsonSummary('r1', { kind: 'closed', status: 'completed', progress: p }) as { notes: unknown }).notes, hintLines(p));
+  const none = progress({ 'train-hlf': { status: 'completed', uses: 'train', needs: [], outcome: outcome({ summary: { backend: 'wasm' } }) } });
+  assert.deepEqual(hintLines(none), []);
+  assert.equal(summaryTable(none).includes('note'), false);
+  assert.equal('notes' in (jsonSummary('r1', { kind: 'closed', status: 'completed', progress: none }) as object), false);
 });
 
 test('--json carries the evaluation metrics as numbers per model and class', () => {

@@ -12,7 +12,7 @@ import { buildModel } from '../ml/build.js';
 import { FastGRU } from '../ml/gru.js';
 import { decodeModel, encodeModel } from '../ml/modelFile.js';
 import { ModelSpec } from '../ml/modelSpec.js';
-import { useBackend } from '../ml/backend.js';
+import { fasterBackendHint, useBackend } from '../ml/backend.js';
 import { nativeAddonProblem } from '../ml/nativeAddon.js';
 import { backendChoice } from '../ml/backendChoice.js';
 import { loadPipelinesFile, parsePipelinesText } from '../config/load.js';
@@ -237,6 +237,20 @@ describe('back ends', () => {
     assert.equal(b.name, 'wasm');
     if (!nativeProblem) assert.match(b.description, /tensorflow: not tried first, wasm is faster for a model without a recurrent layer/);
     if (!nativeProblem) assert.equal((await useBackend('auto', { recurrent: true })).name, 'tensorflow');
+  });
+
+  test('a recurrent model that auto trains on wasm or cpu only because native TensorFlow is not built gets a hint; no other case does', async () => {
+    const missing = '@tensorflow/tfjs-node is not installed (bash infra/tfjs-node.sh builds it)';
+    const recurrent = { recurrent: true };
+    assert.match(fasterBackendHint('wasm', recurrent, missing) ?? '', /native TensorFlow is not built here: `npm run native` \(once: about 20 s and 552 MB\) builds it/);
+    assert.notEqual(fasterBackendHint('cpu', recurrent, missing), null);
+    assert.equal(fasterBackendHint('wasm', { recurrent: false }, missing), null, 'wasm is the faster back end for hlf');
+    assert.equal(fasterBackendHint('wasm', undefined, missing), null);
+    assert.equal(fasterBackendHint('tensorflow', recurrent, missing), null);
+    assert.equal(fasterBackendHint('wasm', recurrent, null), null, 'built but not loaded: the worker log says why');
+    // On this machine: the hint follows whether infra/tfjs-node.sh built the addon; an explicit choice never gets one.
+    assert.equal((await useBackend('auto', recurrent)).hint !== undefined, nativeProblem !== null);
+    assert.equal((await useBackend('wasm', recurrent)).hint, undefined);
   });
 
   test('an explicit back end that cannot load is an error naming the package', async () => {
