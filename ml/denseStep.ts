@@ -3,9 +3,10 @@
  * forward and backward written out: one fused matMul + bias + activation per
  * layer forward, the softmax and loss in JavaScript, five ops per layer
  * back. tfjs's gradient tape costs about six forward passes for such a net
- * (3.4 ms of a 4.6 ms step at batch 128 on wasm, measured), far more than its
- * arithmetic; without it a step is about three times faster. The loss and its gradient are those of the tape path
- * (Keras' categorical cross-entropy on probabilities clipped to [ε, 1 − ε]),
+ * (3.4 ms of a 4.6 ms step at batch 128 on wasm, measured), far more than
+ * its arithmetic; without it a step is about three times faster. The loss
+ * and its gradient are those of the tape path (Keras' categorical
+ * cross-entropy on probabilities clipped to [ε, 1 − ε]),
  * so the result agrees with it within float tolerance (tested).
  */
 import { tf } from './tf.js';
